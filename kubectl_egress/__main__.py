@@ -1,0 +1,3 @@
+from kubectl_egress.cli import main
+
+main()

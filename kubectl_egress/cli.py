@@ -1,0 +1,254 @@
+"""Click wiring: flags, arguments and help text; the commands do the work.
+
+kubectl's connection flags are accepted before or after the subcommand
+(`kubectl egress -n prod get` and `kubectl egress get -n prod`), as kubectl
+accepts them; the value nearest the subcommand wins. `main` is the one error
+boundary: a failure is one line on stderr, exit 2 for bad arguments and 1
+for the rest, and a traceback only with -v.
+"""
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Any, Callable
+
+import click
+
+from . import __version__
+from .app import App
+from .commands import clean, endpoints, externalname, get, version
+from .errors import EgressError
+
+FLAGS = "kubectl_egress.flags"
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+F = Callable[..., Any]
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if value is not None:
+        ctx.find_root().meta.setdefault(FLAGS, {})[param.name] = value
+    return value
+
+
+class Level(click.ParamType):
+    """kubectl's -v=6, --v=6 and -v 6."""
+
+    name = "LEVEL"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        text = str(value).lstrip("=")
+        if not text.isdigit():
+            self.fail(f'"{value}" is not a log level: give a number such as 6', param, ctx)
+        return int(text)
+
+
+def kube_flags(f: F) -> F:
+    """kubectl's connection flags, on the group and on every command; they record
+    themselves (see _remember) instead of reaching the command function."""
+    common = {"expose_value": False, "callback": _remember}
+    options = [
+        click.option("--kubeconfig", metavar="PATH", help="Path to the kubeconfig file to use.", **common),
+        click.option("--context", metavar="NAME", help="The name of the kubeconfig context to use.",
+                     **common),
+        click.option("--cluster", metavar="NAME", help="The name of the kubeconfig cluster to use.",
+                     **common),
+        click.option("--user", metavar="NAME", help="The name of the kubeconfig user to use.", **common),
+        click.option("-n", "--namespace", metavar="NS", help="The namespace scope for this request.",
+                     **common),
+        click.option("--request-timeout", metavar="DURATION",
+                     help="How long to wait for one server request (e.g. 10s, 1m; 0: no limit).",
+                     **common),
+        click.option("-v", "--v", "v", type=Level(), metavar="LEVEL",
+                     help="Log level: 1 shows tracebacks, 6 every request.", **common),
+    ]
+    for option in reversed(options):
+        f = option(f)  # type: ignore[operator]
+    return f
+
+
+def output_option(*choices: str) -> Callable[[F], F]:
+    return click.option("-o", "--output", type=click.Choice(choices), default=None,
+                        help=f"Output format: {', '.join(choices)}.")
+
+
+def dry_run_option(f: F) -> F:
+    return click.option("--dry-run", type=click.Choice(["none", "client", "server"]), default="none",
+                        show_default=True,
+                        help="client: print what would be sent, send nothing; server: send with "
+                             "dryRun=All, persist nothing.")(f)
+
+
+def all_namespaces_option(f: F) -> F:
+    return click.option("-A", "--all-namespaces", is_flag=True,
+                        help="Across all namespaces.")(f)
+
+
+def app_of(ctx: click.Context) -> App:
+    return App.from_raw(ctx.find_root().meta.get(FLAGS, {}))
+
+
+@click.group(context_settings=CONTEXT, no_args_is_help=True)
+@kube_flags
+def cli() -> None:
+    """Give external services an in-cluster DNS name, check them from inside and
+    outside an Istio mesh, and clean up exactly what was made.
+
+    \b
+    Examples:
+      kubectl egress externalname my-httpbin httpbin.org
+      kubectl egress endpoints my-wikipedia 198.35.26.96 208.80.153.224 --port 443 --host en.wikipedia.org
+      kubectl egress get
+      kubectl egress clean my-httpbin
+    """
+
+
+@cli.command("externalname", context_settings=CONTEXT)
+@click.argument("name")
+@click.argument("host")
+@click.option("--port", default="80", show_default=True, help="Port clients use.")
+@click.option("--protocol", default="http", show_default=True,
+              help="Istio protocol, which names the port: http, https, tls, tcp, grpc, http2.")
+@click.option("--tls-mode", default="DISABLE", show_default=True,
+              help="DestinationRule TLS mode: DISABLE, SIMPLE, ISTIO_MUTUAL, or none for no "
+                   "DestinationRule.")
+@click.option("--force", is_flag=True, help="Take over objects of the same name not made by kubectl-egress.")
+@output_option("yaml", "json", "name")
+@dry_run_option
+@kube_flags
+@click.pass_context
+def externalname_command(ctx: click.Context, **kw: Any) -> int:
+    """Make HOST reachable as NAME.NAMESPACE.svc.cluster.local (recipe 1).
+
+    Creates a Service of type ExternalName whose port is named after its
+    protocol, and, where Istio runs, a DestinationRule that turns Istio mutual
+    TLS off for it. Running it again is safe; changed flags update the objects.
+
+    \b
+    Examples:
+      kubectl egress externalname my-httpbin httpbin.org
+      kubectl egress externalname my-api api.example.com --port 443 --protocol https
+    """
+    return externalname.run(app_of(ctx), externalname.Options(**kw))
+
+
+@cli.command("endpoints", context_settings=CONTEXT)
+@click.argument("name")
+@click.argument("ips", nargs=-1, required=True, metavar="IP [IP...]")
+@click.option("--port", default=None, help="Port of the external service (required).")
+@click.option("--protocol", default="tls", show_default=True,
+              help="Istio protocol, which names the port: http, https, tls, tcp, grpc, http2.")
+@click.option("--host", default="", help="Host name clients use (recorded for the probe).")
+@click.option("--tls-mode", default="DISABLE", show_default=True,
+              help="DestinationRule TLS mode: DISABLE, SIMPLE, ISTIO_MUTUAL, or none.")
+@click.option("--api", default="endpointslice", show_default=True,
+              help="endpointslice (discovery.k8s.io/v1) or endpoints (v1, deprecated in 1.33).")
+@click.option("--force", is_flag=True, help="Take over objects of the same name not made by kubectl-egress.")
+@output_option("yaml", "json", "name")
+@dry_run_option
+@kube_flags
+@click.pass_context
+def endpoints_command(ctx: click.Context, **kw: Any) -> int:
+    """Give external IPs a cluster IP and the name NAME.NAMESPACE.svc.cluster.local (recipe 2).
+
+    Creates a selector-less Service, its endpoints, and, where Istio runs, a
+    DestinationRule that turns Istio mutual TLS off. IPv4 and IPv6.
+
+    \b
+    Examples:
+      kubectl egress endpoints my-wikipedia 198.35.26.96 208.80.153.224 --port 443 --host en.wikipedia.org
+      kubectl egress endpoints my-db 203.0.113.7 --port 5432 --protocol tcp --api endpoints
+    """
+    return endpoints.run(app_of(ctx), endpoints.Options(**kw))
+
+
+@cli.command("get", context_settings=CONTEXT)
+@click.argument("names", nargs=-1, metavar="[NAME...]")
+@all_namespaces_option
+@output_option("wide", "yaml", "json", "name")
+@kube_flags
+@click.pass_context
+def get_command(ctx: click.Context, **kw: Any) -> int:
+    """List the egress services kubectl-egress manages.
+
+    \b
+    Examples:
+      kubectl egress get
+      kubectl egress get -A -o wide
+      kubectl egress get my-httpbin -o yaml
+    """
+    return get.run(app_of(ctx), get.Options(**kw))
+
+
+@cli.command("clean", context_settings=CONTEXT)
+@click.argument("names", nargs=-1, metavar="[NAME...]")
+@all_namespaces_option
+@dry_run_option
+@kube_flags
+@click.pass_context
+def clean_command(ctx: click.Context, **kw: Any) -> int:
+    """Delete what kubectl-egress made (all of it, or NAMEs), and nothing else.
+
+    \b
+    Examples:
+      kubectl egress clean my-httpbin
+      kubectl egress clean -A
+    """
+    return clean.run(app_of(ctx), clean.Options(**kw))
+
+
+@cli.command("version", context_settings=CONTEXT)
+@click.option("--client", is_flag=True, help="The plugin's version only (no server contact).")
+@output_option("yaml", "json")
+@kube_flags
+@click.pass_context
+def version_command(ctx: click.Context, **kw: Any) -> int:
+    """Print the plugin's version and the server's."""
+    return version.run(app_of(ctx), version.Options(**kw))
+
+
+def _wants_traceback(argv: list[str]) -> bool:
+    for i, arg in enumerate(argv):
+        if arg in ("-v", "--v") and i + 1 < len(argv):
+            arg = f"-v{argv[i + 1]}"
+        for prefix in ("--v=", "-v=", "--v", "-v"):
+            if arg.startswith(prefix) and arg[len(prefix):].isdigit():
+                return int(arg[len(prefix):]) >= 1
+    return False
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else list(argv)
+    try:
+        code = cli.main(args=args, prog_name="kubectl egress", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as err:
+        click.echo(err.ctx.get_help())
+        code = 0
+    except click.UsageError as err:
+        where = err.ctx.command_path if err.ctx else "kubectl egress"
+        message = err.format_message().rstrip(".")
+        sys.stderr.write(f"error: {message}; see '{where} --help'\n")
+        code = 2
+    except click.ClickException as err:
+        sys.stderr.write(f"error: {err.format_message()}\n")
+        code = err.exit_code
+    except EgressError as err:
+        if _wants_traceback(args):
+            traceback.print_exc()
+        sys.stderr.write(err.line() + "\n")
+        code = err.exit_code
+    except (click.Abort, KeyboardInterrupt):
+        sys.stderr.write("error: interrupted\n")
+        code = 130
+    except BrokenPipeError:
+        code = 0
+    except Exception as err:  # a bug: one line, the traceback on request
+        if _wants_traceback(args):
+            traceback.print_exc()
+        sys.stderr.write(f"error: unexpected {type(err).__name__}: {err} (rerun with -v=1 for "
+                         "the traceback)\n")
+        code = 1
+    sys.stdout.flush()
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+__all__ = ["cli", "main", "__version__"]

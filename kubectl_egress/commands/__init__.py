@@ -1,0 +1,1 @@
+"""One module per command: Complete -> Validate -> Run, returning an exit code."""

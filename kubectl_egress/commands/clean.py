@@ -1,0 +1,59 @@
+"""kubectl egress clean [NAME...] [-A]: delete what kubectl-egress made, and nothing else.
+
+Per egress service: the DestinationRule, then the EndpointSlices or
+Endpoints, then the Service (the seed's cleanup order). Deletes of one kind
+run in parallel; only objects labelled as managed by kubectl-egress are
+touched, each only in the incarnation that was listed (uid precondition).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import inventory, mesh as meshes, validate as check
+from ..app import App
+from .get import missing_error, no_resources
+
+PHASES = ("DestinationRule", "EndpointSlice", "Endpoints", "Service")
+
+
+@dataclass(frozen=True)
+class Options:
+    names: tuple[str, ...] = ()
+    all_namespaces: bool = False
+    dry_run: str = "none"
+
+
+def run(app: App, opts: Options) -> int:
+    for name in opts.names:
+        check.service_name(name)
+    kube = app.kube()
+    namespace = None if opts.all_namespaces else kube.namespace
+    mesh = meshes.detect(kube)
+    found = inventory.find(kube, namespace, mesh, opts.names)
+    errors = [missing_error(kube, n, kube.namespace) for n in opts.names
+              if n not in {f.name for f in found}]
+    if not found and not errors:
+        app.printer.note(no_resources(namespace))
+        return 0
+    objects = [(res, obj) for f in found for res, obj in f.objects()]
+    suffix = {"client": " (dry run)", "server": " (server dry run)"}.get(opts.dry_run, "")
+    for kind in PHASES:
+        batch = [(res, obj) for res, obj in objects if res.kind == kind]
+
+        def delete(item):
+            res, obj = item
+            meta = obj["metadata"]
+            if opts.dry_run == "client":
+                return True
+            return kube.delete(res, meta["name"], meta.get("namespace"), dry_run=opts.dry_run == "server",
+                               uid=meta.get("uid", ""))
+
+        for (res, obj), gone in zip(batch, kube.parallel(delete, batch)):
+            if gone:
+                app.printer.line(f'{res.display} "{obj["metadata"]["name"]}" deleted{suffix}')
+    for err in errors[:-1]:
+        app.printer.note(err.line())
+    if errors:
+        raise errors[-1]
+    return 0
+

@@ -1,0 +1,124 @@
+"""What kubectl-egress manages in the cluster, read back into Targets.
+
+Everything it creates carries `app.kubernetes.io/managed-by: kubectl-egress`;
+the objects of one egress service share its name (EndpointSlices carry it in
+`kubernetes.io/service-name`). Objects whose Service is gone are kept too, so
+that `clean` removes them.
+"""
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from .kube import Kube
+from .model import (ENDPOINTS, ENDPOINT_SLICES, HOST_ANNOTATION, MANAGED_SELECTOR, SERVICES,
+                    SLICE_SERVICE_NAME, Mesh, Resource, Target, destination_rules)
+
+
+@dataclass
+class Found:
+    """One egress service as it is in the cluster."""
+
+    namespace: str
+    name: str
+    service: dict | None = None
+    endpoints: list[tuple[Resource, dict]] = field(default_factory=list)
+    rule: tuple[Resource, dict] | None = None
+
+    def objects(self) -> list[tuple[Resource, dict]]:
+        """Every object, in the order to delete them: rule, endpoints, Service."""
+        out = [self.rule] if self.rule else []
+        out.extend(self.endpoints)
+        if self.service is not None:
+            out.append((SERVICES, self.service))
+        return out
+
+    @property
+    def target(self) -> Target:
+        return to_target(self)
+
+
+def to_target(found: Found) -> Target:
+    svc = found.service or {}
+    spec = svc.get("spec") or {}
+    ports = spec.get("ports") or [{}]
+    ips: list = []
+    api = "endpointslice"
+    for res, obj in found.endpoints:
+        if res == ENDPOINTS:
+            api = "endpoints"
+            ips.extend(a["ip"] for s in obj.get("subsets") or [] for a in s.get("addresses") or [])
+        else:
+            ips.extend(a for e in obj.get("endpoints") or [] for a in e.get("addresses") or [])
+    if spec.get("type") == "ExternalName":
+        host = (spec.get("externalName") or "").rstrip(".")
+    else:
+        host = ((svc.get("metadata") or {}).get("annotations") or {}).get(HOST_ANNOTATION, "")
+    mode = None
+    if found.rule:
+        mode = (((found.rule[1].get("spec") or {}).get("trafficPolicy") or {}).get("tls") or {}).get("mode")
+    parsed = []
+    for ip in ips:
+        try:
+            parsed.append(ipaddress.ip_address(ip))
+        except ValueError:
+            continue
+    return Target(name=found.name, namespace=found.namespace, host=host, ips=tuple(parsed),
+                  port=int(ports[0].get("port") or 0), protocol=ports[0].get("name", ""),
+                  tls_mode=mode, endpoints_api=api)
+
+
+def find(kube: Kube, namespace: str | None, mesh: Mesh, names: tuple[str, ...] = ()) -> list[Found]:
+    """Managed egress services in a namespace (None: all), optionally only these names."""
+    rules = destination_rules(mesh.networking_version)
+    jobs = [(SERVICES, False), (ENDPOINT_SLICES, False), (ENDPOINTS, False)]
+    if mesh.istio:
+        jobs.append((rules, True))
+
+    def fetch(job: tuple[Resource, bool]) -> list[dict]:
+        res, optional = job
+        if optional:
+            return kube.list_if_served(res, namespace, MANAGED_SELECTOR)
+        return kube.list(res, namespace, MANAGED_SELECTOR, quiet=res == ENDPOINTS)
+
+    lists = kube.parallel(fetch, jobs)
+    by_key: dict[tuple[str, str], Found] = {}
+
+    def entry(obj: dict, name: str) -> Found:
+        ns = obj["metadata"].get("namespace", "")
+        return by_key.setdefault((ns, name), Found(ns, name))
+
+    for svc in lists[0]:
+        entry(svc, svc["metadata"]["name"]).service = svc
+    for es in lists[1]:
+        owner = (es["metadata"].get("labels") or {}).get(SLICE_SERVICE_NAME) or es["metadata"]["name"]
+        entry(es, owner).endpoints.append((ENDPOINT_SLICES, es))
+    for ep in lists[2]:
+        entry(ep, ep["metadata"]["name"]).endpoints.append((ENDPOINTS, ep))
+    if mesh.istio:
+        for dr in lists[3]:
+            entry(dr, dr["metadata"]["name"]).rule = (rules, dr)
+    found = sorted(by_key.values(), key=lambda f: (f.namespace, f.name))
+    if names:
+        found = [f for f in found if f.name in names]
+    return found
+
+
+def lookup(kube: Kube, namespace: str, mesh: Mesh, name: str) -> dict[tuple[str, str], dict]:
+    """Everything named after one egress service, ours or not, keyed by (kind, name)."""
+    rules = destination_rules(mesh.networking_version)
+    selector = f"{SLICE_SERVICE_NAME}={name},{MANAGED_SELECTOR}"
+    jobs = [lambda: [kube.get(SERVICES, name, namespace)],
+            lambda: [kube.get(ENDPOINTS, name, namespace, quiet=True)],
+            lambda: kube.list(ENDPOINT_SLICES, namespace, selector)]
+    if mesh.istio:
+        jobs.append(lambda: [kube.get(rules, name, namespace)])
+    live: dict[tuple[str, str], dict] = {}
+    for objs in kube.parallel(lambda job: job(), jobs):
+        for obj in objs:
+            if obj is not None:
+                res = {"Service": SERVICES, "Endpoints": ENDPOINTS, "EndpointSlice": ENDPOINT_SLICES,
+                       "DestinationRule": rules}[obj.get("kind", "")]
+                obj.setdefault("apiVersion", res.api_version)
+                live[(obj["kind"], obj["metadata"]["name"])] = obj
+    return live

@@ -1,0 +1,99 @@
+"""Pure builders: a Target in, the objects of the SCENARIO.md recipes out. No I/O.
+
+Recipe 1 (ExternalName): a Service of type ExternalName whose port is named
+after its Istio protocol, and a DestinationRule for `NAME.NS.svc.cluster.local`
+that turns Istio mutual TLS off. Recipe 2 (endpoints): a selector-less Service,
+its endpoints (EndpointSlices, or the seed's v1 Endpoints), and the same
+DestinationRule.
+"""
+from __future__ import annotations
+
+from .model import (ENDPOINTS, ENDPOINT_SLICES, HOST_ANNOTATION, MANAGED_BY, MANAGER, SERVICES,
+                    SLICE_MANAGED_BY, SLICE_SERVICE_NAME, Mesh, Target)
+
+
+def _meta(target: Target, name: str | None = None, labels: dict | None = None,
+          annotations: dict | None = None) -> dict:
+    meta: dict = {"name": name or target.name, "namespace": target.namespace,
+                  "labels": {MANAGED_BY: MANAGER, **(labels or {})}}
+    if annotations:
+        meta["annotations"] = annotations
+    return meta
+
+
+def service_port(target: Target) -> dict:
+    """The one port, named after its protocol so that Istio picks it (`http`, `tls`, ...)."""
+    return {"name": target.protocol, "protocol": "TCP", "port": target.port}
+
+
+def service(target: Target) -> dict:
+    if target.external_name:
+        spec: dict = {"type": "ExternalName", "externalName": target.host,
+                      "ports": [service_port(target)]}
+        annotations = None
+    else:
+        spec = {"type": "ClusterIP", "ports": [service_port(target)]}
+        families = target.families
+        if families == ("IPv6",):
+            spec["ipFamilies"] = ["IPv6"]
+            spec["ipFamilyPolicy"] = "SingleStack"
+        elif len(families) == 2:
+            spec["ipFamilies"] = ["IPv4", "IPv6"]
+            spec["ipFamilyPolicy"] = "PreferDualStack"
+        annotations = {HOST_ANNOTATION: target.host} if target.host else None
+    return {"apiVersion": SERVICES.api_version, "kind": "Service",
+            "metadata": _meta(target, annotations=annotations), "spec": spec}
+
+
+def slice_name(target: Target, family: str) -> str:
+    return f"{target.name}-{family.lower()}"
+
+
+def endpoint_slices(target: Target) -> list[dict]:
+    """One EndpointSlice per address family (a slice holds one addressType)."""
+    slices = []
+    for family in target.families:
+        addresses = [str(ip) for ip in target.ips if f"IPv{ip.version}" == family]
+        slices.append({
+            "apiVersion": ENDPOINT_SLICES.api_version, "kind": "EndpointSlice",
+            "metadata": _meta(target, slice_name(target, family),
+                              {SLICE_SERVICE_NAME: target.name, SLICE_MANAGED_BY: MANAGER}),
+            "addressType": family,
+            "endpoints": [{"addresses": [a], "conditions": {"ready": True}} for a in addresses],
+            "ports": [{"name": target.protocol, "protocol": "TCP", "port": target.port}],
+        })
+    return slices
+
+
+def _repack_order(ip) -> bytes:
+    # the API server sorts Endpoints addresses by their 16-byte form (RepackSubsets)
+    return ip.packed if ip.version == 6 else b"\0" * 10 + b"\xff\xff" + ip.packed
+
+
+def endpoints(target: Target) -> dict:
+    """The seed's v1 Endpoints: port names equal the Service's (istio#18624)."""
+    return {"apiVersion": ENDPOINTS.api_version, "kind": "Endpoints",
+            "metadata": _meta(target),
+            "subsets": [{"addresses": [{"ip": str(ip)} for ip in sorted(target.ips, key=_repack_order)],
+                         "ports": [{"name": target.protocol, "port": target.port, "protocol": "TCP"}]}]}
+
+
+def destination_rule(target: Target, mesh: Mesh) -> dict | None:
+    """Turns Istio mTLS off (or sets another mode) for the service's in-cluster host."""
+    if target.tls_mode is None or not mesh.istio:
+        return None
+    return {"apiVersion": mesh.api_version, "kind": "DestinationRule",
+            "metadata": _meta(target),
+            "spec": {"host": target.fqdn, "trafficPolicy": {"tls": {"mode": target.tls_mode}}}}
+
+
+def objects(target: Target, mesh: Mesh) -> list[dict]:
+    """Everything one egress service consists of, in the order to create it."""
+    out = [service(target)]
+    if not target.external_name:
+        out.extend(endpoint_slices(target) if target.endpoints_api == "endpointslice"
+                   else [endpoints(target)])
+    rule = destination_rule(target, mesh)
+    if rule is not None:
+        out.append(rule)
+    return out

@@ -1,0 +1,130 @@
+"""The one model every command shares: an egress service, as built and as read back.
+
+`Target` is what `externalname` and `endpoints` make and what `get`, `probe`
+and `clean` read from the cluster, so building and reading are one model.
+"""
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Union
+
+MANAGED_BY = "app.kubernetes.io/managed-by"
+MANAGER = "kubectl-egress"
+MANAGED_SELECTOR = f"{MANAGED_BY}={MANAGER}"
+SLICE_MANAGED_BY = "endpointslice.kubernetes.io/managed-by"
+SLICE_SERVICE_NAME = "kubernetes.io/service-name"
+# the host clients use for an endpoints service (`endpoints --host`), for the probe
+HOST_ANNOTATION = "kubectl-egress/host"
+
+# Istio protocol names a port may carry (istio.io protocol selection); each is the port name.
+PROTOCOLS = ("http", "https", "tls", "tcp", "grpc", "http2")
+TLS_PROTOCOLS = ("https", "tls")
+# Modes kubectl-egress writes into a DestinationRule; MUTUAL needs certificates it does not manage.
+TLS_MODES = ("DISABLE", "SIMPLE", "ISTIO_MUTUAL")
+ENDPOINTS_APIS = ("endpointslice", "endpoints")
+CLUSTER_DOMAIN = "cluster.local"
+
+IP = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One egress service: a Service, its endpoints if any, and its Istio objects."""
+
+    name: str
+    namespace: str
+    host: str = ""  # ExternalName target, or the host clients use for an endpoints service
+    ips: tuple[IP, ...] = ()  # empty: an ExternalName service
+    port: int = 80
+    protocol: str = "http"
+    tls_mode: str | None = "DISABLE"  # None: no DestinationRule
+    endpoints_api: str = "endpointslice"
+    cluster_domain: str = CLUSTER_DOMAIN
+
+    @property
+    def external_name(self) -> bool:
+        return not self.ips
+
+    @property
+    def fqdn(self) -> str:
+        """The in-cluster name: `NAME.NS.svc.cluster.local`."""
+        return f"{self.name}.{self.namespace}.svc.{self.cluster_domain}"
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        """IP families of the endpoint addresses, IPv4 first."""
+        found = {f"IPv{ip.version}" for ip in self.ips}
+        return tuple(f for f in ("IPv4", "IPv6") if f in found)
+
+
+@dataclass(frozen=True)
+class Mesh:
+    """What the cluster serves of Istio, as far as the manifests care."""
+
+    istio: bool = True
+    networking_version: str = "v1"  # preferred networking.istio.io version
+
+    @property
+    def api_version(self) -> str:
+        return f"networking.istio.io/{self.networking_version}"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """Where a kind lives in the API, and how kubectl names it in messages."""
+
+    group: str
+    version: str
+    plural: str
+    kind: str
+    namespaced: bool = True
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def display(self) -> str:
+        """`service`, `endpointslice.discovery.k8s.io` (kubectl's `kind.group`)."""
+        lower = self.kind.lower()
+        return f"{lower}.{self.group}" if self.group else lower
+
+    @property
+    def qualified_plural(self) -> str:
+        """`services`, `destinationrules.networking.istio.io` (server messages)."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+
+SERVICES = Resource("", "v1", "services", "Service")
+ENDPOINTS = Resource("", "v1", "endpoints", "Endpoints")
+ENDPOINT_SLICES = Resource("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice")
+NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
+
+
+def destination_rules(version: str) -> Resource:
+    return Resource("networking.istio.io", version, "destinationrules", "DestinationRule")
+
+
+def resource_of(obj: dict) -> Resource:
+    """The Resource of a manifest this plugin builds."""
+    api_version, kind = obj["apiVersion"], obj["kind"]
+    group, _, version = api_version.rpartition("/")
+    for res in (SERVICES, ENDPOINTS, ENDPOINT_SLICES):
+        if res.kind == kind:
+            return res
+    if kind == "DestinationRule":
+        return destination_rules(version)
+    raise ValueError(f"not a kind kubectl-egress manages: {kind}")
+
+
+@dataclass
+class ObjectChange:
+    """What happened to one object: created, configured, unchanged or deleted."""
+
+    resource: Resource
+    name: str
+    namespace: str
+    action: str
+    obj: dict | None = None  # the object as the server returned it (or as sent, for client dry runs)
+    before: dict | None = field(default=None, repr=False)  # for undo

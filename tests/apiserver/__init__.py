@@ -1,0 +1,119 @@
+"""A local Kubernetes API server for tests and the demo.
+
+Real HTTP on 127.0.0.1, answering as kube-apiserver does for the kinds
+kubectl-egress touches, so that both the plugin (through the official Python
+client) and real kubectl work against it. Start it in-process with
+`LocalAPIServer`, or as a process with `python -m tests.apiserver`.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import ssl
+import tempfile
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from .cluster import Cluster
+from .pki import CA
+from .server import LocalServer
+
+
+def kubeconfig(url: str, ca_pem: bytes, admin_token: str, reader_token: str) -> dict:
+    """A kubeconfig with contexts `local` (admin) and `local-readonly` (reader)."""
+    return {
+        "apiVersion": "v1", "kind": "Config", "preferences": {},
+        "clusters": [{"name": "local", "cluster": {
+            "server": url, "certificate-authority-data": base64.b64encode(ca_pem).decode()}}],
+        "users": [{"name": "local-admin", "user": {"token": admin_token}},
+                  {"name": "local-reader", "user": {"token": reader_token}}],
+        "contexts": [{"name": "local", "context": {"cluster": "local", "user": "local-admin",
+                                                   "namespace": "default"}},
+                     {"name": "local-readonly", "context": {"cluster": "local", "user": "local-reader",
+                                                            "namespace": "default"}}],
+        "current-context": "local",
+    }
+
+
+def write_kubeconfig(path: Path, config: dict) -> None:
+    import yaml
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    os.chmod(path, 0o600)
+
+
+@dataclass
+class LocalAPIServer:
+    """An in-process local cluster: `with LocalAPIServer(path) as srv: ...`."""
+
+    kubeconfig_path: Path
+    istio: str | None = "1.20"
+    port: int = 0
+    ca: CA | None = None  # reuse one CA (and its serving certificate) across servers
+
+    def __post_init__(self) -> None:
+        self.workdir = Path(tempfile.mkdtemp(prefix="local-apiserver-"))
+        if self.ca is None:
+            self.ca = CA(self.workdir / "pki")
+        serving = self.ca.serving()
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(serving.cert, serving.key)
+        tls.set_alpn_protocols(["http/1.1"])
+        self.cluster = Cluster(istio_version=self.istio, workdir=self.workdir, ca=self.ca)
+        self.server = LocalServer(("127.0.0.1", self.port), self.cluster, tls=tls)
+        self.cluster.address = "%s:%d" % self.server.server_address[:2]
+        write_kubeconfig(Path(self.kubeconfig_path),
+                         kubeconfig(self.url, self.ca.pem, self.cluster.admin_token,
+                                    self.cluster.reader_token))
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def start(self) -> "LocalAPIServer":
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.cluster.shutdown()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> "LocalAPIServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- test controls, over HTTP like any client ------------------------------
+    def control(self, method: str, path: str, body: dict | None = None) -> dict:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        trust = ssl.create_default_context(cadata=self.ca.pem.decode())
+        with urllib.request.urlopen(req, timeout=10, context=trust) as resp:
+            return json.loads(resp.read() or b"{}")
+
+    def fault(self, **spec) -> None:
+        """Inject a fault: path (regex), method, status, reason, message, delay, times, reset."""
+        self.control("POST", "/_local/faults", spec)
+
+    def clear_faults(self) -> None:
+        self.control("DELETE", "/_local/faults")
+
+    def requests(self) -> list[dict]:
+        return self.control("GET", "/_local/requests")["requests"]
+
+    def clear_requests(self) -> None:
+        self.control("DELETE", "/_local/requests")
+
+    def writes(self) -> list[dict]:
+        """Requests that could change state (anything but GET)."""
+        return [r for r in self.requests() if r["method"] not in ("GET", "HEAD")]
+
+
+__all__ = ["Cluster", "LocalAPIServer", "LocalServer", "kubeconfig", "write_kubeconfig"]

@@ -1,0 +1,418 @@
+"""REST semantics of kube-apiserver's generic registry, for every kind.
+
+create / get / list / update / patch / delete / deletecollection / watch, with
+what a real server does around them: namespace existence, generateName,
+defaulting, validation (422 with causes), field validation (Strict, Warn,
+Ignore), resourceVersion preconditions (409), dryRun=All, version conversion
+for custom resources, labelSelector / fieldSelector, limit / continue.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import random
+import time
+import uuid
+from typing import TYPE_CHECKING, Iterator
+
+from . import schema, selectors, tables
+from .errors import (APIError, already_exists, bad_request, conflict, invalid, not_found,
+                     unsupported_media_type)
+from .kinds import Kind
+from .patch import json_patch, merge_patch, strategic_merge_patch
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .cluster import Cluster
+    from .server import Request
+
+NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # apimachinery's SimpleNameGenerator alphabet
+
+
+def now_rfc3339() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def decode_body(req: "Request") -> dict:
+    ctype = (req.headers.get("content-type") or "application/json").split(";")[0].strip().lower()
+    if ctype == "application/vnd.kubernetes.protobuf":
+        raise unsupported_media_type(ctype)
+    if ctype in ("application/yaml", "application/apply-patch+yaml"):
+        import yaml
+        try:
+            data = yaml.safe_load(req.body or b"{}")
+        except yaml.YAMLError as err:
+            raise bad_request(f"error converting YAML to JSON: {err}")
+    elif ctype in ("application/json", "application/merge-patch+json", "application/json-patch+json",
+                   "application/strategic-merge-patch+json", "*/*", ""):
+        try:
+            data = json.loads(req.body or b"{}")
+        except ValueError as err:
+            raise bad_request(f"couldn't get version/kind; json parse error: {err}")
+    else:
+        raise unsupported_media_type(ctype)
+    return data
+
+
+def _dry_run(req: "Request | None") -> bool:
+    if req is None:
+        return False
+    values = req.query.get("dryRun", [])
+    for value in values:
+        if value != "All":
+            raise bad_request(f'Invalid dryRun value: "{value}", supported values: ["All"]')
+    return bool(values)
+
+
+def _field_validation(req: "Request | None") -> str:
+    if req is None:
+        return "Ignore"
+    value = req.param("fieldValidation") or "Warn"
+    if value not in ("Strict", "Warn", "Ignore"):
+        raise bad_request(f'fieldValidation parameter unsupported: "{value}"; it must be one of '
+                          '"Ignore", "Warn", "Strict"')
+    return value
+
+
+class API:
+    def __init__(self, cluster: "Cluster") -> None:
+        self.cluster = cluster
+        self.store = cluster.store
+
+    # -- helpers -------------------------------------------------------------
+    def _convert(self, kind: Kind, obj: dict, version: str) -> dict:
+        obj["apiVersion"] = kind.api_version(version)
+        return obj
+
+    def _check_namespace(self, kind: Kind, namespace: str) -> None:
+        if not kind.namespaced:
+            return
+        ns = self.store.get("/namespaces", "", namespace)
+        if ns is None:
+            raise not_found("namespaces", namespace)
+        if ns.get("status", {}).get("phase") == "Terminating":
+            raise APIError(403, "Forbidden", f"{kind.qualified} \"\" is forbidden: unable to create "
+                           f"new content in namespace {namespace} because it is being terminated",
+                           {"kind": kind.plural, "group": kind.group,
+                            "causes": [{"reason": "NamespaceTerminating",
+                                        "message": f"namespace {namespace} is being terminated",
+                                        "field": "metadata.namespace"}]})
+
+    def _check_type(self, kind: Kind, version: str, body: dict) -> None:
+        if not isinstance(body, dict):
+            raise bad_request("the object provided is unrecognized (must be of type "
+                              f"{kind.kind})")
+        expected = kind.api_version(version)
+        api_version, obj_kind = body.get("apiVersion", ""), body.get("kind", "")
+        if not obj_kind:
+            raise bad_request("Object 'Kind' is missing in '" + json.dumps(body)[:200] + "'")
+        if obj_kind != kind.kind or (api_version and api_version != expected):
+            raise bad_request(f"the API version in the data ({api_version}) does not match the "
+                              f"expected API version ({expected})" if obj_kind == kind.kind else
+                              f"the object provided is unrecognized (must be of type {kind.kind}): "
+                              f"{obj_kind} in version \"{api_version}\" cannot be handled as a {kind.kind}")
+
+    def _fields(self, kind: Kind, version: str, body: dict, mode: str) -> list[str]:
+        """Unknown and pruned fields, handled as fieldValidation asks."""
+        unknown = schema.prune(kind, version, body)
+        if not unknown or mode == "Ignore":
+            return []
+        texts = [f'unknown field "{u}"' for u in unknown]
+        if mode == "Strict":
+            raise bad_request(f'{kind.kind} in version "{version}" cannot be handled as a '
+                              f'{kind.kind}: strict decoding error: ' + ", ".join(texts))
+        return texts
+
+    def _validate(self, kind: Kind, obj: dict, old: dict | None) -> None:
+        causes = kind.validate(obj, old, kind) if kind.validate else []
+        if causes:
+            raise invalid(kind.kind, obj["metadata"].get("name", ""), causes, kind.group)
+
+    def _hooks(self, kind: Kind, event: str, obj: dict, old: dict | None) -> None:
+        for hook in self.cluster.hooks(kind):
+            hook(event, obj, old)
+
+    # -- reads ---------------------------------------------------------------
+    def get(self, kind: Kind, version: str, namespace: str, name: str, sub: str = "") -> dict:
+        obj = self.store.get(kind.key, namespace, name)
+        if obj is None:
+            raise not_found(kind.plural, name, kind.group)
+        return self._convert(kind, obj, version)
+
+    def list(self, kind: Kind, version: str, namespace: str, req: "Request") -> tuple[list[dict], dict]:
+        labels = selectors.parse_label_selector(req.param("labelSelector"))
+        fields = selectors.parse_field_selector(req.param("fieldSelector"), kind.field_selectors, kind.plural)
+        try:
+            limit = int(req.param("limit") or 0)
+        except ValueError:
+            raise bad_request(f'invalid limit: "{req.param("limit")}"')
+
+        def match(obj: dict) -> bool:
+            return selectors.labels_match(labels, obj["metadata"].get("labels")) and \
+                selectors.fields_match(fields, obj, kind.field_selectors)
+
+        items, rv, token, remaining = self.store.list(kind.key, namespace or None, match,
+                                                      limit, req.param("continue"))
+        meta: dict = {"resourceVersion": str(rv)}
+        if token:
+            meta["continue"] = token
+            if remaining is not None:
+                meta["remainingItemCount"] = remaining
+        return [self._convert(kind, o, version) for o in items], meta
+
+    def table(self, kind: Kind, version: str, items: list[dict], meta: dict, include: str) -> dict:
+        if include not in ("", "None", "Metadata", "Object"):
+            raise bad_request(f'unrecognized includeObject value: "{include}"')
+        return tables.table(kind, items, include or "Metadata", lambda o: o, meta)
+
+    # -- writes --------------------------------------------------------------
+    def create(self, kind: Kind, version: str, namespace: str, body: dict,
+               req: "Request | None") -> tuple[dict, list[str]]:
+        dry = _dry_run(req)
+        mode = _field_validation(req)
+        self._check_type(kind, version, body)
+        obj = copy.deepcopy(body)
+        meta = obj.setdefault("metadata", {})
+        if not isinstance(meta, dict):
+            raise bad_request("metadata must be an object")
+        if kind.namespaced:
+            if meta.get("namespace") and namespace and meta["namespace"] != namespace:
+                raise bad_request("the namespace of the provided object does not match the "
+                                  "namespace sent on the request")
+            meta["namespace"] = namespace or meta.get("namespace") or "default"
+        else:
+            meta.pop("namespace", None)
+        warnings = self._fields(kind, version, obj, mode)
+        with self.store.lock:
+            if kind.namespaced:
+                self._check_namespace(kind, meta["namespace"])
+            if not meta.get("name") and meta.get("generateName"):
+                meta["name"] = meta["generateName"] + "".join(random.choice(NAME_CHARS) for _ in range(5))
+            for sysfield in ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp",
+                             "deletionGracePeriodSeconds", "generation", "selfLink"):
+                meta.pop(sysfield, None)
+            meta["uid"] = str(uuid.uuid4())
+            meta["creationTimestamp"] = now_rfc3339()
+            if kind.has_generation:
+                meta["generation"] = 1
+            if kind.status_subresource and kind.kind not in ("Pod", "Node"):
+                obj.pop("status", None)
+            obj["apiVersion"] = kind.api_version(kind.storage_version)
+            if kind.default:
+                kind.default(obj, None, self.cluster, dry)
+            try:
+                self._validate(kind, obj, None)
+                if self.store.get(kind.key, meta.get("namespace", ""), meta.get("name", "")) is not None:
+                    raise already_exists(kind.plural, meta["name"], kind.group)
+            except APIError:
+                self.cluster.release(kind, obj, None, dry)
+                raise
+            if dry:
+                return self._convert(kind, obj, version), warnings
+            stored = self.store.put(kind.key, obj, "ADDED")
+            self._hooks(kind, "ADDED", stored, None)
+        return self._convert(kind, stored, version), warnings
+
+    def create_object(self, kind: Kind, obj: dict) -> dict:
+        """Create as the system does (seeding, controllers)."""
+        ns = obj["metadata"].get("namespace", "")
+        stored, _ = self.create(kind, kind.storage_version, ns, obj, None)
+        return stored
+
+    def update(self, kind: Kind, version: str, namespace: str, name: str, body: dict,
+               req: "Request | None", sub: str = "") -> tuple[dict, int, list[str]]:
+        self._check_type(kind, version, body)
+        mode = _field_validation(req)
+        body = copy.deepcopy(body)
+        meta = body.setdefault("metadata", {})
+        if meta.get("name") and meta["name"] != name:
+            raise bad_request(f"the name of the object ({meta['name']}) does not match the name "
+                              f"on the URL ({name})")
+        if kind.namespaced and meta.get("namespace") and meta["namespace"] != namespace:
+            raise bad_request("the namespace of the provided object does not match the namespace "
+                              "sent on the request")
+        warnings = self._fields(kind, version, body, mode)
+        return self._replace(kind, version, namespace, name, lambda old: body, req, sub, warnings,
+                             create_if_missing=kind.create_on_update and not sub, patch_body=body)
+
+    def patch(self, kind: Kind, version: str, namespace: str, name: str, req: "Request",
+              sub: str = "") -> tuple[dict, int, list[str]]:
+        ctype = (req.headers.get("content-type") or "").split(";")[0].strip().lower()
+        patch_doc = decode_body(req)
+        custom = bool(kind.schemas)
+        if ctype == "application/strategic-merge-patch+json" and custom:
+            raise unsupported_media_type(ctype)
+        if ctype not in ("application/merge-patch+json", "application/json-patch+json",
+                         "application/strategic-merge-patch+json", "application/apply-patch+yaml"):
+            raise unsupported_media_type(ctype)
+
+        def apply(old: dict) -> dict:
+            current = self._convert(kind, copy.deepcopy(old), version)
+            if ctype == "application/merge-patch+json":
+                result = merge_patch(current, patch_doc)
+            elif ctype == "application/json-patch+json":
+                result = json_patch(current, patch_doc)
+            elif ctype == "application/apply-patch+yaml":
+                result = merge_patch(current, patch_doc)
+            else:
+                result = strategic_merge_patch(current, patch_doc, kind.kind)
+            if not isinstance(result, dict):
+                raise bad_request("patch produced a non-object")
+            return result
+
+        return self._replace(kind, version, namespace, name, apply, req, sub, [],
+                             create_if_missing=ctype == "application/apply-patch+yaml",
+                             patch_body=patch_doc)
+
+    def _replace(self, kind: Kind, version: str, namespace: str, name: str, build,
+                 req: "Request | None", sub: str, warnings: list[str],
+                 create_if_missing: bool = False, patch_body: dict | None = None) -> tuple[dict, int, list[str]]:
+        dry = _dry_run(req)
+        with self.store.lock:
+            old = self.store.get(kind.key, namespace, name)
+            if old is None:
+                if create_if_missing and isinstance(patch_body, dict):
+                    body = copy.deepcopy(patch_body)
+                    body.setdefault("metadata", {})["name"] = name
+                    obj, more = self.create(kind, version, namespace, body, req)
+                    return obj, 201, warnings + more
+                raise not_found(kind.plural, name, kind.group)
+            obj = build(copy.deepcopy(old))
+            meta = obj.setdefault("metadata", {})
+            wanted_rv = meta.get("resourceVersion")
+            if wanted_rv and wanted_rv != old["metadata"]["resourceVersion"]:
+                raise conflict(kind.plural, name, kind.group)
+            meta["name"] = name
+            if kind.namespaced:
+                meta["namespace"] = namespace
+            for sysfield in ("uid", "creationTimestamp", "generation", "deletionTimestamp"):
+                if sysfield in old["metadata"]:
+                    meta[sysfield] = old["metadata"][sysfield]
+                else:
+                    meta.pop(sysfield, None)
+            obj["apiVersion"] = kind.api_version(kind.storage_version)
+            if sub == "status":
+                status = obj.get("status")
+                obj = copy.deepcopy(old)
+                if status is not None:
+                    obj["status"] = status
+            elif kind.status_subresource and "status" in old:
+                obj["status"] = copy.deepcopy(old["status"])
+            elif kind.status_subresource:
+                obj.pop("status", None)
+            if kind.default:
+                kind.default(obj, old, self.cluster, dry)
+            try:
+                self._validate(kind, obj, old)
+            except APIError:
+                self.cluster.release(kind, obj, old, dry)
+                raise
+            meta["resourceVersion"] = old["metadata"]["resourceVersion"]
+            if obj == old:
+                return self._convert(kind, obj, version), 200, warnings
+            if kind.has_generation and {k: v for k, v in obj.items() if k not in ("metadata", "status")} != \
+                    {k: v for k, v in old.items() if k not in ("metadata", "status")}:
+                meta["generation"] = old["metadata"].get("generation", 1) + 1
+            if dry:
+                return self._convert(kind, obj, version), 200, warnings
+            self.cluster.release(kind, old, obj, False)
+            stored = self.store.put(kind.key, obj, "MODIFIED")
+            self._hooks(kind, "MODIFIED", stored, old)
+        return self._convert(kind, stored, version), 200, warnings
+
+    def delete(self, kind: Kind, version: str, namespace: str, name: str,
+               req: "Request | None") -> tuple[dict, int]:
+        dry = _dry_run(req)
+        options = {}
+        if req is not None and req.body:
+            try:
+                options = json.loads(req.body)
+            except ValueError:
+                options = {}  # a protobuf DeleteOptions carries nothing this server needs
+        with self.store.lock:
+            old = self.store.get(kind.key, namespace, name)
+            if old is None:
+                raise not_found(kind.plural, name, kind.group)
+            pre = options.get("preconditions") or {}
+            if pre.get("uid") and pre["uid"] != old["metadata"]["uid"]:
+                raise APIError(409, "Conflict", f"Operation cannot be fulfilled on {kind.qualified} "
+                               f"\"{name}\": Precondition failed: UID in precondition: {pre['uid']}, "
+                               f"UID in object meta: {old['metadata']['uid']}",
+                               {"name": name, "group": kind.group, "kind": kind.plural})
+            if pre.get("resourceVersion") and pre["resourceVersion"] != old["metadata"]["resourceVersion"]:
+                raise APIError(409, "Conflict", f"Operation cannot be fulfilled on {kind.qualified} "
+                               f"\"{name}\": Precondition failed: ResourceVersion in precondition: "
+                               f"{pre['resourceVersion']}, ResourceVersion in object meta: "
+                               f"{old['metadata']['resourceVersion']}",
+                               {"name": name, "group": kind.group, "kind": kind.plural})
+            if dry:
+                return self._convert(kind, old, version), 200
+            finalizing = self.cluster.finalize(kind, old)
+            if finalizing is not None:
+                return self._convert(kind, finalizing, version), 200
+            gone = self.store.delete(kind.key, namespace, name)
+            self.cluster.release(kind, gone, None, False)
+            self._hooks(kind, "DELETED", gone, old)
+        details = {"name": name, "kind": kind.plural, "uid": old["metadata"]["uid"]}
+        if kind.group:
+            details["group"] = kind.group
+        if kind.kind in ("Pod", "Namespace", "CustomResourceDefinition") or kind.schemas:
+            return self._convert(kind, gone, version), 200
+        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                "details": details}, 200
+
+    def delete_collection(self, kind: Kind, version: str, namespace: str, req: "Request") -> dict:
+        items, _ = self.list(kind, version, namespace, req)
+        deleted = []
+        for item in items:
+            try:
+                obj, _ = self.delete(kind, version, item["metadata"].get("namespace", ""),
+                                     item["metadata"]["name"], req)
+                deleted.append(item)
+            except APIError as err:
+                if err.code != 404:
+                    raise
+        return {"kind": f"{kind.kind}List", "apiVersion": kind.api_version(version),
+                "metadata": {"resourceVersion": str(self.store.rv)}, "items": deleted}
+
+    # -- watch ---------------------------------------------------------------
+    def watch(self, kind: Kind, version: str, namespace: str, req: "Request") -> Iterator[dict]:
+        labels = selectors.parse_label_selector(req.param("labelSelector"))
+        fields = selectors.parse_field_selector(req.param("fieldSelector"), kind.field_selectors, kind.plural)
+        timeout = float(req.param("timeoutSeconds") or 1800)
+        start_rv = req.param("resourceVersion")
+
+        def match(obj: dict) -> bool:
+            if namespace and obj["metadata"].get("namespace") != namespace:
+                return False
+            return selectors.labels_match(labels, obj["metadata"].get("labels")) and \
+                selectors.fields_match(fields, obj, kind.field_selectors)
+
+        with self.store.lock:
+            if start_rv in ("", "0"):
+                initial = [o for o in self.store.items(kind.key, namespace or None) if match(o)]
+                rv = self.store.rv
+            else:
+                initial = []
+                rv = int(start_rv)
+                self.store.events_since(rv)  # 410 when too old
+
+        def stream() -> Iterator[dict]:
+            nonlocal rv
+            deadline = time.monotonic() + timeout
+            for obj in initial:
+                yield {"type": "ADDED", "object": self._convert(kind, obj, version)}
+            while time.monotonic() < deadline:
+                with self.store.lock:
+                    pending = self.store.events_since(rv)
+                    if not pending:
+                        self.store.changed.wait(timeout=min(1.0, max(0.0, deadline - time.monotonic())))
+                        pending = self.store.events_since(rv)
+                    if pending:
+                        rv = pending[-1].rv
+                for event in pending:
+                    if event.resource == kind.key and match(event.obj):
+                        yield {"type": event.type,
+                               "object": self._convert(kind, copy.deepcopy(event.obj), version)}
+
+        return stream()
+

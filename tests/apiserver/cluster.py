@@ -1,0 +1,312 @@
+"""The state of one local cluster: objects, kinds, users, IP allocation, faults.
+
+`Cluster` is what the HTTP layer talks to. It seeds what a fresh cluster has
+(namespaces, the `kubernetes` Service, a node, and Istio when asked for) and
+answers authentication and authorization as kube-apiserver would for the two
+users of the kubeconfig it writes: `admin` (everything) and `reader` (read only).
+"""
+from __future__ import annotations
+
+import ipaddress
+import random
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+
+from . import controllers, istio
+from .errors import APIError, forbidden
+from .kinds import Kind, builtin_kinds, kind_from_crd
+from .store import Store
+
+K8S_VERSION = {"major": "1", "minor": "33", "gitVersion": "v1.33.1", "gitCommit": "8adc0f041b8e7ad1d30e29cc59c6ae7a15e19828",
+               "gitTreeState": "clean", "buildDate": "2025-05-15T08:19:08Z", "goVersion": "go1.24.2",
+               "compiler": "gc", "platform": "linux/amd64"}
+SERVICE_CIDR_V4 = ipaddress.ip_network("10.96.0.0/12")
+SERVICE_CIDR_V6 = ipaddress.ip_network("fd00:10:96::/112")
+POD_CIDR = ipaddress.ip_network("10.244.0.0/16")
+READ_ONLY_VERBS = {"get", "list", "watch"}
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    groups: tuple[str, ...]
+    read_only: bool = False
+
+
+@dataclass
+class Fault:
+    """A test-injected misbehaviour for requests whose method and path match."""
+
+    path: str = ".*"
+    method: str = ".*"
+    status: int = 0
+    reason: str = "InternalError"
+    message: str = "Internal error occurred: injected fault"
+    delay: float = 0.0
+    times: int = -1  # -1: for ever
+    reset: bool = False  # close the connection without an answer
+    details: dict | None = None  # the Status details (causes, ...)
+    body: str | None = None  # a raw, non-Status answer body
+
+
+class Faults:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+
+    def add(self, **kwargs) -> None:
+        with self._lock:
+            self._faults.append(Fault(**kwargs))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def _take(self, method: str, path: str, reset: bool) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.reset != reset or fault.times == 0:
+                    continue
+                if re.fullmatch(fault.method, method) and re.search(fault.path, path):
+                    if fault.times > 0:
+                        fault.times -= 1
+                    return fault
+        return None
+
+    def match(self, method: str, path: str) -> Fault | None:
+        return self._take(method, path, reset=False)
+
+    def reset(self, method: str, path: str) -> bool:
+        return self._take(method, path, reset=True) is not None
+
+
+class KindRegistry:
+    """Built-in kinds plus the kinds CustomResourceDefinitions define."""
+
+    def __init__(self) -> None:
+        self._builtin = builtin_kinds()
+        self._crds: dict[str, Kind] = {}
+        self._lock = threading.Lock()
+
+    def all(self) -> list[Kind]:
+        with self._lock:
+            return self._builtin + list(self._crds.values())
+
+    def get(self, group: str, version: str, plural: str) -> Kind | None:
+        for kind in self.all():
+            if kind.group == group and kind.plural == plural and version in kind.versions:
+                return kind
+        return None
+
+    def by_key(self, key: str) -> Kind | None:
+        return next((k for k in self.all() if k.key == key), None)
+
+    def set_crd(self, crd: dict | None, name: str) -> None:
+        with self._lock:
+            if crd is None:
+                self._crds.pop(name, None)
+            else:
+                self._crds[name] = kind_from_crd(crd)
+
+
+class IPAllocator:
+    """Cluster IPs, handed out at random from the service ranges as kube-apiserver does."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self._rng = random.Random(seed)
+        self._used: set[str] = set()
+        self._lock = threading.Lock()
+
+    def allocate(self, family: str, wanted: str = "", reserve: bool = True) -> str:
+        """An IP of the family (or the wanted one); dry runs choose without reserving."""
+        net = SERVICE_CIDR_V4 if family == "IPv4" else SERVICE_CIDR_V6
+        with self._lock:
+            if wanted:
+                if reserve:
+                    self._used.add(wanted)
+                return wanted
+            for _ in range(1000):
+                offset = self._rng.randrange(1, net.num_addresses - 1)
+                ip = str(net.network_address + offset)
+                if ip not in self._used:
+                    if reserve:
+                        self._used.add(ip)
+                    return ip
+        raise APIError(500, "InternalError", "Internal error occurred: failed to allocate a "
+                       f"serviceIP: range is full")
+
+    def check(self, ip: str) -> str:
+        """'' when ip may be taken, else why not (for a 422 message)."""
+        try:
+            addr = ipaddress.ip_address(ip)
+        except ValueError:
+            return "must be a valid IP address"
+        net = SERVICE_CIDR_V4 if addr.version == 4 else SERVICE_CIDR_V6
+        if addr not in net:
+            return (f"failed to allocate IP {ip}: provided IP is not in the valid range. "
+                    f"The range of valid IPs is {net}")
+        with self._lock:
+            if ip in self._used:
+                return f"failed to allocate IP {ip}: provided IP is already allocated"
+        return ""
+
+    def release(self, ip: str) -> None:
+        with self._lock:
+            self._used.discard(ip)
+
+    def in_use(self, ip: str) -> bool:
+        with self._lock:
+            return ip in self._used
+
+
+@dataclass
+class LoggedRequest:
+    method: str
+    path: str
+    user_agent: str
+
+
+class Cluster:
+    def __init__(self, istio_version: str | None = "1.20", seed: int = 0,
+                 tokens: tuple[str, str] | None = None, workdir=None, ca=None) -> None:
+        from .api import API  # api needs Cluster's type only at run time
+
+        self.store = Store()
+        self.kinds = KindRegistry()
+        self.faults = Faults()
+        self.ipam = IPAllocator(seed)
+        self.istio_version = istio_version
+        self.workdir = workdir
+        self.ca = ca
+        admin, reader = tokens or (secrets.token_hex(16), secrets.token_hex(16))
+        self.tokens = {admin: User("admin", ("system:masters", "system:authenticated")),
+                       reader: User("reader", ("system:authenticated",), read_only=True)}
+        self.admin_token, self.reader_token = admin, reader
+        self.api = API(self)
+        self.started = time.time()
+        self._log: list[LoggedRequest] = []
+        self._log_lock = threading.Lock()
+        self.address = "127.0.0.1:0"  # host:port, set once the server listens
+        self.controllers: list = [controllers.Deployments(self)]
+        self._seed()
+
+    # -- identity ------------------------------------------------------------
+    def authenticate(self, header: str) -> User | None:
+        if not header.lower().startswith("bearer "):
+            return None
+        return self.tokens.get(header[7:].strip())
+
+    def authorize(self, user: User, verb: str, kind: Kind, namespace: str, name: str,
+                  sub: str = "") -> None:
+        if user.read_only and verb not in READ_ONLY_VERBS:
+            raise forbidden(user.name, verb, kind.plural, kind.group, namespace, name, sub)
+
+    def version_info(self) -> dict:
+        return dict(K8S_VERSION)
+
+    # -- test support --------------------------------------------------------
+    def record(self, method: str, path: str, user_agent: str) -> None:
+        with self._log_lock:
+            self._log.append(LoggedRequest(method, path, user_agent))
+            del self._log[:-5000]
+
+    def request_log(self) -> list[dict]:
+        with self._log_lock:
+            return [vars(r) for r in self._log]
+
+    def clear_request_log(self) -> None:
+        with self._log_lock:
+            self._log.clear()
+
+    def backdate(self, resource: str, namespace: str, name: str, seconds: float) -> None:
+        """Make an object older (for AGE columns)."""
+        with self.store.lock:
+            obj = self.store.get(resource, namespace, name)
+            if obj is None:
+                raise APIError(404, "NotFound", f"{resource} {namespace}/{name} not found")
+            created = time.time() - seconds
+            obj["metadata"]["creationTimestamp"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created))
+            self.store.put(resource, obj, "MODIFIED")
+
+    def exec_pod(self, req, kind: Kind, namespace: str, name: str):
+        raise APIError(400, "BadRequest", "exec is not served by this local cluster yet")
+
+    # -- pods: admission and the kubelet's side ---------------------------------
+    def admit_pod(self, pod: dict) -> None:
+        """Mutating admission for new pods (Istio's sidecar injector)."""
+
+    def pod_started(self, pod: dict, ip: str) -> bool:
+        """Bring up what a pod needs to run; False keeps it Pending."""
+        return True
+
+    def pod_stopped(self, pod: dict) -> None:
+        """Tear down what pod_started brought up."""
+
+    def shutdown(self) -> None:
+        """Stop background work (pod networks)."""
+
+    # -- what happens around writes -------------------------------------------
+    def hooks(self, kind: Kind) -> list:
+        """Reactions to a stored change (controllers and registries), by kind."""
+        if kind.key == "apiextensions.k8s.io/customresourcedefinitions":
+            return [self._crd_changed]
+        return [c.changed for c in self.controllers if kind.key in c.watches]
+
+    def _crd_changed(self, event: str, obj: dict, old: dict | None) -> None:
+        self.kinds.set_crd(None if event == "DELETED" else obj, obj["metadata"]["name"])
+
+    def release(self, kind: Kind, obj: dict | None, keep: dict | None, dry: bool) -> None:
+        """Give back cluster IPs obj holds that keep does not (failed or undone writes)."""
+        if dry or obj is None or kind.key != "/services":
+            return
+        kept = set((keep or {}).get("spec", {}).get("clusterIPs") or [])
+        for ip in obj.get("spec", {}).get("clusterIPs") or []:
+            if ip not in kept and ip != "None":
+                self.ipam.release(ip)
+
+    def finalize(self, kind: Kind, obj: dict) -> dict | None:
+        """Namespaces terminate: mark Terminating, empty them, then remove them."""
+        if kind.key != "/namespaces":
+            return None
+        if obj.get("status", {}).get("phase") == "Terminating":
+            return obj
+        obj["metadata"]["deletionTimestamp"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        obj.setdefault("status", {})["phase"] = "Terminating"
+        stored = self.store.put(kind.key, obj, "MODIFIED")
+        threading.Thread(target=self._empty_namespace, args=(obj["metadata"]["name"],),
+                         daemon=True).start()
+        return stored
+
+    def _empty_namespace(self, name: str) -> None:
+        time.sleep(0.05)
+        for kind in self.kinds.all():
+            if not kind.namespaced:
+                continue
+            for obj in self.store.items(kind.key, name):
+                gone = self.store.delete(kind.key, name, obj["metadata"]["name"])
+                self.release(kind, gone, None, False)
+                for hook in self.hooks(kind):
+                    hook("DELETED", gone, obj)
+        self.store.delete("/namespaces", "", name)
+
+    # -- seeding -------------------------------------------------------------
+    def _seed(self) -> None:
+        ns_kind = self.kinds.get("", "v1", "namespaces")
+        for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
+            self.api.create_object(ns_kind, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+        self.api.create_object(self.kinds.get("", "v1", "services"), {
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "kubernetes", "namespace": "default",
+                         "labels": {"component": "apiserver", "provider": "kubernetes"}},
+            "spec": {"clusterIP": "10.96.0.1", "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]}})
+        self.api.create_object(self.kinds.get("", "v1", "nodes"), {
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": "local-control-plane", "labels": {"kubernetes.io/hostname": "local-control-plane",
+                                                                   "node-role.kubernetes.io/control-plane": ""}},
+            "status": {"nodeInfo": {"kubeletVersion": K8S_VERSION["gitVersion"]},
+                       "conditions": [{"type": "Ready", "status": "True"}]}})
+        if self.istio_version:
+            istio.install(self, self.istio_version)

@@ -1,0 +1,204 @@
+"""The controllers a real cluster runs, reduced to what kubectl-egress meets.
+
+- Deployments: a ReplicaSet per pod template, pods for its replicas, status.
+- Kubelet: pods go from Pending to Running and Ready shortly after creation,
+  get a pod IP, and (see `network.py`) a network of their own.
+- Garbage collection of ReplicaSets and pods when their owner goes.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import ipaddress
+import itertools
+import json
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from .api import NAME_CHARS, now_rfc3339
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .cluster import Cluster
+
+DEPLOYMENTS, REPLICASETS, PODS = "apps/deployments", "apps/replicasets", "/pods"
+
+
+def template_hash(template: dict) -> str:
+    digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).digest()
+    return "".join(NAME_CHARS[b % len(NAME_CHARS)] for b in digest[:10])
+
+
+def _owner(obj: dict, kind: str, api_version: str) -> dict:
+    return {"apiVersion": api_version, "kind": kind, "name": obj["metadata"]["name"],
+            "uid": obj["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
+
+
+def _owned_by(obj: dict, owner: dict) -> bool:
+    return any(ref.get("uid") == owner["metadata"]["uid"]
+               for ref in obj["metadata"].get("ownerReferences") or [])
+
+
+class Deployments:
+    """Deployment -> ReplicaSet -> Pods, and the Deployment's status."""
+
+    watches = (DEPLOYMENTS, PODS)
+
+    def __init__(self, cluster: "Cluster") -> None:
+        self.cluster = cluster
+        self._ips = itertools.count(10)
+        self._lock = threading.RLock()
+
+    def changed(self, event: str, obj: dict, old: dict | None) -> None:
+        if obj.get("kind") == "Pod" or obj.get("apiVersion") == "v1":
+            if event == "ADDED":
+                self._schedule(obj)
+            self._resync_owner_of(obj)
+            return
+        if event == "DELETED":
+            self._collect(obj)
+            return
+        self.sync(obj)
+
+    # -- deployments ---------------------------------------------------------
+    def sync(self, deploy: dict) -> None:
+        cluster = self.cluster
+        store = cluster.store
+        with store.lock:
+            ns = deploy["metadata"]["namespace"]
+            template = deploy["spec"].get("template", {})
+            rs_name = f"{deploy['metadata']['name']}-{template_hash(template)}"
+            replicas = deploy["spec"].get("replicas", 1)
+            rs_kind = cluster.kinds.by_key(REPLICASETS)
+            pod_kind = cluster.kinds.by_key(PODS)
+            for rs in store.items(REPLICASETS, ns):
+                if _owned_by(rs, deploy) and rs["metadata"]["name"] != rs_name:
+                    self._delete_tree(rs)
+            rs = store.get(REPLICASETS, ns, rs_name)
+            if rs is None:
+                labels = dict(template.get("metadata", {}).get("labels") or {})
+                labels["pod-template-hash"] = rs_name.rsplit("-", 1)[1]
+                rs = cluster.api.create_object(rs_kind, {
+                    "apiVersion": "apps/v1", "kind": "ReplicaSet",
+                    "metadata": {"name": rs_name, "namespace": ns, "labels": labels,
+                                 "ownerReferences": [_owner(deploy, "Deployment", "apps/v1")]},
+                    "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
+                             "template": {**copy.deepcopy(template),
+                                          "metadata": {**template.get("metadata", {}), "labels": labels}}}})
+            pods = [p for p in store.items(PODS, ns) if _owned_by(p, rs)]
+            for _ in range(replicas - len(pods)):
+                pod_template = rs["spec"]["template"]
+                cluster.api.create_object(pod_kind, {
+                    "apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"generateName": f"{rs_name}-", "namespace": ns,
+                                 "labels": dict(pod_template["metadata"].get("labels") or {}),
+                                 "annotations": dict(pod_template["metadata"].get("annotations") or {}),
+                                 "ownerReferences": [_owner(rs, "ReplicaSet", "apps/v1")]},
+                    "spec": copy.deepcopy(pod_template.get("spec", {}))})
+            for pod in pods[replicas:]:
+                self._delete_tree(pod)
+            self._status(deploy["metadata"]["namespace"], deploy["metadata"]["name"])
+
+    def _status(self, ns: str, name: str) -> None:
+        store = self.cluster.store
+        with store.lock:
+            deploy = store.get(DEPLOYMENTS, ns, name)
+            if deploy is None:
+                return
+            pods = [p for rs in store.items(REPLICASETS, ns) if _owned_by(rs, deploy)
+                    for p in store.items(PODS, ns) if _owned_by(p, rs)]
+            ready = sum(1 for p in pods if _ready(p))
+            replicas = deploy["spec"].get("replicas", 1)
+            status = {"observedGeneration": deploy["metadata"].get("generation", 1),
+                      "replicas": len(pods), "updatedReplicas": len(pods),
+                      "readyReplicas": ready, "availableReplicas": ready,
+                      "conditions": [{"type": "Available",
+                                      "status": "True" if ready >= replicas else "False",
+                                      "reason": "MinimumReplicasAvailable" if ready >= replicas
+                                      else "MinimumReplicasUnavailable"}]}
+            if ready < len(pods):
+                status["unavailableReplicas"] = len(pods) - ready
+            if not ready:
+                del status["readyReplicas"], status["availableReplicas"]
+            if deploy.get("status") != status:
+                deploy["status"] = status
+                store.put(DEPLOYMENTS, deploy, "MODIFIED")
+
+    def _resync_owner_of(self, pod: dict) -> None:
+        store = self.cluster.store
+        ns = pod["metadata"].get("namespace", "")
+        for ref in pod["metadata"].get("ownerReferences") or []:
+            rs = store.get(REPLICASETS, ns, ref["name"])
+            if rs is None:
+                continue
+            for dref in rs["metadata"].get("ownerReferences") or []:
+                self._status(ns, dref["name"])
+
+    # -- garbage collection --------------------------------------------------
+    def _collect(self, owner: dict) -> None:
+        store = self.cluster.store
+        ns = owner["metadata"].get("namespace", "")
+        for resource in (REPLICASETS, PODS):
+            for obj in store.items(resource, ns):
+                if _owned_by(obj, owner):
+                    self._delete_tree(obj)
+
+    def _delete_tree(self, obj: dict) -> None:
+        store = self.cluster.store
+        resource = REPLICASETS if obj.get("kind") == "ReplicaSet" else PODS
+        gone = store.delete(resource, obj["metadata"]["namespace"], obj["metadata"]["name"])
+        if gone is None:
+            return
+        if resource == PODS:
+            self.cluster.pod_stopped(gone)
+        self._collect(gone)
+
+    # -- kubelet -------------------------------------------------------------
+    def _schedule(self, pod: dict) -> None:
+        timer = threading.Timer(0.05, self._start_pod, args=(pod["metadata"]["namespace"],
+                                                             pod["metadata"]["name"]))
+        timer.daemon = True
+        timer.start()
+
+    def _start_pod(self, ns: str, name: str) -> None:
+        store = self.cluster.store
+        with store.lock:
+            pod = store.get(PODS, ns, name)
+            if pod is None or pod.get("status", {}).get("phase") == "Running":
+                return
+            ip = str(ipaddress.ip_address("10.244.0.0") + next(self._ips))
+        started = self.cluster.pod_started(pod, ip)  # the pod's network, outside the lock
+        with store.lock:
+            pod = store.get(PODS, ns, name)
+            if pod is None:
+                return
+            now = now_rfc3339()
+            spec = pod.get("spec", {})
+            statuses = [{"name": c["name"], "image": c.get("image", ""), "imageID": "",
+                         "ready": started, "restartCount": 0, "started": started,
+                         "state": {"running": {"startedAt": now}} if started else
+                         {"waiting": {"reason": "ContainerCreating"}}}
+                        for c in spec.get("containers") or []]
+            init = [{"name": c["name"], "image": c.get("image", ""), "imageID": "", "ready": True,
+                     "restartCount": 0, "started": True, "state": {"running": {"startedAt": now}}}
+                    for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
+            cond = "True" if started else "False"
+            pod["status"] = {"phase": "Running" if started else "Pending",
+                             "conditions": [{"type": t, "status": "True" if t in ("PodScheduled", "Initialized") else cond,
+                                             "lastTransitionTime": now}
+                                            for t in ("Initialized", "Ready", "ContainersReady", "PodScheduled")],
+                             "hostIP": "172.18.0.2", "podIP": ip, "podIPs": [{"ip": ip}],
+                             "startTime": now, "qosClass": "BestEffort", "containerStatuses": statuses}
+            if init:
+                pod["status"]["initContainerStatuses"] = init
+            pod["spec"]["nodeName"] = "local-control-plane"
+            store.put(PODS, pod, "MODIFIED")
+            self._resync_owner_of(pod)
+
+
+def _ready(pod: dict) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in pod.get("status", {}).get("conditions") or [])
+
+
+_ = time  # timers above use threading; time kept for callers' monkeypatching in tests

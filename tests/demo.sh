@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The main job on the local cluster: both recipes of SCENARIO.md, made, checked, listed and
+# cleaned with `kubectl egress`, next to what real kubectl sees. Run by `make demo`, which puts
+# the project's virtual environment (and so kubectl-egress) first on PATH.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+work=$(mktemp -d)
+server=""
+cleanup() {
+  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+python -m tests.apiserver --kubeconfig "$work/kubeconfig" --istio "${ISTIO:-1.20}" >"$work/server.out" 2>"$work/server.err" &
+server=$!
+for _ in $(seq 100); do
+  grep -q '^ready ' "$work/server.out" 2>/dev/null && break
+  kill -0 "$server" 2>/dev/null || { cat "$work/server.err" >&2; exit 1; }
+  sleep 0.1
+done
+echo "local cluster: $(cat "$work/server.out")"
+export KUBECONFIG="$work/kubeconfig"
+export KUBECACHEDIR="$work/kube-cache"
+
+step() {
+  printf '\n$ %s\n' "$*"
+  "$@"
+}
+
+step kubectl egress version
+# Recipe 1: an ExternalName Service and its DestinationRule
+step kubectl egress externalname my-httpbin httpbin.org
+step kubectl get svc my-httpbin
+step kubectl egress externalname my-httpbin httpbin.org
+# Recipe 2: a selector-less Service, its endpoints and its DestinationRule
+step kubectl egress endpoints my-wikipedia 198.35.26.96 208.80.153.224 --port 443 --protocol tls --host en.wikipedia.org
+step kubectl get svc my-wikipedia
+step kubectl get endpointslices,destinationrules
+step kubectl egress get -o wide
+# Cleanup: exactly what was made
+step kubectl egress clean
+step kubectl egress get
+step kubectl get svc
