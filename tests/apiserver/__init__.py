@@ -13,6 +13,7 @@ import os
 import shutil
 import ssl
 import tempfile
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,6 +98,31 @@ class LocalAPIServer:
         trust = ssl.create_default_context(cadata=self.ca.pem.decode())
         with urllib.request.urlopen(req, timeout=10, context=trust) as resp:
             return json.loads(resp.read() or b"{}")
+
+    def request(self, method: str, path: str, body=None, *, token: str | None = "admin",
+                content_type: str = "application/json", accept: str = "application/json",
+                timeout: float = 10) -> tuple[int, dict, object]:
+        """A raw API call as a client makes it: (status, headers, decoded body)."""
+        tokens = {"admin": self.cluster.admin_token, "reader": self.cluster.reader_token}
+        headers = {"Accept": accept}
+        if token:
+            headers["Authorization"] = f"Bearer {tokens.get(token, token)}"
+        data = None
+        if body is not None:
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
+            headers["Content-Type"] = content_type
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
+        trust = ssl.create_default_context(cadata=self.ca.pem.decode())
+        try:
+            with urllib.request.urlopen(req, timeout=timeout, context=trust) as resp:
+                status, head, raw = resp.status, resp.headers, resp.read()
+        except urllib.error.HTTPError as err:
+            status, head, raw = err.code, err.headers, err.read()
+        try:
+            decoded = json.loads(raw) if raw else None
+        except ValueError:
+            decoded = raw.decode()
+        return status, head, decoded
 
     def fault(self, **spec) -> None:
         """Inject a fault: path (regex), method, status, reason, message, delay, times, reset."""

@@ -16,7 +16,7 @@ import uuid
 from typing import TYPE_CHECKING, Iterator
 
 from . import schema, selectors, tables
-from .errors import (APIError, already_exists, bad_request, conflict, invalid, not_found,
+from .errors import (APIError, Cause, already_exists, bad_request, conflict, invalid, not_found,
                      unsupported_media_type)
 from .kinds import Kind
 from .patch import json_patch, merge_patch, strategic_merge_patch
@@ -53,24 +53,38 @@ def decode_body(req: "Request") -> dict:
     return data
 
 
+OPTIONS_KIND = {"POST": "CreateOptions", "PUT": "UpdateOptions", "PATCH": "PatchOptions",
+                "DELETE": "DeleteOptions"}
+
+
+def _options_invalid(req: "Request", cause: Cause) -> APIError:
+    """422 on the request's options, as `ValidateCreateOptions` and friends report it."""
+    kind = OPTIONS_KIND.get(req.method, "CreateOptions")
+    return APIError(422, "Invalid", f'{kind}.meta.k8s.io "" is invalid: {cause.text()}',
+                    {"group": "meta.k8s.io", "kind": kind,
+                     "causes": [{"reason": cause.reason, "message": cause.message, "field": cause.field}]})
+
+
 def _dry_run(req: "Request | None") -> bool:
     if req is None:
         return False
     values = req.query.get("dryRun", [])
-    for value in values:
-        if value != "All":
-            raise bad_request(f'Invalid dryRun value: "{value}", supported values: ["All"]')
+    if any(v != "All" for v in values):
+        shown = "[]string{" + ", ".join(f'"{v}"' for v in values) + "}"
+        raise _options_invalid(req, Cause("FieldValueNotSupported", f'Unsupported value: {shown}: '
+                                          'supported values: "All"', "dryRun"))
     return bool(values)
 
 
 def _field_validation(req: "Request | None") -> str:
     if req is None:
         return "Ignore"
-    value = req.param("fieldValidation") or "Warn"
-    if value not in ("Strict", "Warn", "Ignore"):
-        raise bad_request(f'fieldValidation parameter unsupported: "{value}"; it must be one of '
-                          '"Ignore", "Warn", "Strict"')
-    return value
+    value = req.param("fieldValidation")
+    if value not in ("", "Strict", "Warn", "Ignore"):
+        raise _options_invalid(req, Cause("FieldValueNotSupported", f'Unsupported value: "{value}": '
+                                          'supported values: "", "Ignore", "Strict", "Warn"',
+                                          "fieldValidation"))
+    return value or "Warn"
 
 
 class API:
@@ -232,7 +246,8 @@ class API:
                               "sent on the request")
         warnings = self._fields(kind, version, body, mode)
         return self._replace(kind, version, namespace, name, lambda old: body, req, sub, warnings,
-                             create_if_missing=kind.create_on_update and not sub, patch_body=body)
+                             create_if_missing=kind.create_on_update and not sub, patch_body=body,
+                             is_put=True)
 
     def patch(self, kind: Kind, version: str, namespace: str, name: str, req: "Request",
               sub: str = "") -> tuple[dict, int, list[str]]:
@@ -265,7 +280,8 @@ class API:
 
     def _replace(self, kind: Kind, version: str, namespace: str, name: str, build,
                  req: "Request | None", sub: str, warnings: list[str],
-                 create_if_missing: bool = False, patch_body: dict | None = None) -> tuple[dict, int, list[str]]:
+                 create_if_missing: bool = False, patch_body: dict | None = None,
+                 is_put: bool = False) -> tuple[dict, int, list[str]]:
         dry = _dry_run(req)
         with self.store.lock:
             old = self.store.get(kind.key, namespace, name)
@@ -279,6 +295,13 @@ class API:
             obj = build(copy.deepcopy(old))
             meta = obj.setdefault("metadata", {})
             wanted_rv = meta.get("resourceVersion")
+            if wanted_rv in (None, "", "0") and not kind.unconditional_update and is_put:
+                raise APIError(422, "Invalid", f'{kind.qualified} "{name}" is invalid: '
+                               "metadata.resourceVersion: Invalid value: 0x0: must be specified for an update",
+                               {"name": name, "group": kind.group, "kind": kind.plural,
+                                "causes": [{"reason": "FieldValueInvalid",
+                                            "message": "Invalid value: 0x0: must be specified for an update",
+                                            "field": "metadata.resourceVersion"}]})
             if wanted_rv and wanted_rv != old["metadata"]["resourceVersion"]:
                 raise conflict(kind.plural, name, kind.group)
             meta["name"] = name

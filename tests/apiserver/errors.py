@@ -23,6 +23,7 @@ class APIError(Exception):
     message: str
     details: dict = field(default_factory=dict)
     headers: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)  # Warning headers travel on errors too
 
     def status(self) -> dict:
         body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",

@@ -48,6 +48,7 @@ class Kind:
     has_generation: bool = False
     status_subresource: bool = False
     create_on_update: bool = False  # PUT to a missing name creates it (AllowCreateOnUpdate)
+    unconditional_update: bool = True  # PUT without resourceVersion allowed (AllowUnconditionalUpdate)
 
     @property
     def key(self) -> str:
@@ -200,4 +201,5 @@ def kind_from_crd(crd: dict) -> Kind:
                 subresources={"status": ("get", "patch", "update")}
                 if (storage.get("subresources") or {}).get("status") is not None else {},
                 columns=tuple(columns), validate=validation.validate_custom_resource,
-                field_selectors=_meta_fields(), schemas=schemas, has_generation=True)
+                field_selectors=_meta_fields(), schemas=schemas, has_generation=True,
+                unconditional_update=False)

@@ -105,7 +105,7 @@ class App:
                 raise unauthorized()
             return self._route(req)
         except APIError as err:
-            return Response(err.code, err.status(), headers=err.headers)
+            return Response(err.code, err.status(), headers=err.headers, warnings=err.warnings)
         except Exception:  # an emulator bug must still answer like a server
             traceback.print_exc()
             return Response(500, APIError(500, "InternalError", "Internal error occurred: "
@@ -168,7 +168,6 @@ class App:
         sub = rest[2] if len(rest) > 2 else ""
         if len(rest) > 3 or (sub and sub not in kind.subresources):
             raise not_found_path()
-        api = cluster.api
         method = req.method
         verb = {"GET": "get" if name else "list", "POST": "create", "PUT": "update",
                 "PATCH": "patch", "DELETE": "delete" if name else "deletecollection"}.get(method)
@@ -182,8 +181,17 @@ class App:
             raise method_not_allowed()
         if verb in ("update", "patch") and not name:
             raise method_not_allowed()
-        cluster.authorize(req.user, verb, kind, namespace, name, sub)
         warnings = [kind.warning] if kind.warning else []
+        try:
+            return self._serve_resource(req, kind, version, namespace, name, sub, verb, warnings)
+        except APIError as err:
+            err.warnings = warnings + err.warnings
+            raise
+
+    def _serve_resource(self, req: Request, kind, version: str, namespace: str, name: str, sub: str,
+                        verb: str, warnings: list[str]) -> Response:
+        cluster, api = self.cluster, self.cluster.api
+        cluster.authorize(req.user, verb, kind, namespace, name, sub)
         accept = req.headers.get("accept", "")
         if sub == "exec":
             return cluster.exec_pod(req, kind, namespace, name)
