@@ -114,3 +114,16 @@ def test_invalid_object_through_kubectl(apiserver, kubectl):
     res = kubectl("apply", "-f", "-", input=bad)
     assert res.code == 1
     assert 'The Service "My_Httpbin" is invalid: metadata.name: Invalid value: "My_Httpbin"' in res.err
+
+
+def test_imperative_create_sends_protobuf(apiserver, kubectl):
+    assert kubectl("create", "namespace", "prod").out == "namespace/prod created\n"
+    assert kubectl("create", "service", "clusterip", "web", "--tcp=80:8080", "-n", "prod").code == 0
+    assert kubectl("create", "service", "externalname", "ext", "--external-name", "example.com").code == 0
+    assert kubectl("create", "deployment", "app", "--image=nginx:1.27", "--replicas=2").code == 0
+    svc = json.loads(kubectl("get", "svc", "web", "-n", "prod", "-o", "json").out)
+    assert svc["spec"]["ports"] == [{"name": "80-8080", "port": 80, "protocol": "TCP", "targetPort": 8080}]
+    ext = json.loads(kubectl("get", "svc", "ext", "-o", "json").out)
+    assert ext["spec"]["externalName"] == "example.com"
+    deploy = json.loads(kubectl("get", "deploy", "app", "-o", "json").out)
+    assert deploy["spec"]["replicas"] == 2

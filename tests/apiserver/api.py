@@ -35,7 +35,12 @@ def now_rfc3339() -> str:
 def decode_body(req: "Request") -> dict:
     ctype = (req.headers.get("content-type") or "application/json").split(";")[0].strip().lower()
     if ctype == "application/vnd.kubernetes.protobuf":
-        raise unsupported_media_type(ctype)
+        # typed clients (kubectl create namespace/service/deployment ...) send protobuf
+        from . import protobuf
+        try:
+            return protobuf.decode(req.body or b"")
+        except ValueError as err:
+            raise bad_request(f"the body of the request could not be decoded: {err}")
     if ctype in ("application/yaml", "application/apply-patch+yaml"):
         import yaml
         try:
