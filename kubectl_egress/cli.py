@@ -16,7 +16,7 @@ import click
 
 from . import __version__
 from .app import App
-from .commands import clean, endpoints, externalname, get, version
+from .commands import clean, endpoints, externalname, get, probe, version
 from .errors import EgressError
 
 FLAGS = "kubectl_egress.flags"
@@ -194,6 +194,40 @@ def clean_command(ctx: click.Context, **kw: Any) -> int:
       kubectl egress clean -A
     """
     return clean.run(app_of(ctx), clean.Options(**kw))
+
+
+@cli.command("probe", context_settings=CONTEXT)
+@click.argument("names", nargs=-1, metavar="[NAME...]")
+@click.option("--without-istio", is_flag=True,
+              help="Probe from the pod without sidecar (namespace without-istio) instead.")
+@click.option("--all-sources", is_flag=True, help="Probe from both sources, side by side.")
+@click.option("--from", "from_pod", metavar="POD", help="The mesh source pod (default: app=curl or app=sleep).")
+@click.option("--source-namespace", default="without-istio", show_default=True, metavar="NS",
+              help="Namespace of the source without sidecar.")
+@click.option("--path", default="/headers", show_default=True, help="Path for HTTP services.")
+@click.option("--timeout", default="10s", show_default=True, metavar="DURATION", help="Per curl.")
+@click.option("--deploy-sources", is_flag=True,
+              help="Create the curl sample with and without sidecar where missing, and wait for it.")
+@output_option("wide", "json", "yaml")
+@kube_flags
+@click.pass_context
+def probe_command(ctx: click.Context, **kw: Any) -> int:
+    """Check the egress services from inside and outside the mesh, and say why when they fail.
+
+    Runs curl from a pod with an Istio sidecar (the curl sample, label app=curl
+    or app=sleep, in the services' namespace) or without one (namespace
+    without-istio), as Istio's task does by hand; one exec per pod runs every
+    check. The SIDECAR column says whether the sidecar's headers or metrics
+    were seen; -o wide adds where it connected and a hint with the fixing
+    command. Exits 1 when any check fails.
+
+    \b
+    Examples:
+      kubectl egress probe
+      kubectl egress probe --without-istio
+      kubectl egress probe --deploy-sources --all-sources -o wide
+    """
+    return probe.run(app_of(ctx), probe.Options(**kw))
 
 
 @cli.command("version", context_settings=CONTEXT)

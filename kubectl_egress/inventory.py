@@ -11,8 +11,9 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from .kube import Kube
-from .model import (ENDPOINTS, ENDPOINT_SLICES, HOST_ANNOTATION, MANAGED_SELECTOR, SERVICES,
-                    SLICE_SERVICE_NAME, Mesh, Resource, Target, destination_rules)
+from .model import (DEPLOYMENTS, ENDPOINTS, ENDPOINT_SLICES, HOST_ANNOTATION, MANAGED_SELECTOR,
+                    NAMESPACES, SERVICE_ACCOUNTS, SERVICES, SLICE_SERVICE_NAME, Mesh, Resource,
+                    Target, destination_rules)
 
 
 @dataclass
@@ -122,3 +123,19 @@ def lookup(kube: Kube, namespace: str, mesh: Mesh, name: str) -> dict[tuple[str,
                 obj.setdefault("apiVersion", res.api_version)
                 live[(obj["kind"], obj["metadata"]["name"])] = obj
     return live
+
+
+def sources(kube: Kube, namespace: str | None) -> list[tuple[Resource, dict]]:
+    """The probe's source pods' objects that kubectl egress probe --deploy-sources made."""
+    from .manifests import SOURCE_ROLE
+    selector = f"{MANAGED_SELECTOR},{SOURCE_ROLE}=probe-source"
+    found = []
+    for res in (DEPLOYMENTS, SERVICE_ACCOUNTS):
+        found.extend((res, obj) for obj in kube.list(res, namespace, selector))
+    return found
+
+
+def source_namespaces(kube: Kube) -> list[tuple[Resource, dict]]:
+    from .manifests import SOURCE_ROLE
+    selector = f"{MANAGED_SELECTOR},{SOURCE_ROLE}=probe-source"
+    return [(NAMESPACES, ns) for ns in kube.list(NAMESPACES, None, selector)]

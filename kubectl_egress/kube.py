@@ -20,7 +20,7 @@ from urllib.parse import quote, urlsplit
 from . import __version__
 from .errors import ConnectError, EgressError, ServerError
 from .kubeconfig import KubeContext
-from .model import NAMESPACES, Resource
+from .model import NAMESPACES, PODS, Resource
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -267,6 +267,50 @@ class Kube:
 
     def server_version(self) -> dict:
         return self.request("GET", "/version") or {}
+
+    # -- exec ------------------------------------------------------------------------------
+    def exec(self, namespace: str, pod: str, container: str, command: list[str],
+             timeout: float) -> tuple[int, str, str]:
+        """Run command in a pod's container (pods/exec over WebSocket): (exit code, stdout, stderr)."""
+        from kubernetes.client import CoreV1Api
+        from kubernetes.client.exceptions import ApiException
+        from kubernetes.stream import stream
+
+        started = time.monotonic()
+        path = f"{path_of(PODS, namespace, pod)}/exec"
+        try:
+            session = stream(CoreV1Api(self.api).connect_get_namespaced_pod_exec, pod, namespace,
+                             command=command, container=container, stdin=False, stdout=True,
+                             stderr=True, tty=False, _preload_content=False, binary=True)
+        except ApiException as err:
+            self._log("GET", path, "upgrade failed", started)
+            raise self._exec_error(str(err.reason), path) from None
+        try:
+            session.run_forever(timeout=timeout)
+            if session.is_open():
+                raise EgressError(f"exec in pod {namespace}/{pod} did not finish within {timeout:g}s")
+            out = session.read_channel(1) or b""
+            err = session.read_channel(2) or b""
+            code = session.returncode
+        finally:
+            session.close()
+        self._log("GET", path, f"exit {code}", started)
+        return (code if code is not None else -1, out.decode(errors="replace"), err.decode(errors="replace"))
+
+    def _exec_error(self, reason: str, path: str) -> EgressError:
+        """A refused exec upgrade: the server's Status if it sent one."""
+        match = re.search(r'(\{"kind":\s*"Status".*\})', reason, re.S)
+        if match:
+            try:
+                status = json.loads(match.group(1).encode().decode("unicode_escape"))
+                if isinstance(status, dict) and status.get("kind") == "Status":
+                    return status_message(status, reason)
+            except ValueError:
+                pass
+        if "refused" in reason.lower():
+            return ConnectError(f"The connection to the server {self.host} was refused - "
+                                "did you specify the right host or port?")
+        return EgressError(f"exec failed ({path}): {reason.splitlines()[0] if reason else 'no detail'}")
 
     # -- concurrency -------------------------------------------------------------------
     def parallel(self, fn: Callable[[T], R], items: list[T]) -> list[R]:

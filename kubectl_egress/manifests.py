@@ -97,3 +97,36 @@ def objects(target: Target, mesh: Mesh) -> list[dict]:
     if rule is not None:
         out.append(rule)
     return out
+
+
+# -- probe sources: Istio's curl sample (samples/curl/curl.yaml), labelled as ours ------------
+SOURCE_NAME = "curl"
+SOURCE_IMAGE = "curlimages/curl"
+SOURCE_ROLE = "kubectl-egress/role"
+
+
+def source_namespace(name: str) -> dict:
+    """A namespace for the source without sidecar: injection off."""
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": name, "labels": {MANAGED_BY: MANAGER, "istio-injection": "disabled",
+                                                  SOURCE_ROLE: "probe-source"}}}
+
+
+def source_objects(namespace: str, sidecar: bool) -> list[dict]:
+    """The curl sample: a ServiceAccount and a Deployment whose pod sleeps until exec'd into."""
+    labels = {MANAGED_BY: MANAGER, SOURCE_ROLE: "probe-source"}
+    pod_labels = {"app": SOURCE_NAME, SOURCE_ROLE: "probe-source"}
+    if not sidecar:
+        pod_labels["sidecar.istio.io/inject"] = "false"
+    meta = {"name": SOURCE_NAME, "namespace": namespace, "labels": labels}
+    return [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": dict(meta)},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": dict(meta),
+         "spec": {"replicas": 1, "selector": {"matchLabels": {"app": SOURCE_NAME}},
+                  "template": {"metadata": {"labels": pod_labels},
+                               "spec": {"terminationGracePeriodSeconds": 0,
+                                        "serviceAccountName": SOURCE_NAME,
+                                        "containers": [{"name": SOURCE_NAME, "image": SOURCE_IMAGE,
+                                                        "command": ["/bin/sleep", "infinity"],
+                                                        "imagePullPolicy": "IfNotPresent"}]}}}},
+    ]

@@ -100,6 +100,9 @@ SERVICES = Resource("", "v1", "services", "Service")
 ENDPOINTS = Resource("", "v1", "endpoints", "Endpoints")
 ENDPOINT_SLICES = Resource("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice")
 NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
+PODS = Resource("", "v1", "pods", "Pod")
+DEPLOYMENTS = Resource("apps", "v1", "deployments", "Deployment")
+SERVICE_ACCOUNTS = Resource("", "v1", "serviceaccounts", "ServiceAccount")
 
 
 def destination_rules(version: str) -> Resource:
@@ -110,7 +113,7 @@ def resource_of(obj: dict) -> Resource:
     """The Resource of a manifest this plugin builds."""
     api_version, kind = obj["apiVersion"], obj["kind"]
     group, _, version = api_version.rpartition("/")
-    for res in (SERVICES, ENDPOINTS, ENDPOINT_SLICES):
+    for res in (SERVICES, ENDPOINTS, ENDPOINT_SLICES, NAMESPACES, DEPLOYMENTS, SERVICE_ACCOUNTS):
         if res.kind == kind:
             return res
     if kind == "DestinationRule":

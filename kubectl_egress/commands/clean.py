@@ -13,7 +13,8 @@ from .. import inventory, mesh as meshes, validate as check
 from ..app import App
 from .get import missing_error, no_resources
 
-PHASES = ("DestinationRule", "EndpointSlice", "Endpoints", "Service")
+PHASES = ("DestinationRule", "EndpointSlice", "Endpoints", "Service", "Deployment", "ServiceAccount",
+          "Namespace")
 
 
 @dataclass(frozen=True)
@@ -32,10 +33,14 @@ def run(app: App, opts: Options) -> int:
     found = inventory.find(kube, namespace, mesh, opts.names)
     errors = [missing_error(kube, n, kube.namespace) for n in opts.names
               if n not in {f.name for f in found}]
-    if not found and not errors:
+    objects = [(res, obj) for f in found for res, obj in f.objects()]
+    if not opts.names:  # everything kubectl egress made here, the probe's source pods included
+        objects += inventory.sources(kube, namespace)
+        if opts.all_namespaces or not _egress_elsewhere(kube, kube.namespace):
+            objects += inventory.source_namespaces(kube)
+    if not objects and not errors:
         app.printer.note(no_resources(namespace))
         return 0
-    objects = [(res, obj) for f in found for res, obj in f.objects()]
     suffix = {"client": " (dry run)", "server": " (server dry run)"}.get(opts.dry_run, "")
     for kind in PHASES:
         batch = [(res, obj) for res, obj in objects if res.kind == kind]
@@ -57,3 +62,10 @@ def run(app: App, opts: Options) -> int:
         raise errors[-1]
     return 0
 
+
+
+def _egress_elsewhere(kube, namespace: str) -> bool:
+    """Do managed egress services live in other namespaces (whose probes share the source namespace)?"""
+    from ..model import MANAGED_SELECTOR, SERVICES
+    return any(svc["metadata"].get("namespace") != namespace
+               for svc in kube.list(SERVICES, None, MANAGED_SELECTOR))

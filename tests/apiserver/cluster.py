@@ -15,7 +15,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from . import controllers, istio
+from . import controllers, execws, istio
+from .network import Network
 from .errors import APIError, forbidden
 from .kinds import Kind, builtin_kinds, kind_from_crd
 from .store import Store
@@ -191,6 +192,7 @@ class Cluster:
         self._log_lock = threading.Lock()
         self.address = "127.0.0.1:0"  # host:port, set once the server listens
         self.controllers: list = [controllers.Deployments(self)]
+        self.network = Network(self)
         self._seed()
 
     # -- identity ------------------------------------------------------------
@@ -203,6 +205,18 @@ class Cluster:
                   sub: str = "") -> None:
         if user.read_only and verb not in READ_ONLY_VERBS:
             raise forbidden(user.name, verb, kind.plural, kind.group, namespace, name, sub)
+
+    def external_name_alias(self) -> bool:
+        """Does the mesh treat ExternalName Services as DNS aliases (Istio 1.21+, or the 1.20 flag)?"""
+        if not self.istio_version:
+            return False
+        deploy = self.store.get("apps/deployments", "istio-system", "istiod") or {}
+        for container in deploy.get("spec", {}).get("template", {}).get("spec", {}).get("containers") or []:
+            for var in container.get("env") or []:
+                if var.get("name") == "ENABLE_EXTERNAL_NAME_ALIAS":
+                    return str(var.get("value", "")).lower() == "true"
+        major, minor = (int(x) for x in self.istio_version.split(".")[:2])
+        return (major, minor) >= (1, 21)
 
     def version_info(self) -> dict:
         return dict(K8S_VERSION)
@@ -232,21 +246,70 @@ class Cluster:
             self.store.put(resource, obj, "MODIFIED")
 
     def exec_pod(self, req, kind: Kind, namespace: str, name: str):
-        raise APIError(400, "BadRequest", "exec is not served by this local cluster yet")
+        """pods/exec: validate as the API server and kubelet do, then hand over the connection."""
+        from .server import Response
+        pod = self.store.get("/pods", namespace, name)
+        if pod is None:
+            raise APIError(404, "NotFound", f'pods "{name}" not found', {"name": name, "kind": "pods"})
+        command = req.query.get("command", [])
+        if not command:
+            raise APIError(400, "BadRequest", "you must specify at least 1 command")
+        spec = pod.get("spec", {})
+        names = [c["name"] for c in (spec.get("containers") or []) + (spec.get("initContainers") or [])]
+        container = req.param("container")
+        if not container:
+            if len(spec.get("containers") or []) != 1:
+                raise APIError(400, "BadRequest", f"a container name must be specified for pod {name}, "
+                               f"choose one of: [{' '.join(c['name'] for c in spec.get('containers') or [])}]")
+            container = spec["containers"][0]["name"]
+        if container not in names:
+            raise APIError(400, "BadRequest", f"container {container} is not valid for pod {name}")
+        phase = (pod.get("status") or {}).get("phase")
+        if phase != "Running":
+            raise APIError(400, "BadRequest", f"unable to upgrade connection: container not found "
+                           f'("{container}")' if phase == "Pending" else
+                           f"cannot exec into a container in a completed pod; current phase is {phase}")
+        if req.headers.get("upgrade", "").lower() != "websocket":
+            raise APIError(400, "BadRequest", "Upgrade request required")
+        protocol = execws.choose_protocol(req.headers.get("sec-websocket-protocol", ""))
+        if protocol is None:
+            raise APIError(400, "BadRequest", "unable to upgrade connection: no supported subprotocol "
+                           f"among {req.headers.get('sec-websocket-protocol', '')!r}; this server speaks "
+                           + ", ".join(execws.PROTOCOLS))
+        try:
+            net = self.network.prepare(pod)
+        except (RuntimeError, OSError) as err:
+            raise APIError(500, "InternalError", f"Internal error occurred: the pod's network could not "
+                           f"be set up: {err}")
+        argv = net.argv(command)
+        want_stdin = req.param("stdin").lower() in ("true", "1")
+        env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME": name,
+               "HOME": "/root", "SSL_CERT_FILE": str(net.dir / "ca.crt")}
+
+        def session(handler) -> None:
+            execws.handshake(handler, protocol)
+            ws = execws.WebSocket(handler.rfile, handler.wfile)
+            execws.run_session(ws, argv, command, want_stdin, env)
+
+        return Response(101, session)
 
     # -- pods: admission and the kubelet's side ---------------------------------
     def admit_pod(self, pod: dict) -> None:
-        """Mutating admission for new pods (Istio's sidecar injector)."""
+        """Mutating admission for new pods: Istio's sidecar injector."""
+        if self.istio_version:
+            ns = self.store.get("/namespaces", "", pod["metadata"].get("namespace", "")) or {}
+            istio.inject(pod, ns, self.istio_version)
 
     def pod_started(self, pod: dict, ip: str) -> bool:
-        """Bring up what a pod needs to run; False keeps it Pending."""
+        """Bring up what a pod needs to run (its network comes with its first exec)."""
         return True
 
     def pod_stopped(self, pod: dict) -> None:
-        """Tear down what pod_started brought up."""
+        self.network.stopped(pod)
 
     def shutdown(self) -> None:
-        """Stop background work (pod networks)."""
+        """Stop background work: pod networks."""
+        self.network.shutdown()
 
     # -- what happens around writes -------------------------------------------
     def hooks(self, kind: Kind) -> list:

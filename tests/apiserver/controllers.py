@@ -13,7 +13,6 @@ import ipaddress
 import itertools
 import json
 import threading
-import time
 from typing import TYPE_CHECKING
 
 from .api import NAME_CHARS, now_rfc3339
@@ -53,6 +52,8 @@ class Deployments:
         if obj.get("kind") == "Pod" or obj.get("apiVersion") == "v1":
             if event == "ADDED":
                 self._schedule(obj)
+            elif event == "DELETED":
+                self.cluster.pod_stopped(obj)
             self._resync_owner_of(obj)
             return
         if event == "DELETED":
@@ -200,5 +201,3 @@ def _ready(pod: dict) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "True"
                for c in pod.get("status", {}).get("conditions") or [])
 
-
-_ = time  # timers above use threading; time kept for callers' monkeypatching in tests

@@ -219,3 +219,58 @@ def install(cluster: "Cluster", version: str, alias: bool | None = None) -> None
     dr_kind = kinds.by_key("networking.istio.io/destinationrules")
     rule = dict(MESH_WIDE_MTLS, apiVersion=dr_kind.api_version())
     api.create_object(dr_kind, rule)
+
+
+def injection_wanted(pod: dict, namespace: dict) -> bool:
+    """Istio's injection policy: the namespace opts in, the pod may opt out (label, then annotation)."""
+    meta = pod.get("metadata", {})
+    if meta.get("namespace") in ("kube-system", "kube-public", "istio-system"):
+        return False
+    if pod.get("spec", {}).get("hostNetwork"):
+        return False
+    labels = meta.get("labels") or {}
+    notes = meta.get("annotations") or {}
+    choice = labels.get("sidecar.istio.io/inject", notes.get("sidecar.istio.io/inject"))
+    if choice is not None and choice.lower() == "false":
+        return False
+    ns_labels = (namespace.get("metadata") or {}).get("labels") or {}
+    if ns_labels.get("istio-injection") == "disabled":
+        return False
+    return ns_labels.get("istio-injection") == "enabled" or "istio.io/rev" in ns_labels or \
+        (choice is not None and choice.lower() == "true")
+
+
+def inject(pod: dict, namespace: dict, version: str) -> None:
+    """Add the sidecar as Istio's injection webhook does (istio-init and istio-proxy)."""
+    spec = pod.setdefault("spec", {})
+    names = [c.get("name") for c in (spec.get("containers") or []) + (spec.get("initContainers") or [])]
+    if "istio-proxy" in names or not injection_wanted(pod, namespace):
+        return
+    meta = pod.setdefault("metadata", {})
+    labels = meta.setdefault("labels", {})
+    app = labels.get("app") or labels.get("app.kubernetes.io/name") or meta.get("generateName", "").rstrip("-")
+    first = (spec.get("containers") or [{}])[0].get("name", "")
+    image = f"docker.io/istio/proxyv2:{full_version(version)}"
+    spec.setdefault("initContainers", []).append({
+        "name": "istio-init", "image": image,
+        "args": ["istio-iptables", "-p", "15001", "-z", "15006", "-u", "1337", "-m", "REDIRECT", "-i", "*",
+                 "-x", "", "-b", "*", "-d", "15090,15021,15020", "--log_output_level=default:info"],
+        "securityContext": {"capabilities": {"add": ["NET_ADMIN", "NET_RAW"], "drop": ["ALL"]},
+                            "runAsUser": 0, "runAsNonRoot": False}})
+    spec.setdefault("containers", []).append({
+        "name": "istio-proxy", "image": image,
+        "args": ["proxy", "sidecar", "--domain", "$(POD_NAMESPACE).svc.cluster.local",
+                 "--proxyLogLevel=warning", "--proxyComponentLogLevel=misc:error", "--log_output_level=default:info"],
+        "ports": [{"containerPort": 15090, "name": "http-envoy-prom", "protocol": "TCP"}],
+        "readinessProbe": {"httpGet": {"path": "/healthz/ready", "port": 15021}},
+        "securityContext": {"runAsUser": 1337, "runAsGroup": 1337, "runAsNonRoot": True}})
+    labels.setdefault("security.istio.io/tlsMode", "istio")
+    labels.setdefault("service.istio.io/canonical-name", app)
+    labels.setdefault("service.istio.io/canonical-revision", labels.get("version", "latest"))
+    notes = meta.setdefault("annotations", {})
+    notes.setdefault("kubectl.kubernetes.io/default-container", first)
+    notes.setdefault("kubectl.kubernetes.io/default-logs-container", first)
+    notes["sidecar.istio.io/status"] = (
+        '{"initContainers":["istio-init"],"containers":["istio-proxy"],'
+        '"volumes":["workload-socket","credential-socket","workload-certs","istio-envoy","istio-data",'
+        '"istio-podinfo","istio-token","istiod-ca-cert"],"imagePullSecrets":null,"revision":"default"}')

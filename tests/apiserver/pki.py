@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import subprocess
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,11 +30,20 @@ class CA:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.pair = Pair(self.dir / "ca.crt", self.dir / "ca.key")
         self._serving: Pair | None = None
+        self._issued: dict[str, Pair] = {}
+        self._lock = threading.Lock()
         _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
                  "-nodes", "-days", "3650", "-subj", f"/CN={name}",
                  "-addext", "basicConstraints=critical,CA:TRUE",
                  "-addext", "keyUsage=critical,keyCertSign,cRLSign",
                  "-keyout", str(self.pair.key), "-out", str(self.pair.cert))
+
+    def certificate(self, name: str, hosts: list[str]) -> Pair:
+        """A server certificate issued once per CA and name (openssl is slow-ish)."""
+        with self._lock:
+            if name not in self._issued:
+                self._issued[name] = self.issue(name, hosts)
+            return self._issued[name]
 
     def serving(self) -> Pair:
         """The API server's certificate (made once per CA)."""

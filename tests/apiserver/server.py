@@ -322,6 +322,7 @@ class Handler(BaseHTTPRequestHandler):
         if isinstance(resp.body, Iterator):
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
+            self.wfile.flush()  # a watch answers at once, events follow
             try:
                 for chunk in resp.body:
                     data = _encode(chunk, resp.content_type)

@@ -1,0 +1,192 @@
+"""pods/exec over WebSocket, as kubelet streams it through kube-apiserver.
+
+Subprotocols `v5.channel.k8s.io` (kubectl 1.30+) and `v4.channel.k8s.io`
+(older Python clients): every binary message is one channel byte and data;
+0 stdin, 1 stdout, 2 stderr, 3 the exit Status (JSON), 4 resize, and in v5
+255 to close a stream. The command runs as a local process inside the pod's
+network (see network.py); its exit status goes out on channel 3 before the
+close frame, as client-go and the Python client expect.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import select
+import struct
+import subprocess
+import threading
+from typing import BinaryIO
+
+GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
+STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
+OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
+
+
+def choose_protocol(offered: str) -> str | None:
+    names = [p.strip() for p in offered.split(",") if p.strip()]
+    return next((p for p in PROTOCOLS if p in names), None)
+
+
+def accept_key(key: str) -> str:
+    return base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
+
+
+def exit_status(code: int, command: list[str]) -> dict:
+    """The Status kubelet sends on channel 3."""
+    if code == 0:
+        return {"metadata": {}, "status": "Success"}
+    return {"metadata": {}, "status": "Failure",
+            "message": f"command terminated with non-zero exit code: error executing command "
+                       f"[{' '.join(command)}], exit code {code}",
+            "reason": "NonZeroExitCode",
+            "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]}}
+
+
+class WebSocket:
+    """Server side of RFC 6455 over an established stream (frames out unmasked)."""
+
+    def __init__(self, reader: BinaryIO, writer: BinaryIO) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.lock = threading.Lock()
+        self.closed = False
+
+    def send(self, opcode: int, payload: bytes) -> None:
+        head = bytes([0x80 | opcode])
+        size = len(payload)
+        if size < 126:
+            head += bytes([size])
+        elif size < 1 << 16:
+            head += bytes([126]) + struct.pack("!H", size)
+        else:
+            head += bytes([127]) + struct.pack("!Q", size)
+        with self.lock:
+            if self.closed:
+                return
+            try:
+                self.writer.write(head + payload)
+                self.writer.flush()
+            except OSError:
+                self.closed = True
+
+    def send_channel(self, channel: int, data: bytes) -> None:
+        self.send(OP_BINARY, bytes([channel]) + data)
+
+    def close(self, code: int = 1000) -> None:
+        self.send(OP_CLOSE, struct.pack("!H", code))
+        with self.lock:
+            self.closed = True
+
+    def _read(self, count: int) -> bytes:
+        data = b""
+        while len(data) < count:
+            chunk = self.reader.read(count - len(data))
+            if not chunk:
+                raise EOFError
+            data += chunk
+        return data
+
+    def receive(self) -> tuple[int, bytes]:
+        """The next data message (opcode, payload); answers pings; EOFError at the end."""
+        message, opcode = b"", None
+        while True:
+            first, second = self._read(2)
+            op = first & 0x0F
+            size = second & 0x7F
+            if size == 126:
+                size = struct.unpack("!H", self._read(2))[0]
+            elif size == 127:
+                size = struct.unpack("!Q", self._read(8))[0]
+            mask = self._read(4) if second & 0x80 else b""
+            payload = self._read(size)
+            if mask:
+                payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+            if op == OP_PING:
+                self.send(OP_PONG, payload)
+                continue
+            if op == OP_PONG:
+                continue
+            if op == OP_CLOSE:
+                raise EOFError
+            if op != OP_CONT:
+                opcode = op
+            message += payload
+            if first & 0x80:
+                return opcode or OP_BINARY, message
+
+
+def run_session(ws: WebSocket, argv: list[str], command: list[str], want_stdin: bool,
+                env: dict[str, str] | None = None) -> int:
+    """Run argv, streaming its output on channels 1 and 2; returns the exit code."""
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE if want_stdin else subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    if want_stdin:
+        threading.Thread(target=_feed_stdin, args=(ws, proc), daemon=True).start()
+    else:
+        threading.Thread(target=_drain_client, args=(ws, proc), daemon=True).start()
+    streams = {proc.stdout.fileno(): STDOUT, proc.stderr.fileno(): STDERR}
+    while streams:
+        ready, _, _ = select.select(list(streams), [], [], 1.0)
+        for fd in ready:
+            data = os.read(fd, 65536)
+            if data:
+                ws.send_channel(streams[fd], data)
+            else:
+                del streams[fd]
+        if ws.closed and proc.poll() is None:
+            proc.kill()
+    code = proc.wait()
+    ws.send_channel(ERROR, json.dumps(exit_status(code, command)).encode())
+    ws.close()
+    return code
+
+
+def _feed_stdin(ws: WebSocket, proc: subprocess.Popen) -> None:
+    try:
+        while True:
+            _, payload = ws.receive()
+            if not payload:
+                continue
+            channel, data = payload[0], payload[1:]
+            if channel == STDIN and proc.stdin:
+                proc.stdin.write(data)
+                proc.stdin.flush()
+            elif channel == CLOSE and data[:1] == bytes([STDIN]) and proc.stdin:
+                proc.stdin.close()
+    except (EOFError, OSError, ValueError):
+        pass
+    finally:
+        try:
+            if proc.stdin:
+                proc.stdin.close()
+        except OSError:
+            pass
+        if proc.poll() is None and ws.closed:
+            proc.kill()
+
+
+def _drain_client(ws: WebSocket, proc: subprocess.Popen) -> None:
+    """Without stdin, still read the client's frames: pings, resizes, its close."""
+    try:
+        while True:
+            ws.receive()
+    except (EOFError, OSError, ValueError):
+        if proc.poll() is None:
+            with ws.lock:
+                ws.closed = True
+
+
+def handshake(handler, protocol: str) -> None:
+    """Answer 101 Switching Protocols on the HTTP handler's connection."""
+    key = handler.headers.get("Sec-WebSocket-Key", "")
+    handler.send_response(101, "Switching Protocols")
+    handler.send_header("Upgrade", "websocket")
+    handler.send_header("Connection", "Upgrade")
+    handler.send_header("Sec-WebSocket-Accept", accept_key(key))
+    handler.send_header("Sec-WebSocket-Protocol", protocol)
+    handler.end_headers()
+    handler.wfile.flush()
+

@@ -1,0 +1,246 @@
+"""The emulated internet: the seed's external hosts, answering on their own addresses.
+
+Pods see these hosts at these addresses (and only these, in their network
+namespace): an httpbin-like echo at httpbin.org, a Wikipedia main page at the
+seed's two Wikipedia IPs, example.com, and two misbehaving hosts for the
+probe's diagnoses. HTTPS uses certificates from the local cluster's CA, which
+the pods trust. Each host serves one request per connection over any stream
+socket it is handed.
+"""
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import threading
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .pki import CA
+
+
+@dataclass(frozen=True)
+class Host:
+    name: str
+    ips: tuple[str, ...]
+    app: str  # httpbin, wikipedia, static, tarpit, closed
+    http: int | None = 80
+    https: int | None = 443
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
+HOSTS: tuple[Host, ...] = (
+    Host("httpbin.org", ("203.0.113.80",), "httpbin", aliases=("www.httpbin.org",)),
+    Host("en.wikipedia.org", ("198.35.26.96", "208.80.153.224"), "wikipedia",
+         aliases=("wikipedia.org", "www.wikipedia.org")),
+    Host("example.com", ("203.0.113.10", "2001:db8:ec::10"), "static", aliases=("www.example.com",)),
+    # answers nothing: connections hang until the client gives up
+    Host("slow.example.net", ("203.0.113.66",), "tarpit"),
+    # up, but no service on any port: connections are refused
+    Host("closed.example.net", ("203.0.113.99",), "closed", http=None, https=None),
+)
+
+WIKIPEDIA_PAGE = """<!DOCTYPE html>
+<html class="client-nojs" lang="en" dir="ltr">
+<head>
+<meta charset="UTF-8">
+<title>Wikipedia, the free encyclopedia</title>
+</head>
+<body><h1>Welcome to Wikipedia</h1><p>the free encyclopedia that anyone can edit.</p></body>
+</html>
+"""
+EXAMPLE_PAGE = """<!doctype html>
+<html><head><title>Example Domain</title></head>
+<body><h1>Example Domain</h1><p>This domain is for use in documentation examples.</p></body></html>
+"""
+
+
+def title_case(name: str) -> str:
+    """httpbin echoes header names as Werkzeug does: `X-Envoy-Decorator-Operation`."""
+    return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """One HTTP/1.1 request on a handed-over stream; the app decides the answer."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = ""
+    sys_version = ""
+    app: Callable[["_Handler"], tuple[int, dict, bytes]]
+    scheme = "http"
+    peer = "0.0.0.0"
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
+        return
+
+    def _any(self) -> None:
+        code, headers, body = self.app(self)
+        self.send_response_only(code)
+        headers = {"Date": self.date_time_string(), "Content-Length": str(len(body)),
+                   "Connection": "close", **headers}
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self.close_connection = True
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _any
+
+
+# httpbin leaves these out of what it echoes, unless asked with ?show_env=1
+ENV_HEADERS = ("X-Varnish", "X-Request-Start", "X-Heroku-Queue-Depth", "X-Real-Ip", "X-Forwarded-Proto",
+               "X-Forwarded-Protocol", "X-Forwarded-Ssl", "X-Heroku-Queue-Wait-Time", "X-Forwarded-For",
+               "X-Heroku-Dynos-In-Use", "X-Forwarded-Port", "X-Request-Id", "Via", "Total-Route-Time",
+               "Connect-Time")
+
+
+def _json(code: int, data: dict, server: str = "gunicorn/19.9.0") -> tuple[int, dict, bytes]:
+    # httpbin.org: sorted keys, two spaces of indent, and Flask's old ", " separator
+    body = (json.dumps(data, indent=2, sort_keys=True, separators=(", ", ": ")) + "\n").encode()
+    return code, {"Content-Type": "application/json", "Server": server,
+                  "Access-Control-Allow-Origin": "*", "Access-Control-Allow-Credentials": "true"}, body
+
+
+def httpbin(req: _Handler) -> tuple[int, dict, bytes]:
+    path, _, query = req.path.partition("?")
+    headers = {title_case(k): v for k, v in req.headers.items()}
+    if "show_env" not in query:
+        headers = {k: v for k, v in headers.items() if k not in ENV_HEADERS}
+    headers["X-Amzn-Trace-Id"] = "Root=1-" + uuid.uuid4().hex[:8] + "-" + uuid.uuid4().hex[:24]
+    if path == "/headers":
+        return _json(200, {"headers": headers})
+    if path == "/ip":
+        return _json(200, {"origin": req.peer})
+    if path in ("/get", "/anything") or path.startswith("/anything/"):
+        host = req.headers.get("Host", "httpbin.org")
+        return _json(200, {"args": {}, "headers": headers, "origin": req.peer,
+                           "url": f"{req.scheme}://{host}{req.path}"})
+    if path.startswith("/status/"):
+        try:
+            code = int(path.rsplit("/", 1)[1])
+        except ValueError:
+            return _json(400, {"error": "bad status"})
+        return code, {"Server": "gunicorn/19.9.0", "Content-Type": "text/html; charset=utf-8"}, b""
+    if path == "/":
+        return 200, {"Content-Type": "text/html; charset=utf-8", "Server": "gunicorn/19.9.0"}, \
+            b"<!DOCTYPE html><html><head><title>httpbin.org</title></head><body>httpbin</body></html>\n"
+    return 404, {"Content-Type": "text/html", "Server": "gunicorn/19.9.0"}, b"<h1>Not Found</h1>\n"
+
+
+def wikipedia(req: _Handler) -> tuple[int, dict, bytes]:
+    path = req.path.split("?", 1)[0]
+    base = {"Server": "mw-web.eqiad.main-7f5d4b5b8f-abcde", "Content-Language": "en"}
+    if req.scheme == "http":
+        return 301, {**base, "Location": f"https://en.wikipedia.org{req.path}"}, b""
+    if path in ("/", "/wiki", "/wiki/"):
+        return 301, {**base, "Location": "https://en.wikipedia.org/wiki/Main_Page"}, b""
+    if path == "/wiki/Main_Page":
+        return 200, {**base, "Content-Type": "text/html; charset=UTF-8"}, WIKIPEDIA_PAGE.encode()
+    return 404, {**base, "Content-Type": "text/html; charset=UTF-8"}, \
+        b"<!DOCTYPE html><title>Not Found</title><p>The requested page does not exist.</p>\n"
+
+
+def static(req: _Handler) -> tuple[int, dict, bytes]:
+    return 200, {"Content-Type": "text/html; charset=UTF-8", "Server": "ECAcc (nyd/D13E)"}, \
+        EXAMPLE_PAGE.encode()
+
+
+APPS: dict[str, Callable[[_Handler], tuple[int, dict, bytes]]] = {
+    "httpbin": httpbin, "wikipedia": wikipedia, "static": static}
+
+
+def _starts_tls(conn: socket.socket) -> bool:
+    """Does the client open with a TLS handshake record?"""
+    conn.settimeout(10)
+    try:
+        return conn.recv(1, socket.MSG_PEEK) == b"\x16"
+    except OSError:
+        return False
+    finally:
+        conn.settimeout(None)
+
+
+@dataclass
+class Internet:
+    """Looks hosts up by name or address, and serves a connection made to one."""
+
+    ca: "CA | None" = None
+    hosts: tuple[Host, ...] = HOSTS
+    _contexts: dict[str, ssl.SSLContext] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def by_ip(self, ip: str) -> Host | None:
+        return next((h for h in self.hosts if ip in h.ips), None)
+
+    def by_name(self, name: str) -> Host | None:
+        name = name.rstrip(".").lower()
+        return next((h for h in self.hosts if name in h.names), None)
+
+    def ips(self) -> list[str]:
+        return [ip for h in self.hosts for ip in h.ips]
+
+    def ports(self) -> set[int]:
+        return {p for h in self.hosts for p in (h.http, h.https) if p}
+
+    def _tls(self, host: Host) -> ssl.SSLContext:
+        with self._lock:
+            if host.name not in self._contexts:
+                if self.ca is None:
+                    raise RuntimeError("the emulated internet needs a CA for HTTPS")
+                pair = self.ca.certificate(f"internet-{host.name}", [host.name, *host.aliases,
+                                                                     f"*.{host.name.split('.', 1)[1]}"])
+                context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                context.load_cert_chain(pair.cert, pair.key)
+                context.set_alpn_protocols(["http/1.1"])
+                self._contexts[host.name] = context
+            return self._contexts[host.name]
+
+    def serves(self, ip: str, port: int) -> bool:
+        host = self.by_ip(ip)
+        return host is not None and port in (host.http, host.https)
+
+    def serve(self, conn: socket.socket, ip: str, port: int, peer: str = "10.244.0.1") -> None:
+        """Answer one connection made to ip:port (the caller made sure serves() is true)."""
+        host = self.by_ip(ip)
+        assert host is not None
+        if host.app == "tarpit":
+            try:
+                conn.settimeout(60)
+                while conn.recv(65536):
+                    pass
+            except OSError:
+                pass
+            return
+        scheme = "https" if port == host.https else "http"
+        stream = conn
+        if scheme == "https" and not _starts_tls(conn):
+            # as nginx answers plain HTTP on a TLS port
+            body = b"<html><head><title>400 The plain HTTP request was sent to HTTPS port</title></head>\n"
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/html\r\nConnection: close\r\n"
+                         + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            return
+        if scheme == "https":
+            try:
+                stream = self._tls(host).wrap_socket(conn, server_side=True)
+            except (ssl.SSLError, OSError):
+                return  # the client spoke something else, or gave up
+        handler = type("Handler", (_Handler,), {"app": staticmethod(APPS[host.app]),
+                                                "scheme": scheme, "peer": peer})
+        try:
+            handler(stream, (peer, 0), None)
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            try:
+                stream.close()
+            except OSError:
+                pass
+

@@ -1,0 +1,144 @@
+"""probe: what to curl for each service, the output's meaning, and the hints (pure, table-driven)."""
+import ipaddress
+
+import pytest
+
+from kubectl_egress import probe
+from kubectl_egress.model import Target
+
+HTTPBIN = Target("my-httpbin", "default", host="httpbin.org")
+WIKI = Target("my-wikipedia", "default", host="en.wikipedia.org",
+              ips=(ipaddress.ip_address("198.35.26.96"), ipaddress.ip_address("208.80.153.224")),
+              port=443, protocol="tls")
+EXT_TLS = Target("wiki", "team", host="en.wikipedia.org", port=443, protocol="https")
+V6 = Target("v6", "default", host="example.com", ips=(ipaddress.ip_address("2001:db8::10"),), port=8443,
+            protocol="tls")
+NO_HOST = Target("raw", "default", ips=(ipaddress.ip_address("192.0.2.1"),), port=443, protocol="tls")
+TCP = Target("db", "default", host="db.example.com", port=5432, protocol="tcp")
+MESH = probe.Source("default", "curl-1", "curl", sidecar=True, mesh=True)
+PLAIN = probe.Source("without-istio", "curl-2", "curl", sidecar=False, mesh=False)
+
+
+@pytest.mark.parametrize("target, cluster_ip, url, option, value", [
+    (HTTPBIN, "", "http://my-httpbin.default.svc.cluster.local/headers", "-", "-"),
+    (Target("h", "default", host="h.example", port=8080), "", "http://h.default.svc.cluster.local:8080/headers",
+     "-", "-"),
+    (EXT_TLS, "", "https://en.wikipedia.org/", "--connect-to",
+     "en.wikipedia.org:443:wiki.team.svc.cluster.local:443"),
+    (WIKI, "10.96.7.7", "https://en.wikipedia.org/", "--resolve", "en.wikipedia.org:443:10.96.7.7"),
+    (V6, "fd00:10:96::7", "https://example.com:8443/", "--resolve", "example.com:8443:[fd00:10:96::7]"),
+    (NO_HOST, "10.96.7.8", "https://raw.default.svc.cluster.local/", "-", "-"),
+    (TCP, "", "telnet://db.default.svc.cluster.local:5432", "-", "-"),
+])
+def test_check_for(target, cluster_ip, url, option, value):
+    check = probe.check_for(0, target, cluster_ip, "/headers")
+    assert (check.url, check.option, check.value) == (url, option, value)
+    assert check.mesh_host == target.fqdn
+
+
+def test_targets_travel_as_arguments_never_in_the_script():
+    nasty = Target("x", "default", host='evil.example"; rm -rf / #', ips=(ipaddress.ip_address("192.0.2.1"),),
+                   port=443, protocol="tls")
+    check = probe.check_for(0, nasty, "10.96.0.9", "/headers")
+    argv = probe.command([check], 5, "n0nce")
+    assert argv[:2] == ["sh", "-c"]
+    assert "evil" not in argv[2]  # the script is constant
+    assert argv[-4:] == ["0", 'https://evil.example"; rm -rf / #/', "--resolve",
+                         'evil.example"; rm -rf / #:443:10.96.0.9']
+
+
+OUTPUT = """@@n0 stats before 0
+reporter=.=source;.;destination_service=.=my-httpbin.default.svc.cluster.local;.;_istio_requests_total: 4
+@@n0 begin 0
+HTTP/1.1 200 OK\r
+server: envoy\r
+x-envoy-upstream-service-time: 3\r
+\r
+
+@@n0 result 0 200 0.004 203.0.113.80 80
+@@n0 exit 0 0
+@@n0 error 0
+@@n0 body 0
+{"headers": {"Host": "my-httpbin.default.svc.cluster.local", "X-Envoy-Decorator-Operation": "x:80/*"}}
+@@n0 end 0
+@@n0 stats after 0
+reporter=.=source;.;destination_service=.=my-httpbin.default.svc.cluster.local;.;_istio_requests_total: 5
+@@n0 begin 1
+
+@@n0 result 1 000 0.001 10.96.7.7 443
+@@n0 exit 1 35
+@@n0 error 1
+curl: (35) Recv failure: Connection reset by peer
+@@n0 body 1
+
+@@n0 end 1
+"""
+
+
+def test_parse():
+    outcomes = probe.parse(OUTPUT, "n0")
+    first, second = outcomes["0"], outcomes["1"]
+    assert (first.exit, first.code, first.time, first.remote) == (0, 200, 0.004, "203.0.113.80:80")
+    assert first.status_line == "HTTP/1.1 200 OK" and first.headers["server"] == "envoy"
+    assert probe.echoed_headers(first.body)["x-envoy-decorator-operation"] == "x:80/*"
+    assert probe.counted(first) == ["reporter=.=source;.;destination_service=.=my-httpbin.default.svc.cluster.local;"
+                                    ".;_istio_requests_total"]
+    assert (second.exit, second.code, second.remote) == (35, 0, "10.96.7.7:443")
+    assert second.error == "curl: (35) Recv failure: Connection reset by peer"
+    assert probe.ok(first, probe.Check("0", "s", "default", "http://x/")) is True
+    assert probe.ok(second, probe.Check("1", "s", "default", "https://x/", tls=True)) is False
+
+
+def outcome(**kw):
+    return probe.Outcome(ran=True, **kw)
+
+
+MTLS_BODY = "upstream connect error or disconnect/reset before headers. reset reason: connection termination"
+
+
+@pytest.mark.parametrize("target, result, source, hint", [
+    (HTTPBIN, outcome(exit=0, code=503, body=MTLS_BODY), MESH,
+     "fix: kubectl egress externalname my-httpbin httpbin.org --tls-mode DISABLE"),
+    (WIKI, outcome(exit=35, error="curl: (35) Recv failure: Connection reset by peer"), MESH,
+     "the sidecar reset the TLS handshake: Istio mutual TLS is applied to an external host (DestinationRule "
+     "missing or in mode ISTIO_MUTUAL); fix: kubectl egress endpoints my-wikipedia 198.35.26.96 "
+     "208.80.153.224 --port 443 --host en.wikipedia.org --tls-mode DISABLE"),
+    (EXT_TLS, outcome(exit=35, error="curl: (35) error:0A00010B:SSL routines::wrong version number"), PLAIN,
+     "TLS and plain traffic are mixed on port 443: the port is named 'https', which looks wrong for this "
+     "service; fix: kubectl egress externalname wiki en.wikipedia.org --port 443 --protocol http -n team"),
+    (HTTPBIN, outcome(exit=6, error="curl: (6) Could not resolve host"), PLAIN,
+     "DNS: my-httpbin.default.svc.cluster.local does not resolve in the pod"),
+    (WIKI, outcome(exit=7, remote="10.96.0.5:443"), PLAIN, "connection refused (10.96.0.5:443): the Service"),
+    (HTTPBIN, outcome(exit=28), PLAIN, "no answer within --timeout=10s"),
+    (HTTPBIN, outcome(exit=0, code=404), PLAIN, "the external service answered 404"),
+    (HTTPBIN, outcome(exit=0, code=200), probe.Source("default", "p", "c", sidecar=False, mesh=True),
+     "has no istio-proxy sidecar: label its namespace"),
+    (HTTPBIN, outcome(exit=0, code=200), MESH, "a sidecar was expected but none of its headers or counters"),
+    (HTTPBIN, outcome(exit=0, code=200, headers={"server": "envoy"}), MESH, ""),
+    (HTTPBIN, outcome(exit=0, code=200), PLAIN, ""),
+])
+def test_diagnose(target, result, source, hint):
+    check = probe.check_for(0, target, "10.96.0.5", "/headers")
+    text = probe.diagnose(check, result, target, source, 10)
+    assert (hint in text) if hint else text == ""
+
+
+def test_passthrough_hint():
+    result = outcome(exit=0, code=200,
+                     stats_before={"destination_service_name=.=PassthroughCluster;.;_istio_requests_total": 1},
+                     stats_after={"destination_service_name=.=PassthroughCluster;.;_istio_requests_total": 2})
+    check = probe.check_for(0, HTTPBIN, "", "/headers")
+    assert probe.sidecar_seen(result)
+    assert "passed it through without matching my-httpbin.default.svc.cluster.local" in \
+        probe.diagnose(check, result, HTTPBIN, MESH, 10)
+
+
+@pytest.mark.parametrize("target, changes, line", [
+    (HTTPBIN, {}, "kubectl egress externalname my-httpbin httpbin.org"),
+    (EXT_TLS, {"tls_mode": None}, "kubectl egress externalname wiki en.wikipedia.org --port 443 --protocol https "
+                                  "--tls-mode none -n team"),
+    (WIKI, {"endpoints_api": "endpoints"}, "kubectl egress endpoints my-wikipedia 198.35.26.96 208.80.153.224 "
+                                           "--port 443 --host en.wikipedia.org --api endpoints"),
+])
+def test_command_line(target, changes, line):
+    assert probe.command_line(target, **changes) == line
