@@ -154,3 +154,141 @@ def resolve(flags: ConnectionFlags, environ: Mapping[str, str] | None = None) ->
                        server=cluster_entry["cluster"]["server"], namespace=namespace,
                        namespace_explicit=bool(flags.namespace),
                        request_timeout=flags.request_timeout or None)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a request needs to reach and authenticate to the cluster."""
+
+    server: str
+    ca_file: str | None = None  # None: the system's trust store
+    insecure: bool = False
+    tls_server_name: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    authorization: str | None = None  # the Authorization header (Bearer or Basic)
+    proxy: str | None = None
+
+
+def _file_or_data(entry: dict, file_key: str, data_key: str, scratch: list[str]) -> str | None:
+    """A path for entry's file_key, or for its base64 data_key written to a private temp file."""
+    import base64
+    import tempfile
+
+    if entry.get(data_key):
+        try:
+            data = base64.b64decode(entry[data_key])
+        except ValueError:
+            raise EgressError(f"kubeconfig: {data_key} is not valid base64") from None
+        handle, path = tempfile.mkstemp(prefix="kubectl-egress-")
+        os.write(handle, data)
+        os.close(handle)
+        scratch.append(path)
+        return path
+    value = entry.get(file_key)
+    if value:
+        if not os.path.exists(value):
+            raise EgressError(f"kubeconfig: {file_key} {value}: no such file")
+        return value
+    return None
+
+
+def credentials(ctx: KubeContext, scratch: list[str], environ: Mapping[str, str] | None = None) -> Credentials:
+    """The connection and identity of a resolved context, as client-go builds them.
+
+    Tokens, token files, basic auth, client certificates (files or data) and
+    exec credential plugins are handled here; the deprecated auth-provider
+    entries (oidc) through the official client's loader. Temporary files for
+    inline certificate data are appended to scratch, for the caller to remove.
+    """
+    cluster = ctx.config["clusters"][0]["cluster"]
+    user = dict(ctx.config["users"][0].get("user") or {})
+    creds = {"server": cluster["server"].rstrip("/"),
+             "ca_file": _file_or_data(cluster, "certificate-authority", "certificate-authority-data", scratch),
+             "insecure": bool(cluster.get("insecure-skip-tls-verify")),
+             "tls_server_name": cluster.get("tls-server-name"),
+             "proxy": cluster.get("proxy-url")}
+    if user.get("exec"):
+        status = exec_credential(user["exec"], cluster, environ if environ is not None else os.environ)
+        if status.get("clientCertificateData"):
+            user["client-certificate-data"] = _b64(status["clientCertificateData"])
+            user["client-key-data"] = _b64(status.get("clientKeyData", ""))
+        if status.get("token"):
+            user["token"] = status["token"]
+    creds["cert_file"] = _file_or_data(user, "client-certificate", "client-certificate-data", scratch)
+    creds["key_file"] = _file_or_data(user, "client-key", "client-key-data", scratch)
+    token = user.get("token")
+    if not token and user.get("tokenFile"):
+        try:
+            with open(user["tokenFile"]) as handle:
+                token = handle.read().strip()
+        except OSError as err:
+            raise EgressError(f"kubeconfig: tokenFile {user['tokenFile']}: {err.strerror}") from None
+    if token:
+        creds["authorization"] = f"Bearer {token}"
+    elif user.get("username") is not None and user.get("password") is not None:
+        import base64
+        pair = f"{user['username']}:{user['password']}".encode()
+        creds["authorization"] = "Basic " + base64.b64encode(pair).decode()
+    elif user.get("auth-provider"):
+        creds["authorization"] = _auth_provider_token(ctx)
+    return Credentials(**creds)
+
+
+def _b64(text: str) -> str:
+    import base64
+    return base64.b64encode(text.encode()).decode()
+
+
+def exec_credential(spec: dict, cluster: dict, environ: Mapping[str, str]) -> dict:
+    """Run a client-go exec credential plugin; its ExecCredential status."""
+    import json
+    import subprocess
+
+    api_version = spec.get("apiVersion", "client.authentication.k8s.io/v1")
+    interactive = spec.get("interactiveMode", "IfAvailable") != "Never" and os.isatty(0)
+    info: dict = {"apiVersion": api_version, "kind": "ExecCredential", "spec": {"interactive": interactive}}
+    if spec.get("provideClusterInfo"):
+        info["spec"]["cluster"] = {k: cluster.get(k) for k in ("server", "certificate-authority-data",
+                                                                 "insecure-skip-tls-verify", "tls-server-name",
+                                                                 "proxy-url") if cluster.get(k) is not None}
+    env = dict(environ)
+    env.update({e["name"]: e.get("value", "") for e in spec.get("env") or [] if "name" in e})
+    env["KUBERNETES_EXEC_INFO"] = json.dumps(info)
+    command = [spec.get("command", "")] + [str(a) for a in spec.get("args") or []]
+    try:
+        proc = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=None if interactive else subprocess.PIPE,
+                              stdin=None if interactive else subprocess.DEVNULL, timeout=120)
+    except FileNotFoundError:
+        hint = spec.get("installHint", "").strip()
+        raise EgressError(f'exec: executable {command[0]} not found' + (f" ({hint})" if hint else "")) from None
+    except subprocess.TimeoutExpired:
+        raise EgressError(f"exec credential plugin {command[0]} did not answer within 120s") from None
+    if proc.returncode != 0:
+        detail = (proc.stderr or b"").decode(errors="replace").strip().splitlines()
+        raise EgressError(f"exec credential plugin {command[0]} failed (exit {proc.returncode})"
+                          + (f": {detail[-1]}" if detail else ""))
+    try:
+        status = json.loads(proc.stdout).get("status") or {}
+    except (ValueError, AttributeError):
+        raise EgressError(f"exec credential plugin {command[0]} did not print an ExecCredential") from None
+    if not status.get("token") and not status.get("clientCertificateData"):
+        raise EgressError(f"exec credential plugin {command[0]} returned neither a token nor a certificate")
+    return status
+
+
+def _auth_provider_token(ctx: KubeContext) -> str:
+    """auth-provider (oidc, ...): left to the official client's loader, which refreshes tokens."""
+    from kubernetes.client import Configuration
+    from kubernetes.config.config_exception import ConfigException
+    from kubernetes.config.kube_config import KubeConfigLoader
+
+    configuration = Configuration()
+    try:
+        KubeConfigLoader(config_dict=ctx.config, active_context=ctx.config["current-context"]).load_and_set(configuration)
+    except ConfigException as err:
+        raise EgressError(f"kubeconfig auth-provider: {err}") from None
+    value = configuration.api_key.get("BearerToken") or configuration.api_key.get("authorization") or ""
+    if not value:
+        raise EgressError("kubeconfig auth-provider gave no token")
+    return value if value.lower().startswith("bearer ") else f"Bearer {value}"

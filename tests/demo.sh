@@ -39,6 +39,14 @@ step kubectl egress endpoints my-wikipedia 198.35.26.96 208.80.153.224 --port 44
 step kubectl get svc my-wikipedia
 step kubectl get endpointslices,destinationrules
 step kubectl egress get -o wide
+# Check both from a pod with an Istio sidecar and from one without (created on first use)
+step kubectl egress probe --deploy-sources --all-sources
+# Without the DestinationRules, Istio mTLS goes to the external hosts: the mesh rows fail, with the fix
+step kubectl delete destinationrule my-httpbin my-wikipedia
+step kubectl egress probe --all-sources -o wide || true
+step kubectl egress externalname my-httpbin httpbin.org
+step kubectl egress endpoints my-wikipedia 198.35.26.96 208.80.153.224 --port 443 --protocol tls --host en.wikipedia.org
+step kubectl egress probe --all-sources
 # Cleanup: exactly what was made
 step kubectl egress clean
 step kubectl egress get

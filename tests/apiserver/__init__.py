@@ -62,6 +62,8 @@ class LocalAPIServer:
         serving = self.ca.serving()
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         tls.load_cert_chain(serving.cert, serving.key)
+        tls.verify_mode = ssl.CERT_OPTIONAL  # client certificates authenticate, as --client-ca-file does
+        tls.load_verify_locations(cadata=self.ca.pem.decode())
         tls.set_alpn_protocols(["http/1.1"])
         self.cluster = Cluster(istio_version=self.istio, workdir=self.workdir, ca=self.ca)
         self.server = LocalServer(("127.0.0.1", self.port), self.cluster, tls=tls)

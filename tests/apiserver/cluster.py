@@ -196,10 +196,19 @@ class Cluster:
         self._seed()
 
     # -- identity ------------------------------------------------------------
-    def authenticate(self, header: str) -> User | None:
-        if not header.lower().startswith("bearer "):
-            return None
-        return self.tokens.get(header[7:].strip())
+    def authenticate(self, header: str, cert: dict | None = None) -> User | None:
+        """A bearer token of the kubeconfig's users, or an x509 client certificate signed by the
+        cluster CA (user = CN, groups = O), as kube-apiserver's authenticators do."""
+        if header.lower().startswith("bearer "):
+            return self.tokens.get(header[7:].strip())
+        if cert:
+            subject = [item for rdn in cert.get("subject", ()) for item in rdn]
+            name = next((v for k, v in subject if k == "commonName"), "")
+            groups = tuple(v for k, v in subject if k == "organizationName")
+            if name:
+                read_only = "system:masters" not in groups
+                return User(name, groups + ("system:authenticated",), read_only=read_only)
+        return None
 
     def authorize(self, user: User, verb: str, kind: Kind, namespace: str, name: str,
                   sub: str = "") -> None:

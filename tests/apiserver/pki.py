@@ -45,6 +45,18 @@ class CA:
                 self._issued[name] = self.issue(name, hosts)
             return self._issued[name]
 
+    def client(self, user: str, groups: tuple[str, ...] = ()) -> Pair:
+        """A client certificate: CN is the user, O the groups (kube-apiserver's x509 authenticator)."""
+        key, csr, cert = (self.dir / f"client-{user}.{ext}" for ext in ("key", "csr", "crt"))
+        subject = "".join(f"/O={g}" for g in groups) + f"/CN={user}"
+        ext = self.dir / f"client-{user}.ext"
+        ext.write_text("extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n")
+        _openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                 "-subj", subject, "-keyout", str(key), "-out", str(csr))
+        _openssl("x509", "-req", "-in", str(csr), "-CA", str(self.pair.cert), "-CAkey", str(self.pair.key),
+                 "-CAcreateserial", "-days", "3650", "-extfile", str(ext), "-out", str(cert))
+        return Pair(cert, key)
+
     def serving(self) -> Pair:
         """The API server's certificate (made once per CA)."""
         if self._serving is None:

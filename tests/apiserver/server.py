@@ -36,6 +36,7 @@ class Request:
     headers: dict[str, str]
     body: bytes
     user: User | None = None
+    peer_cert: dict | None = None  # a verified TLS client certificate
 
     def param(self, name: str, default: str = "") -> str:
         values = self.query.get(name)
@@ -100,7 +101,7 @@ class App:
                     raise APIError(fault.status, fault.reason, fault.message, fault.details or {})
             if req.path in ("/healthz", "/livez", "/readyz"):
                 return Response(200, b"ok", content_type="text/plain; charset=utf-8")
-            req.user = self.cluster.authenticate(req.headers.get("authorization", ""))
+            req.user = self.cluster.authenticate(req.headers.get("authorization", ""), req.peer_cert)
             if req.user is None:
                 raise unauthorized()
             return self._route(req)
@@ -288,6 +289,8 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
         req = Request(self.command, url.path, parse_qs(url.query, keep_blank_values=True), headers, body)
+        if isinstance(self.connection, ssl.SSLSocket):
+            req.peer_cert = self.connection.getpeercert() or None
         app: App = self.server.app  # type: ignore[attr-defined]
         if headers.get("upgrade", "").lower() == "websocket":
             app.cluster.record(req.method, self.path, headers.get("user-agent", ""))
