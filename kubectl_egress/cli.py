@@ -8,15 +8,13 @@ for the rest, and a traceback only with -v.
 """
 from __future__ import annotations
 
+import os
 import sys
-import traceback
 from typing import Any, Callable
 
 import click
 
-from . import __version__
-from .app import App
-from .commands import clean, endpoints, externalname, get, probe, version
+from . import __version__, completion
 from .errors import EgressError
 
 FLAGS = "kubectl_egress.flags"
@@ -83,7 +81,10 @@ def all_namespaces_option(f: F) -> F:
                         help="Across all namespaces.")(f)
 
 
-def app_of(ctx: click.Context) -> App:
+def app_of(ctx: click.Context):
+    """The invocation's App (imported here: --help and usage errors never load it)."""
+    from .app import App
+
     return App.from_raw(ctx.find_root().meta.get(FLAGS, {}))
 
 
@@ -103,7 +104,7 @@ def cli() -> None:
 
 
 @cli.command("externalname", context_settings=CONTEXT)
-@click.argument("name")
+@click.argument("name", shell_complete=completion.service_names)
 @click.argument("host")
 @click.option("--port", default="80", show_default=True, help="Port clients use.")
 @click.option("--protocol", default="http", show_default=True,
@@ -128,11 +129,13 @@ def externalname_command(ctx: click.Context, **kw: Any) -> int:
       kubectl egress externalname my-httpbin httpbin.org
       kubectl egress externalname my-api api.example.com --port 443 --protocol https
     """
-    return externalname.run(app_of(ctx), externalname.Options(**kw))
+    from .commands import externalname as command  # loaded only when run: start-up stays light
+
+    return command.run(app_of(ctx), command.Options(**kw))
 
 
 @cli.command("endpoints", context_settings=CONTEXT)
-@click.argument("name")
+@click.argument("name", shell_complete=completion.service_names)
 @click.argument("ips", nargs=-1, required=True, metavar="IP [IP...]")
 @click.option("--port", default=None, help="Port of the external service (required).")
 @click.option("--protocol", default="tls", show_default=True,
@@ -158,11 +161,13 @@ def endpoints_command(ctx: click.Context, **kw: Any) -> int:
       kubectl egress endpoints my-wikipedia 198.35.26.96 208.80.153.224 --port 443 --host en.wikipedia.org
       kubectl egress endpoints my-db 203.0.113.7 --port 5432 --protocol tcp --api endpoints
     """
-    return endpoints.run(app_of(ctx), endpoints.Options(**kw))
+    from .commands import endpoints as command  # loaded only when run: start-up stays light
+
+    return command.run(app_of(ctx), command.Options(**kw))
 
 
 @cli.command("get", context_settings=CONTEXT)
-@click.argument("names", nargs=-1, metavar="[NAME...]")
+@click.argument("names", nargs=-1, metavar="[NAME...]", shell_complete=completion.service_names)
 @all_namespaces_option
 @output_option("wide", "yaml", "json", "name")
 @kube_flags
@@ -176,11 +181,13 @@ def get_command(ctx: click.Context, **kw: Any) -> int:
       kubectl egress get -A -o wide
       kubectl egress get my-httpbin -o yaml
     """
-    return get.run(app_of(ctx), get.Options(**kw))
+    from .commands import get as command  # loaded only when run: start-up stays light
+
+    return command.run(app_of(ctx), command.Options(**kw))
 
 
 @cli.command("clean", context_settings=CONTEXT)
-@click.argument("names", nargs=-1, metavar="[NAME...]")
+@click.argument("names", nargs=-1, metavar="[NAME...]", shell_complete=completion.service_names)
 @all_namespaces_option
 @dry_run_option
 @kube_flags
@@ -193,11 +200,13 @@ def clean_command(ctx: click.Context, **kw: Any) -> int:
       kubectl egress clean my-httpbin
       kubectl egress clean -A
     """
-    return clean.run(app_of(ctx), clean.Options(**kw))
+    from .commands import clean as command  # loaded only when run: start-up stays light
+
+    return command.run(app_of(ctx), command.Options(**kw))
 
 
 @cli.command("probe", context_settings=CONTEXT)
-@click.argument("names", nargs=-1, metavar="[NAME...]")
+@click.argument("names", nargs=-1, metavar="[NAME...]", shell_complete=completion.service_names)
 @click.option("--without-istio", is_flag=True,
               help="Probe from the pod without sidecar (namespace without-istio) instead.")
 @click.option("--all-sources", is_flag=True, help="Probe from both sources, side by side.")
@@ -227,7 +236,9 @@ def probe_command(ctx: click.Context, **kw: Any) -> int:
       kubectl egress probe --without-istio
       kubectl egress probe --deploy-sources --all-sources -o wide
     """
-    return probe.run(app_of(ctx), probe.Options(**kw))
+    from .commands import probe as command  # loaded only when run: start-up stays light
+
+    return command.run(app_of(ctx), command.Options(**kw))
 
 
 @cli.command("version", context_settings=CONTEXT)
@@ -237,7 +248,43 @@ def probe_command(ctx: click.Context, **kw: Any) -> int:
 @click.pass_context
 def version_command(ctx: click.Context, **kw: Any) -> int:
     """Print the plugin's version and the server's."""
-    return version.run(app_of(ctx), version.Options(**kw))
+    from .commands import version as command  # loaded only when run: start-up stays light
+
+    return command.run(app_of(ctx), command.Options(**kw))
+
+
+@cli.command("completion", context_settings=CONTEXT)
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion_command(shell: str) -> int:
+    """Print the completion script of a shell for kubectl-egress.
+
+    For `kubectl egress <TAB>` (kubectl 1.26+), put the helper
+    kubectl_complete-egress on PATH: pip installs it; for the binary, link it:
+    ln -s "$(command -v kubectl-egress)" ~/.local/bin/kubectl_complete-egress
+
+    \b
+    Examples:
+      source <(kubectl egress completion bash)
+      kubectl egress completion zsh > "${fpath[1]}/_kubectl-egress"
+      kubectl egress completion fish > ~/.config/fish/completions/kubectl-egress.fish
+    """
+    click.echo(completion.script(cli, shell), nl=False)
+    return 0
+
+
+@cli.command("__complete", hidden=True, context_settings={"ignore_unknown_options": True,
+                                                          "help_option_names": []})
+@click.argument("words", nargs=-1, type=click.UNPROCESSED)
+def complete_command(words: tuple[str, ...]) -> int:
+    """kubectl's plugin completion protocol (what kubectl_complete-egress prints)."""
+    click.echo(completion.helper_output(cli, list(words)), nl=False)
+    return 0
+
+
+def complete_main() -> None:
+    """The kubectl_complete-egress helper: candidates for the words kubectl passes."""
+    sys.stdout.write(completion.helper_output(cli, sys.argv[1:]))
+    sys.exit(0)
 
 
 def _wants_traceback(argv: list[str]) -> bool:
@@ -252,8 +299,11 @@ def _wants_traceback(argv: list[str]) -> bool:
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
+    if argv is None and os.path.basename(sys.argv[0]) == completion.HELPER:
+        complete_main()  # the binary linked as kubectl_complete-egress
     try:
-        code = cli.main(args=args, prog_name="kubectl egress", standalone_mode=False)
+        code = cli.main(args=args, prog_name="kubectl egress", standalone_mode=False,
+                        complete_var=completion.COMPLETE_VAR)
     except click.exceptions.NoArgsIsHelpError as err:
         click.echo(err.ctx.get_help())
         code = 0
@@ -267,6 +317,7 @@ def main(argv: list[str] | None = None) -> None:
         code = err.exit_code
     except EgressError as err:
         if _wants_traceback(args):
+            import traceback
             traceback.print_exc()
         sys.stderr.write(err.line() + "\n")
         code = err.exit_code
@@ -277,6 +328,7 @@ def main(argv: list[str] | None = None) -> None:
         code = 0
     except Exception as err:  # a bug: one line, the traceback on request
         if _wants_traceback(args):
+            import traceback
             traceback.print_exc()
         sys.stderr.write(f"error: unexpected {type(err).__name__}: {err} (rerun with -v=1 for "
                          "the traceback)\n")

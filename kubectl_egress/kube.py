@@ -1,9 +1,9 @@
 """The only module that talks to the Kubernetes API.
 
-It speaks HTTP through urllib3, the official client's HTTP library, with
-the credentials client-go would use, and exchanges plain JSON dicts, so that
-starting up and reading thousands of objects never pays for the generated
-client; the official client serves exec streams and auth-provider entries. Failures become one line each, in kubectl's
+It speaks HTTP/1.1 with the standard library, with the credentials
+client-go would use, and exchanges plain JSON dicts, so that starting up and
+reading thousands of objects never pays for the generated client; the
+official client serves exec streams (and auth-provider entries). Failures become one line each, in kubectl's
 words: `Error from server (Reason): message`, `The connection to the server
 HOST:PORT was refused - did you specify the right host or port?`, ...
 Server warnings are printed once each, as kubectl does.
@@ -11,10 +11,14 @@ Server warnings are printed once each, as kubectl does.
 from __future__ import annotations
 
 import atexit
+import http.client
 import json
 import os
 import re
+import socket
+import ssl
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable, TypeVar
@@ -65,16 +69,14 @@ def status_message(status: dict, fallback: str) -> ServerError:
 class Kube:
     """A connection to one cluster (one kubeconfig context).
 
-    Requests go over urllib3 (the official client's HTTP library), with the
-    credentials client-go would use for the context; the official client
-    itself is loaded only for exec streams and auth-provider entries, so a
-    command such as `get` starts in a fraction of the time.
+    Requests go over keep-alive connections (see Transport) with the
+    credentials client-go would use for the context; the official client is
+    loaded only for exec streams and auth-provider entries, so a command such
+    as `get` starts in a fraction of the time.
     """
 
     def __init__(self, ctx: KubeContext, verbosity: int = 0,
                  warn: Callable[[str], None] | None = None, workers: int = 16) -> None:
-        import urllib3
-
         self.ctx = ctx
         self.namespace = ctx.namespace
         self.verbosity = verbosity
@@ -86,22 +88,8 @@ class Kube:
         self.creds = credentials(ctx, self._scratch)
         self.base = self.creds.server
         self.host = urlsplit(self.base).netloc or self.base
-        pool: dict[str, Any] = {"num_pools": 4, "maxsize": max(workers, 4), "retries": False}
+        self.http = Transport(self.creds, ctx.request_timeout)
         self.headers = {"User-Agent": USER_AGENT}
-        if self.base.startswith("https"):
-            pool["cert_reqs"] = "CERT_NONE" if self.creds.insecure else "CERT_REQUIRED"
-            if self.creds.ca_file and not self.creds.insecure:
-                pool["ca_certs"] = self.creds.ca_file
-            if self.creds.cert_file:
-                pool["cert_file"], pool["key_file"] = self.creds.cert_file, self.creds.key_file
-            if self.creds.tls_server_name:
-                pool["server_hostname"] = self.creds.tls_server_name
-            if self.creds.insecure:
-                urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-        if self.creds.proxy:
-            self.http = urllib3.ProxyManager(self.creds.proxy, **pool)
-        else:
-            self.http = urllib3.PoolManager(**pool)
         if self.creds.authorization:
             self.headers["Authorization"] = self.creds.authorization
 
@@ -124,43 +112,35 @@ class Kube:
         quiet: do not print the server's warnings (reads made for bookkeeping,
         such as looking for v1 Endpoints a user may have made earlier).
         """
-        import urllib3
-
         headers = {**self.headers, "Accept": accept}
         data = None
         if body is not None:
             headers["Content-Type"] = content_type
             data = json.dumps(body).encode()
         params = [(k, str(v)) for k, v in query if v not in (None, "")]
-        url = self.base + path + ("?" + urlencode(params, safe="/:,=!") if params else "")
-        timeout = urllib3.Timeout(total=self.ctx.request_timeout) if self.ctx.request_timeout else None
+        target = path + ("?" + urlencode(params, safe="/:,=!") if params else "")
         started = time.monotonic()
         try:
-            resp = self.http.request(method, url, body=data, headers=headers, timeout=timeout)
-        except urllib3.exceptions.HTTPError as err:
-            self._log(method, url, "failed", started)
+            status, reason, resp_headers, payload = self.http.request(method, target, data, headers)
+        except (OSError, http.client.HTTPException) as err:
+            self._log(method, self.base + target, "failed", started)
             raise self._connect_error(err) from None
-        except OSError as err:
-            self._log(method, url, "failed", started)
-            raise ConnectError(f"Unable to connect to the server: {err}") from None
-        self._log(method, url, f"{resp.status} {resp.reason}", started)
+        self._log(method, self.base + target, f"{status} {reason}", started)
         if not quiet:
-            self._warnings(resp.headers)
-        if 200 <= resp.status < 300:
-            return json.loads(resp.data) if resp.data else {}
-        if resp.status == 404 and not_found_ok:
+            self._warnings(resp_headers)
+        if 200 <= status < 300:
+            return json.loads(payload) if payload else {}
+        if status == 404 and not_found_ok:
             return None
-        raise self._server_error(resp.status, resp.data, method, path)
+        raise self._server_error(status, payload, method, path)
 
     def _log(self, method: str, url: str, outcome: str, started: float) -> None:
         if self.verbosity >= 6:
             ms = int((time.monotonic() - started) * 1000)
             sys.stderr.write(f"{method} {url} {outcome} in {ms} milliseconds\n")
 
-    def _warnings(self, headers: Any) -> None:
-        values = headers.getlist("Warning") if hasattr(headers, "getlist") else \
-            [v for k, v in dict(headers).items() if k.lower() == "warning"]
-        for value in values:
+    def _warnings(self, headers: list[tuple[str, str]]) -> None:
+        for value in (v for k, v in headers if k.lower() == "warning"):
             for match in _WARNING.finditer(value):
                 text = match.group(1).replace('\\"', '"').replace("\\\\", "\\")
                 if text not in self._warned:
@@ -168,28 +148,27 @@ class Kube:
                     self._warn(text)
 
     def _connect_error(self, err: Exception) -> EgressError:
-        import urllib3
-
-        text = str(err)
-        if isinstance(err, urllib3.exceptions.NewConnectionError) or "refused" in text.lower():
-            if "refused" in text.lower():
-                return ConnectError(f"The connection to the server {self.host} was refused - "
-                                    "did you specify the right host or port?")
-            if "Name or service not known" in text or "nodename nor servname" in text or \
-                    "Temporary failure in name resolution" in text:
-                return ConnectError(f"Unable to connect to the server: dial tcp: lookup "
-                                    f"{self.host.rsplit(':', 1)[0]}: no such host")
-        if isinstance(err, (urllib3.exceptions.ReadTimeoutError, urllib3.exceptions.ConnectTimeoutError,
-                            urllib3.exceptions.TimeoutError)):
-            limit = self.ctx.request_timeout
+        """A failure to talk to the server, in kubectl's words."""
+        if isinstance(err, ConnectionRefusedError):
+            return ConnectError(f"The connection to the server {self.host} was refused - "
+                                "did you specify the right host or port?")
+        if isinstance(err, socket.gaierror):
+            return ConnectError(f"Unable to connect to the server: dial tcp: lookup "
+                                f"{self.host.rsplit(':', 1)[0]}: no such host")
+        if isinstance(err, (socket.timeout, TimeoutError)):
+            limit = self.ctx.request_timeout or 0
             return ConnectError(f"Unable to connect to the server: no answer within "
                                 f"--request-timeout={limit:g}s; retry, or raise --request-timeout")
-        if isinstance(err, urllib3.exceptions.SSLError):
-            return ConnectError(f"Unable to connect to the server: {_ssl_text(text)}")
-        if isinstance(err, urllib3.exceptions.ProtocolError):
+        if isinstance(err, ssl.SSLCertVerificationError):
+            return ConnectError(f"Unable to connect to the server: tls: failed to verify certificate: "
+                                f"x509: {err.verify_message}")
+        if isinstance(err, ssl.SSLError):
+            return ConnectError(f"Unable to connect to the server: tls: {err.reason or err}")
+        if isinstance(err, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
+                            http.client.IncompleteRead)):
             return ConnectError(f"Unable to connect to the server: the connection to {self.host} "
                                 "was closed before an answer came")
-        return ConnectError(f"Unable to connect to the server: {text}")
+        return ConnectError(f"Unable to connect to the server: {err}")
 
     def _server_error(self, code: int, data: bytes, method: str, path: str) -> ServerError:
         try:
@@ -358,6 +337,95 @@ class Kube:
             return [fn(i) for i in items]
         with ThreadPoolExecutor(max_workers=min(self.workers, len(items))) as pool:
             return list(pool.map(fn, items))
+
+
+class Transport:
+    """HTTP/1.1 keep-alive connections to one server, one per thread (stdlib only).
+
+    The same TLS as client-go: the cluster's CA (or the system's), an optional
+    client certificate, tls-server-name, insecure-skip-tls-verify, and an
+    HTTPS proxy through CONNECT. A request on a reused connection that the
+    server has meanwhile closed is sent again once, if it is idempotent.
+    """
+
+    IDEMPOTENT = ("GET", "HEAD", "PUT", "DELETE", "OPTIONS")
+
+    def __init__(self, creds, timeout: float | None) -> None:
+        parts = urlsplit(creds.server)
+        self.tls = parts.scheme == "https"
+        self.hostname = parts.hostname or "localhost"
+        self.port = parts.port or (443 if self.tls else 80)
+        self.prefix = parts.path.rstrip("/")
+        self.timeout = timeout
+        self.proxy = urlsplit(creds.proxy) if creds.proxy else None
+        self.context = None
+        if self.tls:
+            context = ssl.create_default_context(cafile=creds.ca_file if not creds.insecure else None)
+            if creds.insecure:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            if creds.cert_file:
+                context.load_cert_chain(creds.cert_file, creds.key_file)
+            context.set_alpn_protocols(["http/1.1"])
+            self.context = context
+        self.server_name = creds.tls_server_name
+        self.local = threading.local()
+
+    def _connect(self) -> http.client.HTTPConnection:
+        host, port = (self.proxy.hostname, self.proxy.port or 80) if self.proxy else (self.hostname, self.port)
+        if self.tls:
+            conn: http.client.HTTPConnection = _TLSConnection(host, port, timeout=self.timeout,
+                                                              context=self.context,
+                                                              server_name=self.server_name or self.hostname)
+        else:
+            conn = http.client.HTTPConnection(host, port, timeout=self.timeout)
+        if self.proxy:
+            conn.set_tunnel(self.hostname, self.port)
+        return conn
+
+    def request(self, method: str, target: str, body: bytes | None,
+                headers: dict[str, str]) -> tuple[int, str, list[tuple[str, str]], bytes]:
+        for attempt in (0, 1):
+            conn = getattr(self.local, "conn", None)
+            reused = conn is not None
+            if conn is None:
+                conn = self.local.conn = self._connect()
+            try:
+                conn.request(method, self.prefix + target, body=body, headers=headers)
+                resp = conn.getresponse()
+                payload = resp.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as err:
+                conn.close()
+                self.local.conn = None
+                if reused and attempt == 0 and method in self.IDEMPOTENT:
+                    continue
+                raise err
+            except BaseException:
+                conn.close()
+                self.local.conn = None
+                raise
+            if resp.will_close:
+                conn.close()
+                self.local.conn = None
+            return resp.status, resp.reason, resp.getheaders(), payload
+        raise AssertionError("unreachable")
+
+
+class _TLSConnection(http.client.HTTPSConnection):
+    """HTTPS with a chosen SNI/verification name (kubeconfig tls-server-name)."""
+
+    def __init__(self, host: str, port: int, *, timeout: float | None, context: ssl.SSLContext,
+                 server_name: str) -> None:
+        super().__init__(host, port, timeout=timeout, context=context)
+        self._server_name = server_name
+
+    def connect(self) -> None:
+        http.client.HTTPConnection.connect(self)
+        if self._tunnel_host:
+            server_hostname = self._tunnel_host
+        else:
+            server_hostname = self._server_name
+        self.sock = self._context.wrap_socket(self.sock, server_hostname=server_hostname)
 
 
 def _ssl_text(text: str) -> str:
