@@ -20,7 +20,6 @@ import ssl
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -32,6 +31,10 @@ from .model import NAMESPACES, PODS, Resource
 T = TypeVar("T")
 R = TypeVar("R")
 USER_AGENT = f"kubectl-egress/v{__version__}"
+# Objects per list page. kubectl asks for 500; larger pages cost the server fewer round trips for
+# the thousands of objects `get -A` and `clean -A` read, and stay bounded.
+PAGE = 5000
+SEQUENTIAL = 8  # up to this many calls, Kube.parallel runs them in turn
 _WARNING = re.compile(r'\d{3} [^ ]+ "((?:[^"\\]|\\.)*)"')
 
 
@@ -196,8 +199,8 @@ class Kube:
                             not_found_ok=True, quiet=quiet)
 
     def list(self, res: Resource, namespace: str | None, label_selector: str = "",
-             limit: int = 500, quiet: bool = False) -> list[dict]:
-        """All matching objects (namespace None: all namespaces), following `continue`."""
+             limit: int = PAGE, quiet: bool = False) -> list[dict]:
+        """All matching objects (namespace None: all namespaces), page by page (`continue`)."""
         items: list[dict] = []
         token = ""
         while True:
@@ -332,9 +335,15 @@ class Kube:
 
     # -- concurrency -------------------------------------------------------------------
     def parallel(self, fn: Callable[[T], R], items: list[T]) -> list[R]:
-        """fn over items on the connection pool, results in order; the first error is raised."""
-        if len(items) <= 1:
+        """fn over items, results in order; the first error is raised.
+
+        Bulk work runs on a thread pool (one keep-alive connection per thread); a
+        handful of calls run in turn on this thread's connection, which is quicker
+        than opening (and TLS-handshaking) more connections.
+        """
+        if len(items) <= SEQUENTIAL:
             return [fn(i) for i in items]
+        from concurrent.futures import ThreadPoolExecutor  # only for bulk work
         with ThreadPoolExecutor(max_workers=min(self.workers, len(items))) as pool:
             return list(pool.map(fn, items))
 

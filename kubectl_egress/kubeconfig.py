@@ -52,7 +52,7 @@ def _read(path: Path) -> dict:
     import yaml  # only once a command needs the cluster
 
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
     except OSError as err:
         raise EgressError(f"cannot read kubeconfig {path}: {err.strerror}") from None
     except yaml.YAMLError as err:

@@ -47,21 +47,21 @@ def human_duration(seconds: float) -> str:
 
 
 def format_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """Render rows as `kubectl get` does; empty cells become `<none>`."""
-    import tabulate as tabulate_module  # only when a table is printed
-    from tabulate import DataRow, TableFormat, tabulate
+    """Render rows as `kubectl get` does; empty cells become `<none>`.
 
-    tabulate_module.MIN_PADDING = 0  # kubectl pads headers like any cell
-
-    kubectl_format = TableFormat(lineabove=None, linebelowheader=None, linebetweenrows=None,
-                                 linebelow=None, headerrow=DataRow("", " " * 3, ""),
-                                 datarow=DataRow("", " " * 3, ""), padding=0,
-                                 with_header_hide=None)
-    cells = [[NONE if cell in (None, "") else str(cell) for cell in row] for row in rows]
-    # tabwriter's minwidth of 6 includes the 3 spaces of padding.
-    text = tabulate(cells, headers=[h.upper() for h in headers], tablefmt=kubectl_format,
-                    disable_numparse=True, stralign="left", numalign="left")
-    return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
+    cli-runtime's tabwriter settings: cells left-aligned, each column as wide as
+    its widest cell plus 3 spaces (6 at least), no padding after the last
+    column. (Formatting is done here rather than with tabulate, whose per-cell
+    type detection made `get -A` on thousands of services a fifth of a second
+    slower.)
+    """
+    table = [[h.upper() for h in headers]]
+    table += [[NONE if cell is None or cell == "" else str(cell) for cell in row] for row in rows]
+    widths = [max(6, max(len(row[i]) for row in table) + 3) for i in range(len(headers))]
+    last = len(headers) - 1
+    lines = ["".join(cell if i == last else cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
+             for row in table]
+    return "\n".join(lines) + "\n"
 
 
 def to_list(items: Sequence[dict]) -> dict:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from .. import inventory, mesh as meshes, printers, validate as check
 from ..app import App
@@ -22,12 +23,12 @@ class Options:
 
 
 def age(obj: dict, now: float) -> str:
-    from ..printers import human_duration
     stamp = obj.get("metadata", {}).get("creationTimestamp")
-    if not stamp:
+    try:
+        created = datetime.fromisoformat(stamp).timestamp()
+    except (TypeError, ValueError):
         return "<unknown>"
-    created = time.mktime(time.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
-    return human_duration(now - created)
+    return printers.human_duration(now - created)
 
 
 def row(found: Found, now: float, wide: bool = False) -> list[str]:

@@ -99,8 +99,11 @@ class API:
 
     # -- helpers -------------------------------------------------------------
     def _convert(self, kind: Kind, obj: dict, version: str) -> dict:
-        obj["apiVersion"] = kind.api_version(version)
-        return obj
+        """obj as seen at version (custom resources: conversion None, only apiVersion changes)."""
+        api_version = kind.api_version(version)
+        if obj.get("apiVersion") == api_version:
+            return obj
+        return {**obj, "apiVersion": api_version}
 
     def _check_namespace(self, kind: Kind, namespace: str) -> None:
         if not kind.namespaced:

@@ -54,7 +54,11 @@ class Store:
 
     def list(self, resource: str, namespace: str | None, match: Callable[[dict], bool],
              limit: int = 0, continue_token: str = "") -> tuple[list[dict], int, str, int | None]:
-        """A page of matching objects: (items, list rv, continue token, remaining count)."""
+        """A page of matching objects: (items, list rv, continue token, remaining count).
+
+        The items are the stored dicts themselves, for reading only: stored objects
+        are replaced on write, never changed in place, so a page stays consistent.
+        """
         with self.lock:
             bucket = self._data.get(resource, {})
             keys = sorted(k for k in bucket if namespace is None or k[0] == namespace)
@@ -78,7 +82,7 @@ class Store:
                 if limit and len(out) >= limit:
                     more = True
                     break
-                out.append(copy.deepcopy(obj))
+                out.append(obj)
                 last = key
             token = _encode_continue(last, list_rv) if more and last else ""
             remaining = None

@@ -1,0 +1,258 @@
+"""make bench: kubectl-egress against kubectl, on the same local cluster, in one run.
+
+    python -m tests.bench [--quick]
+
+Each case runs ours and kubectl's equivalent interleaved (A B A B ...) and
+compares medians; peak memory is the largest maximum resident set of our
+runs. Ours is the one-folder build, as krew installs it (the one-file build
+is measured for --help too). Prints one table and exits 0 whether or not the
+targets are met: speed is reported here, never asserted in tests.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ONEDIR = ROOT / "dist" / "onedir" / "kubectl-egress" / "kubectl-egress"
+ONEFILE = ROOT / "dist" / "kubectl-egress"
+MANAGED = "app.kubernetes.io/managed-by=kubectl-egress"
+
+
+@dataclass
+class Run:
+    seconds: float
+    max_rss_kib: int
+    code: int
+
+
+@dataclass
+class Case:
+    name: str
+    ours: float
+    theirs: float
+    target: str
+    ratio: float
+    met: bool
+    note: str = ""
+
+
+def run(argv: list[str], env: dict, stdin: str | None = None) -> Run:
+    """One timed run, with the child's peak resident memory (wait4)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if stdin:
+        proc.stdin.write(stdin.encode())
+        proc.stdin.close()
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        raise SystemExit(f"bench: {' '.join(argv[:4])}... failed ({code}): {err.strip()[-300:]}")
+    return Run(elapsed, usage.ru_maxrss, code)
+
+
+class Bench:
+    def __init__(self, quick: bool) -> None:
+        self.quick = quick
+        self.work = Path(tempfile.mkdtemp(prefix="kubectl-egress-bench-"))
+        self.kubeconfig = self.work / "kubeconfig"
+        self.server = subprocess.Popen([sys.executable, "-m", "tests.apiserver", "--kubeconfig",
+                                        str(self.kubeconfig)], cwd=ROOT, stdout=subprocess.PIPE,
+                                       stderr=subprocess.DEVNULL, text=True)
+        line = self.server.stdout.readline()
+        if not line.startswith("ready "):
+            raise SystemExit("bench: the local API server did not start")
+        self.env = {**os.environ, "KUBECONFIG": str(self.kubeconfig),
+                    "KUBECACHEDIR": str(self.work / "kube-cache")}
+        self.ours = str(ONEDIR)
+        self.rss: list[int] = []
+        self.cases: list[Case] = []
+        from kubectl_egress.app import App
+        self.kube = App.from_raw({"kubeconfig": str(self.kubeconfig)}).kube()
+
+    def close(self) -> None:
+        self.server.terminate()
+        self.server.wait(timeout=30)
+
+    # -- helpers -----------------------------------------------------------------------------
+    def ours_run(self, *args: str) -> Run:
+        result = run([self.ours, *args], self.env)
+        self.rss.append(result.max_rss_kib)
+        return result
+
+    def kubectl(self, *args: str, stdin: str | None = None) -> Run:
+        return run(["kubectl", *args], self.env, stdin)
+
+    def interleaved(self, count: int, ours, theirs) -> tuple[float, float]:
+        mine, other = [], []
+        for i in range(count):
+            mine.append(ours(i).seconds)
+            other.append(theirs(i).seconds)
+        return statistics.median(mine), statistics.median(other)
+
+    def add(self, name: str, ours: float, theirs: float, limit: float, note: str = "") -> None:
+        ratio = ours / theirs
+        self.cases.append(Case(name, ours, theirs, f"<= {limit:g}x", ratio, ratio <= limit, note))
+
+    def namespace(self, name: str) -> None:
+        from kubectl_egress.model import NAMESPACES
+        if self.kube.get(NAMESPACES, name) is None:
+            self.kube.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+
+    def seed(self, count: int, namespaces: list[str], prefix: str) -> None:
+        """count managed ExternalName services with DestinationRules, spread over namespaces."""
+        from kubectl_egress import manifests
+        from kubectl_egress.model import Mesh, Target, resource_of
+        mesh = Mesh(networking_version="v1beta1")
+        for ns in namespaces:
+            self.namespace(ns)
+        objects = [obj for i in range(count)
+                   for obj in manifests.objects(Target(f"{prefix}{i}", namespaces[i % len(namespaces)],
+                                                       host="example.com"), mesh)]
+        self.kube.parallel(lambda obj: self.kube.create(resource_of(obj), obj), objects)
+
+    # -- cases ----------------------------------------------------------------------------------
+    def help(self) -> None:
+        n = 11 if self.quick else 31
+        mine, kubectl = self.interleaved(n, lambda i: self.ours_run("--help"),
+                                         lambda i: self.kubectl("version", "--client"))
+        self.add("--help (one folder, as krew installs it) vs kubectl version --client", mine, kubectl, 2)
+        onefile, kubectl2 = self.interleaved(max(5, n // 3), lambda i: run([str(ONEFILE), "--help"], self.env),
+                                             lambda i: self.kubectl("version", "--client"))
+        self.add("--help (one file) vs kubectl version --client", onefile, kubectl2, 2,
+                 "for comparison: the one-file build unpacks itself on every start")
+
+    def get_small(self) -> None:
+        self.seed(10, ["bench-get"], "svc-")
+        n = 11 if self.quick else 31
+        mine, kubectl = self.interleaved(n, lambda i: self.ours_run("get", "-n", "bench-get"),
+                                         lambda i: self.kubectl("get", "svc", "-n", "bench-get", "-l", MANAGED))
+        self.add("get, 10 services vs kubectl get svc -l ...", mine, kubectl, 2)
+
+    def externalname(self) -> None:
+        self.namespace("bench-apply")
+        n = 9 if self.quick else 21
+
+        def manifest(name: str) -> str:
+            from kubectl_egress import manifests
+            from kubectl_egress.model import Mesh, Target
+            objs = manifests.objects(Target(name, "bench-apply", host="httpbin.org"), Mesh(networking_version="v1beta1"))
+            return "\n---\n".join(json.dumps(o) for o in objs)
+
+        mine, kubectl = self.interleaved(
+            n, lambda i: self.ours_run("externalname", f"ours-{i}", "httpbin.org", "-n", "bench-apply"),
+            lambda i: self.kubectl("apply", "-f", "-", stdin=manifest(f"theirs-{i}")))
+        self.add("externalname (Service + DestinationRule) vs kubectl apply -f", mine, kubectl, 1.5)
+
+    def clean_bulk(self) -> None:
+        count = 200 if self.quick else 1000
+        namespaces = [f"bench-clean-{i}" for i in range(10)]
+        mine, theirs = [], []
+        for round_ in range(1 if self.quick else 3):
+            self.seed(count, namespaces, "c-")
+            mine.append(self.ours_run("clean", "-A").seconds)
+            if round_ == 0:  # kubectl's client-side rate limit makes one run last minutes
+                self.seed(count, namespaces, "c-")
+                theirs.append(self.kubectl("delete", "svc,destinationrule", "-A", "-l", MANAGED,
+                                                "--wait=false").seconds)
+        self.add(f"clean -A, {count} services vs kubectl delete svc,destinationrule -A -l ... --wait=false",
+                 statistics.median(mine), statistics.median(theirs), 1,
+                 f"ours: median of {len(mine)} runs; kubectl: 1 run (it throttles itself to a few "
+                 "requests a second)")
+
+    def get_bulk(self) -> None:
+        count = 1000 if self.quick else 5000
+        self.seed(count, [f"bench-list-{i}" for i in range(10)], "l-")
+        n = 3 if self.quick else 7
+        mine, kubectl = self.interleaved(n, lambda i: self.ours_run("get", "-A"),
+                                         lambda i: self.kubectl("get", "svc", "-A", "-l", MANAGED))
+        self.add(f"get -A, {count} services vs kubectl get svc -A -l ...", mine, kubectl, 1)
+
+    def probe(self) -> None:
+        from tests.apiserver.network import unavailable
+        if unavailable():
+            self.cases.append(Case("probe", 0, 0, ">= 10x faster", 0, False, unavailable()))
+            return
+        count = 10 if self.quick else 50
+        self.seed(count, ["bench-probe"], "p-")  # ExternalName services of the emulated example.com
+        warm = self.ours_run("probe", "-n", "bench-probe", "--deploy-sources", "--all-sources")
+        sources = []
+        for ns, label in (("bench-probe", "app=curl"), ("without-istio", "app=curl")):
+            from kubectl_egress.model import PODS
+            pod = self.kube.list(PODS, ns, label)[0]["metadata"]["name"]
+            sources.append((ns, pod))
+        urls = [f"http://p-{i}.bench-probe.svc.cluster.local/" for i in range(count)]
+
+        def by_hand(_: int) -> Run:
+            total = 0.0
+            for ns, pod in sources:
+                for url in urls:
+                    total += self.kubectl("exec", "-n", ns, pod, "-c", "curl", "--", "curl", "-sS", "-o",
+                                          "/dev/null", "-w", "%{http_code}", url).seconds
+            return Run(total, 0, 0)
+
+        rounds = 1 if self.quick else 3
+        mine, kubectl = self.interleaved(rounds, lambda i: self.ours_run("probe", "-n", "bench-probe",
+                                                                          "--all-sources"), by_hand)
+        speedup = kubectl / mine
+        self.cases.append(Case(f"probe, {count} services x 2 sources vs {2 * count} sequential kubectl exec curl",
+                               mine, kubectl, ">= 10x faster", speedup, speedup >= 10,
+                               f"first run (deploys the sources) {warm.seconds:.2f}s"))
+
+    def memory(self) -> None:
+        peak = max(self.rss) / 1024
+        self.cases.append(Case("peak memory of our runs (MiB)", peak, 0, "<= 80 MiB", peak, peak <= 80))
+
+    def report(self) -> str:
+        from kubectl_egress.printers import format_table
+        rows = []
+        for c in self.cases:
+            if c.name.startswith("peak memory"):
+                rows.append([c.name, f"{c.ours:.1f} MiB", "-", "-", c.target, "yes" if c.met else "NO"])
+            elif c.target.startswith(">="):
+                rows.append([c.name, f"{c.ours:.3f}s", f"{c.theirs:.3f}s", f"{c.ratio:.1f}x faster",
+                             c.target, "yes" if c.met else "NO"])
+            else:
+                rows.append([c.name, f"{c.ours:.3f}s", f"{c.theirs:.3f}s", f"{c.ratio:.2f}x", c.target,
+                             "yes" if c.met else "NO"])
+        notes = [f"  {c.name}: {c.note}" for c in self.cases if c.note]
+        return format_table(["CASE", "OURS", "KUBECTL", "RATIO", "TARGET", "MET"], rows) + \
+            ("notes:\n" + "\n".join(notes) + "\n" if notes else "")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer runs and smaller sizes (a smoke run)")
+    args = parser.parse_args()
+    for binary in (ONEDIR, ONEFILE):
+        if not binary.exists():
+            raise SystemExit(f"bench: {binary} is missing: run make build")
+    bench = Bench(args.quick)
+    try:
+        for case in (bench.help, bench.get_small, bench.externalname, bench.clean_bulk, bench.get_bulk,
+                     bench.probe, bench.memory):
+            started = time.perf_counter()
+            case()
+            print(f"bench: {case.__name__} done in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+    finally:
+        bench.close()
+    print(f"kubectl-egress bench ({'quick' if args.quick else 'full'}; medians of interleaved runs; "
+          f"{os.cpu_count()} cores)")
+    print(bench.report(), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
