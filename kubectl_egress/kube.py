@@ -276,17 +276,23 @@ class Kube:
     # -- exec ------------------------------------------------------------------------------
     def exec(self, namespace: str, pod: str, container: str, command: list[str],
              timeout: float) -> tuple[int, str, str]:
-        """Run command in a pod's container (pods/exec over WebSocket): (exit code, stdout, stderr)."""
-        from kubernetes.client import CoreV1Api
+        """Run command in a pod's container (pods/exec over WebSocket): (exit code, stdout, stderr).
+
+        Through the official client's WebSocket layer (the channel protocol and
+        the exit status on channel 3), without its generated API classes.
+        """
         from kubernetes.client.exceptions import ApiException
-        from kubernetes.stream import stream
+        from kubernetes.stream.ws_client import websocket_call
 
         started = time.monotonic()
         path = f"{path_of(PODS, namespace, pod)}/exec"
+        query = [("command", list(command)), ("container", container), ("stderr", "true"),
+                 ("stdin", "false"), ("stdout", "true"), ("tty", "false")]
+        headers = {"authorization": self.creds.authorization} if self.creds.authorization else {}
         try:
-            session = stream(CoreV1Api(self._official_client()).connect_get_namespaced_pod_exec, pod, namespace,
-                             command=command, container=container, stdin=False, stdout=True,
-                             stderr=True, tty=False, _preload_content=False, binary=True)
+            session = websocket_call(self._official_configuration(), "GET", self.base + path,
+                                     query_params=query, headers=headers, _preload_content=False,
+                                     binary=True)
         except ApiException as err:
             self._log("GET", path, "upgrade failed", started)
             raise self._exec_error(str(err.reason), path) from None
@@ -302,9 +308,9 @@ class Kube:
         self._log("GET", path, f"exit {code}", started)
         return (code if code is not None else -1, out.decode(errors="replace"), err.decode(errors="replace"))
 
-    def _official_client(self):
-        """The official client, configured with this connection's credentials (for streams)."""
-        from kubernetes.client import ApiClient, Configuration
+    def _official_configuration(self):
+        """The official client's Configuration for this connection's credentials (for streams)."""
+        from kubernetes.client.configuration import Configuration
 
         configuration = Configuration(host=self.base)
         configuration.verify_ssl = not self.creds.insecure
@@ -312,11 +318,7 @@ class Kube:
         configuration.cert_file, configuration.key_file = self.creds.cert_file, self.creds.key_file
         configuration.tls_server_name = self.creds.tls_server_name
         configuration.proxy = self.creds.proxy
-        if self.creds.authorization:
-            configuration.api_key = {"authorization": self.creds.authorization}
-        client = ApiClient(configuration)
-        client.user_agent = USER_AGENT
-        return client
+        return configuration
 
     def _exec_error(self, reason: str, path: str) -> EgressError:
         """A refused exec upgrade: the server's Status if it sent one."""

@@ -28,7 +28,8 @@ SIDECAR_RESPONSE_HEADERS = ("x-envoy-upstream-service-time",)
 MTLS_TEXT = "upstream connect error or disconnect/reset before headers"
 BODY_LIMIT = 16384
 
-# $1 timeout, $2 nonce, then id url option value ... ; option "-" means none.
+# $1 timeout, $2 nonce, then id url option value ... ; option "-" means none. The sidecar's
+# metrics are read around checks of non-HTTP URLs only: HTTP answers carry its headers.
 SCRIPT = r'''
 timeout=$1; nonce=$2; shift 2
 body=$(mktemp 2>/dev/null || echo "/tmp/kubectl-egress.$$.body")
@@ -43,7 +44,8 @@ stats() {
 }
 while [ "$#" -ge 4 ]; do
   id=$1; url=$2; opt=$3; val=$4; shift 4
-  stats "before $id"
+  case "$url" in http://*) plain=1 ;; *) plain=0 ;; esac
+  [ "$plain" = 1 ] || stats "before $id"
   echo "@@$nonce begin $id"
   if [ "$opt" = "-" ]; then
     curl -sS -D - -o "$body" --max-time "$timeout" -w "\n@@$nonce result $id %{http_code} %{time_total} %{remote_ip} %{remote_port}\n" "$url" 2>"$err"
@@ -57,7 +59,7 @@ while [ "$#" -ge 4 ]; do
   head -c 16384 "$body" 2>/dev/null
   echo
   echo "@@$nonce end $id"
-  stats "after $id"
+  [ "$plain" = 1 ] || stats "after $id"
   : > "$body"
 done
 rm -f "$body" "$err"
@@ -259,7 +261,14 @@ def sidecar_seen(outcome: Outcome) -> bool:
 
 
 def passthrough(outcome: Outcome) -> bool:
-    """The sidecar sent it on without matching a service it knows (PassthroughCluster)."""
+    """The sidecar sent it on without matching a service it knows (PassthroughCluster).
+
+    HTTP: its headers without the route decorator (only a matched route sets
+    X-Envoy-Decorator-Operation); other traffic: only PassthroughCluster metrics grew.
+    """
+    echoed = echoed_headers(outcome.body)
+    if "x-envoy-peer-metadata-id" in echoed:
+        return "x-envoy-decorator-operation" not in echoed
     grown = counted(outcome)
     return bool(grown) and all(PASSTHROUGH in name for name in grown)
 

@@ -32,8 +32,8 @@ ALWAYS_EXCLUDED = ["tkinter", "unittest", "pydoc_data", "lib2to3", "xmlrpc", "sq
 # what the plugin imports from the official client, on any path (exec streams, auth-provider)
 OFFICIAL_CLIENT_USE = """
 import sys
-from kubernetes.client import ApiClient, Configuration, CoreV1Api
-from kubernetes.stream import stream
+from kubernetes.client.configuration import Configuration
+from kubernetes.stream.ws_client import websocket_call
 from kubernetes.config.kube_config import KubeConfigLoader
 print("\\n".join(sorted(m for m in sys.modules if m.startswith("kubernetes."))))
 """

@@ -186,8 +186,12 @@ class Bench:
             self.cases.append(Case("probe", 0, 0, ">= 10x faster", 0, False, unavailable()))
             return
         count = 10 if self.quick else 50
+        self.namespace("bench-probe")  # a mesh namespace: sidecars injected
+        self.kubectl("label", "namespace", "bench-probe", "istio-injection=enabled", "--overwrite")
         self.seed(count, ["bench-probe"], "p-")  # ExternalName services of the emulated example.com
         warm = self.ours_run("probe", "-n", "bench-probe", "--deploy-sources", "--all-sources")
+        if warm.code != 0:
+            raise SystemExit("bench: the first probe (deploying the sources) failed")
         sources = []
         for ns, label in (("bench-probe", "app=curl"), ("without-istio", "app=curl")):
             from kubectl_egress.model import PODS
@@ -204,8 +208,13 @@ class Bench:
             return Run(total, 0, 0)
 
         rounds = 1 if self.quick else 3
-        mine, kubectl = self.interleaved(rounds, lambda i: self.ours_run("probe", "-n", "bench-probe",
-                                                                          "--all-sources"), by_hand)
+        def ours(_: int) -> Run:
+            result = self.ours_run("probe", "-n", "bench-probe", "--all-sources")
+            if result.code != 0:
+                raise SystemExit("bench: the probe found failures; it must pass to be timed")
+            return result
+
+        mine, kubectl = self.interleaved(rounds, ours, by_hand)
         speedup = kubectl / mine
         self.cases.append(Case(f"probe, {count} services x 2 sources vs {2 * count} sequential kubectl exec curl",
                                mine, kubectl, ">= 10x faster", speedup, speedup >= 10,
