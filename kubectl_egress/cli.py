@@ -112,6 +112,8 @@ def cli() -> None:
 @click.option("--tls-mode", default="DISABLE", show_default=True,
               help="DestinationRule TLS mode: DISABLE, SIMPLE, ISTIO_MUTUAL, or none for no "
                    "DestinationRule.")
+@click.option("--istio-mode", default="auto", show_default=True, metavar="MODE",
+              help="auto (from istiod), legacy (Istio <= 1.20), alias (1.21+) or none (no Istio objects).")
 @click.option("--force", is_flag=True, help="Take over objects of the same name not made by kubectl-egress.")
 @output_option("yaml", "json", "name")
 @dry_run_option
@@ -122,7 +124,9 @@ def externalname_command(ctx: click.Context, **kw: Any) -> int:
 
     Creates a Service of type ExternalName whose port is named after its
     protocol, and, where Istio runs, a DestinationRule that turns Istio mutual
-    TLS off for it. Running it again is safe; changed flags update the objects.
+    TLS off for it: on NAME.NAMESPACE.svc.cluster.local up to Istio 1.20; from
+    1.21, where the Service is only a DNS alias, on HOST, with a ServiceEntry
+    for it. Running it again is safe; changed flags update the objects.
 
     \b
     Examples:
@@ -145,6 +149,8 @@ def externalname_command(ctx: click.Context, **kw: Any) -> int:
               help="DestinationRule TLS mode: DISABLE, SIMPLE, ISTIO_MUTUAL, or none.")
 @click.option("--api", default="endpointslice", show_default=True,
               help="endpointslice (discovery.k8s.io/v1) or endpoints (v1, deprecated in 1.33).")
+@click.option("--istio-mode", default="auto", show_default=True, metavar="MODE",
+              help="auto (from istiod), legacy (Istio <= 1.20), alias (1.21+) or none (no Istio objects).")
 @click.option("--force", is_flag=True, help="Take over objects of the same name not made by kubectl-egress.")
 @output_option("yaml", "json", "name")
 @dry_run_option
@@ -217,6 +223,8 @@ def clean_command(ctx: click.Context, **kw: Any) -> int:
 @click.option("--timeout", default="10s", show_default=True, metavar="DURATION", help="Per curl.")
 @click.option("--deploy-sources", is_flag=True,
               help="Create the curl sample with and without sidecar where missing, and wait for it.")
+@click.option("--istio-mode", default="auto", show_default=True, metavar="MODE",
+              help="auto (from istiod), legacy (Istio <= 1.20), alias (1.21+) or none (no Istio objects).")
 @output_option("wide", "json", "yaml")
 @kube_flags
 @click.pass_context
@@ -237,6 +245,37 @@ def probe_command(ctx: click.Context, **kw: Any) -> int:
       kubectl egress probe --deploy-sources --all-sources -o wide
     """
     from .commands import probe as command  # loaded only when run: start-up stays light
+
+    return command.run(app_of(ctx), command.Options(**kw))
+
+
+@cli.command("check", context_settings=CONTEXT)
+@click.argument("names", nargs=-1, metavar="[NAME...]", shell_complete=completion.service_names)
+@all_namespaces_option
+@click.option("--fail-on", default="warning", show_default=True, metavar="SEVERITY",
+              help="Exit 1 when a finding is at or above this: info, warning or error.")
+@click.option("--istio-mode", default="auto", show_default=True, metavar="MODE",
+              help="auto (from istiod), legacy (Istio <= 1.20), alias (1.21+) or none.")
+@output_option("json", "yaml")
+@kube_flags
+@click.pass_context
+def check_command(ctx: click.Context, **kw: Any) -> int:
+    """Find what is wrong with the egress services (managed or not), and the fix.
+
+    ExternalName Services and Services without a selector are checked for port
+    names Istio cannot read (IST0150, IST0118, and kubectl create's 80-80),
+    endpoints whose port names are not the Service's, Endpoints mirrored next
+    to a hand-made EndpointSlice, an ExternalName that is an IP, a
+    DestinationRule the running Istio ignores, and Istio mutual TLS sent to an
+    external host. Exits 1 when a finding is at or above --fail-on.
+
+    \b
+    Examples:
+      kubectl egress check
+      kubectl egress check -A --fail-on error
+      kubectl egress check my-httpbin -o json
+    """
+    from .commands import check as command  # loaded only when run: start-up stays light
 
     return command.run(app_of(ctx), command.Options(**kw))
 

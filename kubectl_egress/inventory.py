@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from .kube import Kube
 from .model import (DEPLOYMENTS, ENDPOINTS, ENDPOINT_SLICES, HOST_ANNOTATION, MANAGED_SELECTOR,
                     NAMESPACES, SERVICE_ACCOUNTS, SERVICES, SLICE_SERVICE_NAME, Mesh, Resource,
-                    Target, destination_rules)
+                    Target, destination_rules, service_entries)
 
 
 @dataclass
@@ -25,10 +25,11 @@ class Found:
     service: dict | None = None
     endpoints: list[tuple[Resource, dict]] = field(default_factory=list)
     rule: tuple[Resource, dict] | None = None
+    entry: tuple[Resource, dict] | None = None  # ServiceEntry (Istio 1.21+ ExternalName)
 
     def objects(self) -> list[tuple[Resource, dict]]:
-        """Every object, in the order to delete them: rule, endpoints, Service."""
-        out = [self.rule] if self.rule else []
+        """Every object, in the order to delete them: rule, ServiceEntry, endpoints, Service."""
+        out = [x for x in (self.rule, self.entry) if x]
         out.extend(self.endpoints)
         if self.service is not None:
             out.append((SERVICES, self.service))
@@ -72,9 +73,10 @@ def to_target(found: Found) -> Target:
 def find(kube: Kube, namespace: str | None, mesh: Mesh, names: tuple[str, ...] = ()) -> list[Found]:
     """Managed egress services in a namespace (None: all), optionally only these names."""
     rules = destination_rules(mesh.networking_version)
+    entries = service_entries(mesh.networking_version)
     jobs = [(SERVICES, False), (ENDPOINT_SLICES, False), (ENDPOINTS, False)]
-    if mesh.istio:
-        jobs.append((rules, True))
+    if mesh.served:
+        jobs += [(rules, True), (entries, True)]
 
     def fetch(job: tuple[Resource, bool]) -> list[dict]:
         res, optional = job
@@ -96,9 +98,11 @@ def find(kube: Kube, namespace: str | None, mesh: Mesh, names: tuple[str, ...] =
         entry(es, owner).endpoints.append((ENDPOINT_SLICES, es))
     for ep in lists[2]:
         entry(ep, ep["metadata"]["name"]).endpoints.append((ENDPOINTS, ep))
-    if mesh.istio:
+    if mesh.served:
         for dr in lists[3]:
             entry(dr, dr["metadata"]["name"]).rule = (rules, dr)
+        for se in lists[4]:
+            entry(se, se["metadata"]["name"]).entry = (entries, se)
     found = sorted(by_key.values(), key=lambda f: (f.namespace, f.name))
     if names:
         found = [f for f in found if f.name in names]
@@ -108,18 +112,19 @@ def find(kube: Kube, namespace: str | None, mesh: Mesh, names: tuple[str, ...] =
 def lookup(kube: Kube, namespace: str, mesh: Mesh, name: str) -> dict[tuple[str, str], dict]:
     """Everything named after one egress service, ours or not, keyed by (kind, name)."""
     rules = destination_rules(mesh.networking_version)
+    entries = service_entries(mesh.networking_version)
     selector = f"{SLICE_SERVICE_NAME}={name},{MANAGED_SELECTOR}"
     jobs = [lambda: [kube.get(SERVICES, name, namespace)],
             lambda: [kube.get(ENDPOINTS, name, namespace, quiet=True)],
             lambda: kube.list(ENDPOINT_SLICES, namespace, selector)]
-    if mesh.istio:
-        jobs.append(lambda: [kube.get(rules, name, namespace)])
+    if mesh.served:
+        jobs += [lambda: [kube.get(rules, name, namespace)], lambda: [kube.get(entries, name, namespace)]]
     live: dict[tuple[str, str], dict] = {}
     for objs in kube.parallel(lambda job: job(), jobs):
         for obj in objs:
             if obj is not None:
                 res = {"Service": SERVICES, "Endpoints": ENDPOINTS, "EndpointSlice": ENDPOINT_SLICES,
-                       "DestinationRule": rules}[obj.get("kind", "")]
+                       "DestinationRule": rules, "ServiceEntry": entries}[obj.get("kind", "")]
                 obj.setdefault("apiVersion", res.api_version)
                 live[(obj["kind"], obj["metadata"]["name"])] = obj
     return live

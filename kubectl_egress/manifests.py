@@ -8,8 +8,8 @@ DestinationRule.
 """
 from __future__ import annotations
 
-from .model import (ENDPOINTS, ENDPOINT_SLICES, HOST_ANNOTATION, MANAGED_BY, MANAGER, SERVICES,
-                    SLICE_MANAGED_BY, SLICE_SERVICE_NAME, Mesh, Target)
+from .model import (ENDPOINTS, ENDPOINT_SLICES, HOST_ANNOTATION, ISTIO_PROTOCOL, MANAGED_BY, MANAGER,
+                    SERVICES, SLICE_MANAGED_BY, SLICE_SERVICE_NAME, Mesh, Target)
 
 
 def _meta(target: Target, name: str | None = None, labels: dict | None = None,
@@ -78,13 +78,30 @@ def endpoints(target: Target) -> dict:
                          "ports": [{"name": target.protocol, "port": target.port, "protocol": "TCP"}]}]}
 
 
+def rule_host(target: Target, mesh: Mesh) -> str:
+    """The host Istio applies rules to: the external host for an ExternalName alias (1.21+),
+    else the Service's in-cluster name."""
+    return target.host if mesh.alias and target.external_name else target.fqdn
+
+
 def destination_rule(target: Target, mesh: Mesh) -> dict | None:
-    """Turns Istio mTLS off (or sets another mode) for the service's in-cluster host."""
+    """Turns Istio mTLS off (or sets another mode) for the service's mesh host."""
     if target.tls_mode is None or not mesh.istio:
         return None
     return {"apiVersion": mesh.api_version, "kind": "DestinationRule",
             "metadata": _meta(target),
-            "spec": {"host": target.fqdn, "trafficPolicy": {"tls": {"mode": target.tls_mode}}}}
+            "spec": {"host": rule_host(target, mesh), "trafficPolicy": {"tls": {"mode": target.tls_mode}}}}
+
+
+def service_entry(target: Target, mesh: Mesh) -> dict | None:
+    """Istio 1.21+: the external host as a mesh service (an ExternalName Service is only its alias)."""
+    if not (mesh.alias and target.external_name):
+        return None
+    return {"apiVersion": mesh.api_version, "kind": "ServiceEntry",
+            "metadata": _meta(target),
+            "spec": {"hosts": [target.host], "location": "MESH_EXTERNAL", "resolution": "DNS",
+                     "ports": [{"number": target.port, "name": target.protocol,
+                                "protocol": ISTIO_PROTOCOL[target.protocol]}]}}
 
 
 def objects(target: Target, mesh: Mesh) -> list[dict]:
@@ -93,9 +110,7 @@ def objects(target: Target, mesh: Mesh) -> list[dict]:
     if not target.external_name:
         out.extend(endpoint_slices(target) if target.endpoints_api == "endpointslice"
                    else [endpoints(target)])
-    rule = destination_rule(target, mesh)
-    if rule is not None:
-        out.append(rule)
+    out.extend(obj for obj in (service_entry(target, mesh), destination_rule(target, mesh)) if obj)
     return out
 
 

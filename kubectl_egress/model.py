@@ -60,14 +60,28 @@ class Target:
 
 @dataclass(frozen=True)
 class Mesh:
-    """What the cluster serves of Istio, as far as the manifests care."""
+    """What the cluster runs of Istio, as far as the recipes care.
+
+    mode: `legacy` (up to Istio 1.20: an ExternalName Service is a mesh service
+    of its own, host NAME.NS.svc.cluster.local), `alias` (1.21 and later: it is
+    only a DNS alias of its target, so rules go on the external host, with a
+    ServiceEntry), or `none` (no Istio objects).
+    """
 
     istio: bool = True
     networking_version: str = "v1"  # preferred networking.istio.io version
+    mode: str = "legacy"
+    version: str = ""  # istiod's version, when it could be read
+    source: str = ""  # how the mode was found, for `kubectl egress version`
+    served: bool = True  # networking.istio.io is served (objects may exist even in mode none)
 
     @property
     def api_version(self) -> str:
         return f"networking.istio.io/{self.networking_version}"
+
+    @property
+    def alias(self) -> bool:
+        return self.istio and self.mode == "alias"
 
 
 @dataclass(frozen=True)
@@ -109,6 +123,16 @@ def destination_rules(version: str) -> Resource:
     return Resource("networking.istio.io", version, "destinationrules", "DestinationRule")
 
 
+def service_entries(version: str) -> Resource:
+    return Resource("networking.istio.io", version, "serviceentries", "ServiceEntry")
+
+
+# Istio's protocol names for a ServiceEntry port, by the port name kubectl-egress gives
+ISTIO_PROTOCOL = {"http": "HTTP", "https": "HTTPS", "tls": "TLS", "tcp": "TCP", "grpc": "GRPC",
+                  "http2": "HTTP2"}
+ISTIO_MODES = ("auto", "legacy", "alias", "none")
+
+
 def resource_of(obj: dict) -> Resource:
     """The Resource of a manifest this plugin builds."""
     api_version, kind = obj["apiVersion"], obj["kind"]
@@ -118,6 +142,8 @@ def resource_of(obj: dict) -> Resource:
             return res
     if kind == "DestinationRule":
         return destination_rules(version)
+    if kind == "ServiceEntry":
+        return service_entries(version)
     raise ValueError(f"not a kind kubectl-egress manages: {kind}")
 
 

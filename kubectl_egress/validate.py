@@ -11,7 +11,7 @@ import re
 from urllib.parse import urlsplit
 
 from .errors import UsageError
-from .model import ENDPOINTS_APIS, IP, PROTOCOLS, TLS_MODES
+from .model import ENDPOINTS_APIS, IP, ISTIO_MODES, PROTOCOLS, TLS_MODES
 
 DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -165,6 +165,13 @@ def endpoints_api(value: str) -> str:
     lower = value.lower()
     if lower not in ENDPOINTS_APIS:
         raise UsageError(f'--api "{value}" is not one of {", ".join(ENDPOINTS_APIS)}')
+    return lower
+
+
+def istio_mode(value: str) -> str:
+    lower = value.lower()
+    if lower not in ISTIO_MODES:
+        raise UsageError(f'--istio-mode "{value}" is not one of {", ".join(ISTIO_MODES)}')
     return lower
 
 

@@ -51,6 +51,15 @@ def apiserver(tmp_path, ca, monkeypatch):
 
 
 @pytest.fixture
+def apiserver_124(tmp_path, ca, monkeypatch):
+    """A local cluster with Istio 1.24 (ExternalName Services are DNS aliases)."""
+    srv = _server(tmp_path, ca, "1.24")
+    _use(srv, tmp_path, monkeypatch)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
 def bare_apiserver(tmp_path, ca, monkeypatch):
     """A local cluster without Istio."""
     srv = _server(tmp_path, ca, None)

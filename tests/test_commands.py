@@ -185,9 +185,9 @@ def test_get_table_and_wide(apiserver, egress):
     assert lines[1].split()[:6] == ["my-httpbin", "ExternalName", "<none>", "httpbin.org", "80/TCP", "DISABLE"]
     assert lines[2].split()[3:6] == ["198.35.26.96,208.80.153.224", "443/TCP", "DISABLE"]
     wide = egress("get", "-o", "wide").lines
-    assert wide[0].split()[7:] == ["PROTOCOL", "HOST", "ENDPOINTS", "DESTINATIONRULE"]
+    assert wide[0].split()[7:] == ["PROTOCOL", "HOST", "ENDPOINTS", "DESTINATIONRULE", "SERVICEENTRY"]
     assert wide[2].split()[7:] == ["tls", "en.wikipedia.org", "EndpointSlice",
-                                   "my-wikipedia.default.svc.cluster.local"]
+                                   "my-wikipedia.default.svc.cluster.local", "<none>"]
     names = egress("get", "-o", "name").lines
     assert names == ["service/my-httpbin", "destinationrule.networking.istio.io/my-httpbin",
                      "service/my-wikipedia", "endpointslice.discovery.k8s.io/my-wikipedia-ipv4",
@@ -258,5 +258,7 @@ def test_clean_dry_run(apiserver, egress):
 
 def test_version(apiserver, egress):
     res = egress("version")
-    assert res.lines == ["Client Version: v0.1.0", "Server Version: v1.33.1"]
+    assert res.lines[:2] == ["Client Version: v0.1.0", "Server Version: v1.33.1"]
+    assert res.lines[2] == ("Istio: 1.20.8, legacy mode: an ExternalName Service is a mesh service: rules go "
+                            "on NAME.NAMESPACE.svc.cluster.local (istiod 1.20.8)")
     assert egress("version", "--client").lines == ["Client Version: v0.1.0"]

@@ -13,8 +13,8 @@ from .. import inventory, mesh as meshes, validate as check
 from ..app import App
 from .get import missing_error, no_resources
 
-PHASES = ("DestinationRule", "EndpointSlice", "Endpoints", "Service", "Deployment", "ServiceAccount",
-          "Namespace")
+PHASES = ("DestinationRule", "ServiceEntry", "EndpointSlice", "Endpoints", "Service", "Deployment",
+          "ServiceAccount", "Namespace")
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ class Options:
     force: bool = False
     output: str | None = None
     dry_run: str = "none"
+    istio_mode: str = "auto"
 
 
 def validate(opts: Options) -> Target:
@@ -36,8 +37,9 @@ def validate(opts: Options) -> Target:
 
 def run(app: App, opts: Options) -> int:
     target = validate(opts)
+    check.istio_mode(opts.istio_mode)
     kube = app.kube()
     target = dataclasses.replace(target, namespace=kube.namespace)
-    result = apply_target(kube, target, opts.force, opts.dry_run)
+    result = apply_target(kube, target, opts.force, opts.dry_run, check.istio_mode(opts.istio_mode))
     printers.print_changes(app.printer, result.changes, opts.output, opts.dry_run, result.notes)
     return 0

@@ -12,7 +12,7 @@ from ..inventory import Found
 from ..model import SERVICES
 
 HEADERS = ("NAME", "TYPE", "CLUSTER-IP", "EXTERNAL", "PORT(S)", "TLS", "AGE")
-WIDE = HEADERS + ("PROTOCOL", "HOST", "ENDPOINTS", "DESTINATIONRULE")
+WIDE = HEADERS + ("PROTOCOL", "HOST", "ENDPOINTS", "DESTINATIONRULE", "SERVICEENTRY")
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,8 @@ def row(found: Found, now: float, wide: bool = False) -> list[str]:
     if wide:
         kinds = sorted({res.kind for res, _ in found.endpoints})
         rule_host = ((found.rule[1].get("spec") or {}).get("host", "")) if found.rule else ""
-        cells += [target.protocol, target.host, ",".join(kinds), rule_host]
+        entry_hosts = ",".join((found.entry[1].get("spec") or {}).get("hosts") or []) if found.entry else ""
+        cells += [target.protocol, target.host, ",".join(kinds), rule_host, entry_hosts]
     return cells
 
 

@@ -32,6 +32,7 @@ class Options:
     timeout: str = "10s"
     deploy_sources: bool = False
     output: str | None = None
+    istio_mode: str = "auto"
 
 
 @dataclass
@@ -71,6 +72,7 @@ def validate(opts: Options) -> float:
         raise UsageError("--timeout must be more than 0 (e.g. 10s)")
     if opts.without_istio and opts.from_pod:
         raise UsageError("--from names the mesh source; with --without-istio use --source-namespace")
+    check.istio_mode(opts.istio_mode)
     return timeout
 
 
@@ -82,7 +84,7 @@ def run(app: App, opts: Options) -> int:
     timeout = validate(opts)
     kube = app.kube()
     namespace = kube.namespace
-    mesh = meshes.detect(kube)
+    mesh = meshes.detect(kube, opts.istio_mode.lower())
     found = [f for f in inventory.find(kube, namespace, mesh, opts.names) if f.service is not None]
     errors = [missing_error(kube, n, namespace) for n in opts.names if n not in {f.name for f in found}]
     if errors:
@@ -98,7 +100,9 @@ def run(app: App, opts: Options) -> int:
     if opts.deploy_sources:
         sources.deploy(kube, app.printer, [w for w in wanted if not (w[1] and opts.from_pod)])
     chosen = [sources.find(kube, ns, sidecar, opts.from_pod if sidecar else None) for ns, sidecar in wanted]
-    checks = [probe.check_for(i, f.target, _cluster_ip(f), opts.path) for i, f in enumerate(found)]
+    checks = [probe.check_for(i, f.target, _cluster_ip(f), opts.path,
+                              f.target.host if mesh.alias and f.target.external_name else "")
+              for i, f in enumerate(found)]
     nonce = secrets.token_hex(6)
     argv = probe.command(checks, timeout, nonce)
     budget = timeout * 2 * len(checks) + 60

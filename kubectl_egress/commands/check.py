@@ -1,0 +1,67 @@
+"""kubectl egress check [NAME...] [-A]: find what is wrong with egress services, managed or not.
+
+In the spirit of `istioctl analyze`, with Istio's codes where it has them;
+each finding carries the kubectl egress command that fixes it. Exits 1 when a
+finding is at or above --fail-on (default warning), so it can gate CI.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import analysis, mesh as meshes, printers, validate as check
+from ..app import App
+from ..errors import UsageError
+from ..model import ENDPOINTS, ENDPOINT_SLICES, SERVICES, destination_rules, service_entries
+from .get import missing_error
+
+HEADERS = ("SEVERITY", "CODE", "OBJECT", "MESSAGE", "FIX")
+
+
+@dataclass(frozen=True)
+class Options:
+    names: tuple[str, ...] = ()
+    all_namespaces: bool = False
+    fail_on: str = "warning"
+    output: str | None = None
+    istio_mode: str = "auto"
+
+
+def snapshot(kube, namespace: str | None, mesh) -> analysis.Snapshot:
+    """The objects the analyzers read: one namespace's (and istio-system's rules), or all."""
+    snap = analysis.Snapshot(mesh=mesh)
+    snap.services = kube.list(SERVICES, namespace)
+    snap.endpoints = kube.list(ENDPOINTS, namespace, quiet=True)
+    snap.slices = kube.list(ENDPOINT_SLICES, namespace)
+    if mesh.served:
+        rules = destination_rules(mesh.networking_version)
+        snap.rules = kube.list_if_served(rules, namespace)
+        if namespace is not None and namespace != analysis.ROOT_NAMESPACE:
+            snap.rules += kube.list_if_served(rules, analysis.ROOT_NAMESPACE)
+        snap.entries = kube.list_if_served(service_entries(mesh.networking_version), namespace)
+    return snap
+
+
+def run(app: App, opts: Options) -> int:
+    for name in opts.names:
+        check.service_name(name)
+    if opts.fail_on.lower() not in analysis.SEVERITIES:
+        raise UsageError(f'--fail-on "{opts.fail_on}" is not one of {", ".join(analysis.SEVERITIES)}')
+    mode = check.istio_mode(opts.istio_mode)
+    kube = app.kube()
+    namespace = None if opts.all_namespaces else kube.namespace
+    snap = snapshot(kube, namespace, meshes.detect(kube, mode))
+    present = {s["metadata"]["name"] for s in snap.services}
+    for name in opts.names:
+        if name not in present:
+            raise missing_error(kube, name, kube.namespace)
+    findings = analysis.analyze(snap, opts.names)
+    if opts.output in ("json", "yaml"):
+        listing = {"apiVersion": "v1", "kind": "List", "items": [f.as_dict() for f in findings]}
+        app.printer.text(printers.format_json(listing) if opts.output == "json" else printers.format_yaml(listing))
+    elif findings:
+        app.printer.text(printers.format_table(HEADERS, [[f.severity.capitalize(), f.code, f.object, f.message,
+                                                          f.fix] for f in findings]))
+    else:
+        where = "all namespaces" if namespace is None else f"namespace: {namespace}"
+        app.printer.note(f"\u2714 No validation issues found when analyzing {where}.")
+    return 1 if analysis.at_or_above(findings, opts.fail_on.lower()) else 0

@@ -1,0 +1,140 @@
+"""kubectl egress check: each problem in a cluster seeded with it, and nothing in one the plugin made."""
+import pytest
+
+from tests.test_commands import kubectl_apply
+
+
+def service(name, spec):
+    import json
+    return json.dumps({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": spec})
+
+
+def findings(egress, *args):
+    res = egress("check", "-o", "json", *args)
+    return res.code, [(f["code"], f["object"]) for f in res.json()["items"]], res.json()["items"]
+
+
+@pytest.mark.parametrize("manifest, code, severity", [
+    (service("ext-tcp", {"type": "ExternalName", "externalName": "example.com",
+                         "ports": [{"name": "tcp", "port": 443}]}), "IST0150", "Warning"),
+    (service("ext-odd", {"type": "ExternalName", "externalName": "example.com",
+                         "ports": [{"name": "web", "port": 80}]}), "IST0150", "Warning"),
+    (service("plain-odd", {"ports": [{"name": "web", "port": 443}]}), "IST0118", "Info"),
+])
+def test_port_names_istio_cannot_read(apiserver, egress, kubectl, manifest, code, severity):
+    kubectl_apply(kubectl, manifest)
+    status, found, items = findings(egress)
+    name = manifest.split('"name": "')[1].split('"')[0]
+    # made by hand, without a DestinationRule: the mesh-wide ISTIO_MUTUAL rule applies too
+    assert found == [("EG0005", f"Service default/{name}"), (code, f"Service default/{name}")]
+    item = items[1]
+    assert item["severity"] == severity
+    assert item["fix"].startswith("kubectl egress ") and item["fix"].endswith("--force")
+
+
+def test_port_names_do_not_matter_without_istio(bare_apiserver, egress, kubectl):
+    kubectl_apply(kubectl, service("plain-odd", {"ports": [{"name": "web", "port": 443}]}))
+    assert findings(egress)[:2] == (0, [])
+
+
+def test_external_name_that_is_an_ip(bare_apiserver, egress, kubectl):
+    kubectl_apply(kubectl, service("ext-ip", {"type": "ExternalName", "externalName": "203.0.113.10",
+                                              "ports": [{"name": "http", "port": 80}]}))
+    status, found, items = findings(egress)
+    assert (status, found) == (1, [("EG0003", "Service default/ext-ip")])
+    assert items[0]["fix"] == "kubectl egress endpoints ext-ip 203.0.113.10 --port 80 --protocol http --force"
+
+
+def test_kubectl_create_port_names(apiserver, egress, kubectl):
+    assert kubectl("create", "service", "externalname", "made-by-kubectl", "--external-name", "example.com",
+                   "--tcp=80:80").code == 0
+    status, found, items = findings(egress)
+    assert found == [("EG0005", "Service default/made-by-kubectl"), ("EG0006", "Service default/made-by-kubectl")]
+    assert items[1]["message"].startswith("Port name 80-80 is what `kubectl create service` gives")
+    assert items[1]["fix"] == "kubectl egress externalname made-by-kubectl example.com --force"
+
+
+def test_endpoint_port_names_must_match(bare_apiserver, egress, kubectl):
+    kubectl_apply(kubectl, service("wiki", {"ports": [{"name": "tls", "port": 443}]}))
+    kubectl_apply(kubectl, """
+apiVersion: v1
+kind: Endpoints
+metadata: {name: wiki}
+subsets: [{addresses: [{ip: 198.35.26.96}], ports: [{name: https, port: 443}]}]
+""")
+    status, found, items = findings(egress)
+    assert found == [("EG0001", "Service default/wiki")]
+    assert "Endpoints port https not among the Service's port names (tls)" in items[0]["message"]
+    assert items[0]["fix"] == "kubectl egress endpoints wiki 198.35.26.96 --port 443 --force"
+
+
+def test_endpoints_next_to_a_hand_made_slice(apiserver, egress, kubectl):
+    egress("endpoints", "wiki", "198.35.26.96", "--port", "443")
+    kubectl_apply(kubectl, """
+apiVersion: v1
+kind: Endpoints
+metadata: {name: wiki}
+subsets: [{addresses: [{ip: 198.35.26.96}], ports: [{name: tls, port: 443}]}]
+""")
+    status, found, items = findings(egress)
+    assert found == [("EG0002", "Service default/wiki")]
+    assert "endpointslice.kubernetes.io/skip-mirror=true" in items[0]["message"]
+    kubectl("label", "endpoints", "wiki", "endpointslice.kubernetes.io/skip-mirror=true")
+    assert findings(egress)[1] == []
+
+
+def test_rule_on_an_alias_host_in_istio_124(apiserver_124, egress):
+    egress("externalname", "my-httpbin", "httpbin.org", "--istio-mode", "legacy")
+    status, found, items = findings(egress)
+    assert found == [("EG0004", "DestinationRule default/my-httpbin")]
+    assert "Istio 1.24.3 treats as a DNS alias: the rule applies to nothing" in items[0]["message"]
+    assert items[0]["fix"] == "kubectl egress externalname my-httpbin httpbin.org"
+    egress(*items[0]["fix"].split()[2:])  # the fix, as the finding says
+    assert findings(egress)[1] == []
+
+
+def test_mesh_wide_mtls_towards_an_external_host(apiserver, egress):
+    egress("externalname", "my-httpbin", "httpbin.org", "--tls-mode", "none")
+    status, found, items = findings(egress)
+    assert (status, found) == (1, [("EG0005", "Service default/my-httpbin")])
+    assert items[0]["severity"] == "Error"
+    assert "istio-system/default (host *.local), mode ISTIO_MUTUAL" in items[0]["message"]
+    assert items[0]["fix"] == "kubectl egress externalname my-httpbin httpbin.org --tls-mode DISABLE"
+    egress(*items[0]["fix"].split()[2:])
+    assert findings(egress)[:2] == (0, [])
+
+
+@pytest.mark.parametrize("fixture", ["apiserver", "apiserver_124", "bare_apiserver"])
+def test_nothing_to_report_where_the_plugin_made_everything(fixture, request, egress):
+    request.getfixturevalue(fixture)
+    egress("externalname", "my-httpbin", "httpbin.org")
+    egress("externalname", "wiki-alias", "en.wikipedia.org", "--port", "443", "--protocol", "tls")
+    egress("endpoints", "my-wikipedia", "198.35.26.96", "208.80.153.224", "--port", "443", "--host",
+           "en.wikipedia.org")
+    egress("endpoints", "legacy-api", "203.0.113.7", "--port", "8443", "--protocol", "https", "--api", "endpoints")
+    res = egress("check")
+    assert (res.code, res.out) == (0, "")
+    assert res.err == "\u2714 No validation issues found when analyzing namespace: default.\n"
+
+
+def test_table_and_fail_on(apiserver, egress, kubectl):
+    egress("externalname", "ext-tcp", "example.com", "--port", "443", "--protocol", "tcp")
+    egress("endpoints", "plain-odd", "203.0.113.7", "--port", "443")
+    kubectl("patch", "svc", "plain-odd", "--type=json", "-p",
+            '[{"op": "replace", "path": "/spec/ports/0/name", "value": "web"}]')
+    res = egress("check")
+    assert res.code == 1
+    assert res.lines[0].split() == ["SEVERITY", "CODE", "OBJECT", "MESSAGE", "FIX"]
+    assert [line.split()[:3] for line in res.lines[1:]] == [
+        ["Warning", "IST0150", "Service"], ["Warning", "EG0001", "Service"], ["Info", "IST0118", "Service"]]
+    assert egress("check", "--fail-on", "error").code == 0
+    assert egress("check", "ext-tcp").code == 1
+    assert egress("check", "ext-tcp", "--fail-on", "error").code == 0
+
+
+def test_bad_check_flags(apiserver, egress):
+    apiserver.clear_requests()
+    assert egress("check", "--fail-on", "fatal").code == 2
+    assert egress("check", "Bad_Name").code == 2
+    assert apiserver.requests() == []
+    assert egress("check", "nope").err == 'Error from server (NotFound): services "nope" not found\n'
