@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .errors import EgressError, ServerError
-from .kube import Kube
 from .model import HOST_ANNOTATION, MANAGED_BY, MANAGER, ObjectChange, Resource, resource_of
+
+if TYPE_CHECKING:  # the connection module loads only when a command talks to the cluster
+    from .kube import Kube
+
 
 OWN_ANNOTATIONS = (HOST_ANNOTATION,)
 SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields",

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from .kube import Kube
 from .model import (DEPLOYMENTS, ENDPOINTS, ENDPOINT_SLICES, HOST_ANNOTATION, MANAGED_SELECTOR,
                     NAMESPACES, SERVICE_ACCOUNTS, SERVICES, SLICE_SERVICE_NAME, Mesh, Resource,
                     Target, destination_rules, service_entries)
+
+if TYPE_CHECKING:  # the connection module loads only when a command talks to the cluster
+    from .kube import Kube
 
 
 @dataclass

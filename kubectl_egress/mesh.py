@@ -10,10 +10,14 @@ a DNS alias (`alias`), unless the flag says otherwise.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from .errors import ServerError
-from .kube import Kube
 from .model import DEPLOYMENTS, Mesh
+
+if TYPE_CHECKING:  # the connection module loads only when a command talks to the cluster
+    from .kube import Kube
+
 
 ISTIO_NETWORKING = "networking.istio.io"
 ALIAS_SINCE = (1, 21)

@@ -11,12 +11,16 @@ the same all-or-nothing apply.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from . import inventory, manifests, mesh as meshes
 from .apply import Applier, plan
 from .errors import UsageError
-from .kube import Kube
 from .model import ObjectChange, Target
+
+if TYPE_CHECKING:  # the connection module loads only when a command talks to the cluster
+    from .kube import Kube
+
 
 
 @dataclass(frozen=True)

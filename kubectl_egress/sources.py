@@ -8,13 +8,17 @@ a container or a native sidecar (an init container with restartPolicy Always).
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from . import manifests
 from .errors import EgressError
-from .kube import Kube
 from .model import DEPLOYMENTS, NAMESPACES, PODS, SERVICE_ACCOUNTS
 from .printers import Printer
 from .probe import Source
+
+if TYPE_CHECKING:  # the connection module loads only when a command talks to the cluster
+    from .kube import Kube
+
 
 SOURCE_SELECTORS = ("app=curl", "app=sleep")
 WITHOUT_ISTIO = "without-istio"
