@@ -263,13 +263,13 @@ class Network:
         """Every port a connection may be made to: services', endpoints', ServiceEntries', the internet's."""
         ports = set(self.internet.ports())
         store = self.cluster.store
-        for svc in store.items("/services"):
+        for svc in store.scan("/services"):
             ports.update(p.get("port") for p in svc.get("spec", {}).get("ports") or [])
-        for es in store.items("discovery.k8s.io/endpointslices"):
+        for es in store.scan("discovery.k8s.io/endpointslices"):
             ports.update(p.get("port") for p in es.get("ports") or [])
-        for ep in store.items("/endpoints"):
+        for ep in store.scan("/endpoints"):
             ports.update(p.get("port") for s in ep.get("subsets") or [] for p in s.get("ports") or [])
-        for se in store.items("networking.istio.io/serviceentries"):
+        for se in store.scan("networking.istio.io/serviceentries"):
             ports.update(p.get("number") for p in se.get("spec", {}).get("ports") or [])
         return {p for p in ports if isinstance(p, int) and 0 < p < 65536 and p != SIDECAR_ADMIN_PORT}
 
@@ -277,7 +277,7 @@ class Network:
         """The (address, port) pairs that answer: cluster IPs' ports and the internet's hosts."""
         pairs = {(ip, port) for host in self.internet.hosts for ip in host.ips
                  for port in (host.http, host.https) if port}
-        for svc in self.cluster.store.items("/services"):
+        for svc in self.cluster.store.scan("/services"):
             spec = svc.get("spec", {})
             for ip in spec.get("clusterIPs") or []:
                 if ip != "None":
@@ -306,7 +306,7 @@ class Network:
     def hosts_file(self, net: PodNet) -> str:
         lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback",
                  f"{net.ip}\t{net.name}"]
-        for svc in self.cluster.store.items("/services"):
+        for svc in self.cluster.store.scan("/services"):
             name, ns = svc["metadata"]["name"], svc["metadata"]["namespace"]
             names = [f"{name}.{ns}.svc.{CLUSTER_DOMAIN}", f"{name}.{ns}.svc", f"{name}.{ns}"]
             if ns == net.namespace:
@@ -348,7 +348,7 @@ class Network:
 
     def service_at(self, ip: str, port: int) -> tuple[dict, dict] | None:
         """The Service (and its port) whose cluster IP and port these are."""
-        for svc in self.cluster.store.items("/services"):
+        for svc in self.cluster.store.scan("/services"):
             spec = svc.get("spec", {})
             if ip in (spec.get("clusterIPs") or []):
                 for svc_port in spec.get("ports") or []:
@@ -361,7 +361,7 @@ class Network:
         name, ns = svc["metadata"]["name"], svc["metadata"]["namespace"]
         port_name = svc_port.get("name", "")
         found: list[tuple[str, int]] = []
-        for es in self.cluster.store.items("discovery.k8s.io/endpointslices", ns):
+        for es in self.cluster.store.scan("discovery.k8s.io/endpointslices", ns):
             if (es["metadata"].get("labels") or {}).get("kubernetes.io/service-name") != name:
                 continue
             numbers = [p.get("port") for p in es.get("ports") or [] if (p.get("name") or "") == port_name]

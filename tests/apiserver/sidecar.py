@@ -37,7 +37,7 @@ import ssl
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .network import reset, splice
@@ -76,6 +76,8 @@ class Entry:
     upstreams: tuple[tuple[str, int], ...] = ()  # static endpoints (ip, port)
     dns: str = ""  # resolution DNS: connect to this name, at `port`
     target_port: int = 0
+    service: dict | None = field(default=None, compare=False, repr=False)  # its endpoints, read when used
+    service_port: dict | None = field(default=None, compare=False, repr=False)
 
     @property
     def cluster(self) -> str:
@@ -104,7 +106,7 @@ class Sidecar:
         """Every (host, port) the sidecar has a cluster for."""
         entries: list[Entry] = []
         alias = self.alias_mode()
-        for svc in self.store.items("/services"):
+        for svc in self.store.scan("/services"):
             meta, spec = svc["metadata"], svc.get("spec", {})
             host = f"{meta['name']}.{meta['namespace']}.{DOMAIN}"
             for port in spec.get("ports") or []:
@@ -114,10 +116,9 @@ class Sidecar:
                     entries.append(Entry(host, meta["namespace"], port["port"], port_protocol(port),
                                          dns=spec.get("externalName", "").rstrip(".")))
                 else:
-                    upstreams = tuple(self.network.endpoints(svc, port))
                     entries.append(Entry(host, meta["namespace"], port["port"], port_protocol(port),
-                                         upstreams=upstreams))
-        for se in self.store.items(SERVICE_ENTRIES):
+                                         service=svc, service_port=port))
+        for se in self.store.scan(SERVICE_ENTRIES):
             spec = se.get("spec", {})
             for host in spec.get("hosts") or []:
                 for port in spec.get("ports") or []:
@@ -136,7 +137,7 @@ class Sidecar:
         if not self.alias_mode():
             return {}
         out = {}
-        for svc in self.store.items("/services"):
+        for svc in self.store.scan("/services"):
             spec = svc.get("spec", {})
             if spec.get("type") == "ExternalName":
                 meta = svc["metadata"]
@@ -147,7 +148,7 @@ class Sidecar:
         """The TLS mode of the DestinationRule that applies to entry, or None (auto mTLS)."""
         for ns in dict.fromkeys([client_ns, entry.namespace, ROOT_NAMESPACE]):
             best, best_rank = None, -1
-            for rule in self.store.items(DESTINATION_RULES, ns):
+            for rule in self.store.scan(DESTINATION_RULES, ns):
                 rank = host_match(rule.get("spec", {}).get("host", ""), entry.host, ns)
                 if rank > best_rank:
                     best, best_rank = rule, rank
@@ -180,12 +181,12 @@ class Sidecar:
 
     def by_address(self, ip: str, port: int, sni: str) -> Entry | None:
         entries = [e for e in self.registry() if e.port == port]
-        for svc in self.store.items("/services"):
+        for svc in self.store.scan("/services"):
             if ip in (svc.get("spec", {}).get("clusterIPs") or []):
                 meta = svc["metadata"]
                 host = f"{meta['name']}.{meta['namespace']}.{DOMAIN}"
                 return next((e for e in entries if e.host == host), None)
-        for se in self.store.items(SERVICE_ENTRIES):
+        for se in self.store.scan(SERVICE_ENTRIES):
             if ip in (se.get("spec", {}).get("addresses") or []):
                 return next((e for e in entries if e.host in se["spec"].get("hosts", [])), None)
         if sni:
@@ -237,8 +238,11 @@ class Sidecar:
         upstream.close()
 
     def _upstream_address(self, entry: Entry, ip: str, port: int) -> tuple[str, int] | None:
-        if entry.upstreams:
-            return self.network.pick(entry.cluster, list(entry.upstreams))
+        upstreams = list(entry.upstreams)
+        if entry.service is not None:
+            upstreams = self.network.endpoints(entry.service, entry.service_port or {})
+        if upstreams:
+            return self.network.pick(entry.cluster, upstreams)
         if entry.dns:
             ips = self.network.resolve(entry.dns)
             if ips:

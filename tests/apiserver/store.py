@@ -52,6 +52,12 @@ class Store:
             keys = sorted(k for k in bucket if namespace is None or k[0] == namespace)
             return [copy.deepcopy(bucket[k]) for k in keys]
 
+    def scan(self, resource: str, namespace: str | None = None) -> list[dict]:
+        """Like items(), without copies: for read-only scans (objects are replaced, never changed)."""
+        with self.lock:
+            bucket = self._data.get(resource, {})
+            return [bucket[k] for k in sorted(bucket) if namespace is None or k[0] == namespace]
+
     def list(self, resource: str, namespace: str | None, match: Callable[[dict], bool],
              limit: int = 0, continue_token: str = "") -> tuple[list[dict], int, str, int | None]:
         """A page of matching objects: (items, list rv, continue token, remaining count).
