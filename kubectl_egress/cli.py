@@ -221,6 +221,8 @@ def clean_command(ctx: click.Context, **kw: Any) -> int:
               help="Namespace of the source without sidecar.")
 @click.option("--path", default="/headers", show_default=True, help="Path for HTTP services.")
 @click.option("--timeout", default="10s", show_default=True, metavar="DURATION", help="Per curl.")
+@click.option("--parallel", default=8, show_default=True, type=int, metavar="N",
+              help="Curls at once in each source pod (1: one by one).")
 @click.option("--deploy-sources", is_flag=True,
               help="Create the curl sample with and without sidecar where missing, and wait for it.")
 @click.option("--istio-mode", default="auto", show_default=True, metavar="MODE",

@@ -2,9 +2,10 @@
 
 It speaks HTTP/1.1 with the standard library, with the credentials
 client-go would use, and exchanges plain JSON dicts, so that starting up and
-reading thousands of objects never pays for the generated client; the
-official client serves exec streams (and auth-provider entries). Failures become one line each, in kubectl's
-words: `Error from server (Reason): message`, `The connection to the server
+reading thousands of objects never pays for the generated client (the
+official client serves auth-provider entries only); exec streams use its
+WebSocket library. Failures become one line each, in kubectl's words:
+`Error from server (Reason): message`, `The connection to the server
 HOST:PORT was refused - did you specify the right host or port?`, ...
 Server warnings are printed once each, as kubectl does.
 """
@@ -35,7 +36,12 @@ USER_AGENT = f"kubectl-egress/v{__version__}"
 # the thousands of objects `get -A` and `clean -A` read, and stay bounded.
 PAGE = 5000
 SEQUENTIAL = 8  # up to this many calls, Kube.parallel runs them in turn
+EXEC_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")  # kubectl's, newest first
 _WARNING = re.compile(r'\d{3} [^ ]+ "((?:[^"\\]|\\.)*)"')
+
+
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def path_of(res: Resource, namespace: str | None, name: str = "") -> str:
@@ -74,8 +80,8 @@ class Kube:
 
     Requests go over keep-alive connections (see Transport) with the
     credentials client-go would use for the context; the official client is
-    loaded only for exec streams and auth-provider entries, so a command such
-    as `get` starts in a fraction of the time.
+    loaded only for auth-provider entries, so a command such as `get` starts
+    in a fraction of the time.
     """
 
     def __init__(self, ctx: KubeContext, verbosity: int = 0,
@@ -278,64 +284,82 @@ class Kube:
              timeout: float) -> tuple[int, str, str]:
         """Run command in a pod's container (pods/exec over WebSocket): (exit code, stdout, stderr).
 
-        Through the official client's WebSocket layer (the channel protocol and
-        the exit status on channel 3), without its generated API classes.
+        kubectl's exchange: a WebSocket upgrade offering v5.channel.k8s.io and
+        v4.channel.k8s.io, then frames whose first byte names the channel
+        (1 stdout, 2 stderr, 3 the final Status). The frames are read with
+        websocket-client, the official client's WebSocket library, on the same
+        TLS settings and credentials as every other request.
         """
-        from kubernetes.client.exceptions import ApiException
-        from kubernetes.stream.ws_client import websocket_call
+        import websocket
 
         started = time.monotonic()
         path = f"{path_of(PODS, namespace, pod)}/exec"
-        query = [("command", list(command)), ("container", container), ("stderr", "true"),
-                 ("stdin", "false"), ("stdout", "true"), ("tty", "false")]
-        headers = {"authorization": self.creds.authorization} if self.creds.authorization else {}
+        query = urlencode([*(("command", part) for part in command), ("container", container),
+                           ("stderr", "true"), ("stdin", "false"), ("stdout", "true"), ("tty", "false")])
+        http = self.http
+        url = f"{'wss' if http.tls else 'ws'}://{_host_port(http.hostname, http.port)}{http.prefix}{path}?{query}"
+        options: dict[str, Any] = {
+            "header": [f"{name}: {value}" for name, value in self.headers.items()],
+            "subprotocols": list(EXEC_PROTOCOLS), "timeout": timeout,
+            "http_no_proxy": ["*"],  # as for every request: only the kubeconfig's proxy-url
+        }
+        if http.tls:
+            options["sslopt"] = {"context": http.context, "server_hostname": http.server_name or http.hostname}
+        if http.proxy:
+            options.update(http_proxy_host=http.proxy.hostname, http_proxy_port=http.proxy.port or 80,
+                           http_no_proxy=None, proxy_type="http")
         try:
-            session = websocket_call(self._official_configuration(), "GET", self.base + path,
-                                     query_params=query, headers=headers, _preload_content=False,
-                                     binary=True)
-        except ApiException as err:
-            self._log("GET", path, "upgrade failed", started)
-            raise self._exec_error(str(err.reason), path) from None
+            ws = websocket.create_connection(url, **options)
+        except websocket.WebSocketBadStatusException as err:
+            self._log("GET", path, f"upgrade failed {err.status_code}", started)
+            raise self._server_error(err.status_code, getattr(err, "resp_body", None) or b"", "GET", path) from None
+        except websocket.WebSocketTimeoutException:
+            raise self._connect_error(TimeoutError()) from None
+        except (OSError, websocket.WebSocketException) as err:
+            raise self._connect_error(err) from None
+        streams = {1: bytearray(), 2: bytearray(), 3: bytearray()}
         try:
-            session.run_forever(timeout=timeout)
-            if session.is_open():
-                raise EgressError(f"exec in pod {namespace}/{pod} did not finish within {timeout:g}s")
-            out = session.read_channel(1) or b""
-            err = session.read_channel(2) or b""
-            code = session.returncode
+            while True:
+                left = timeout - (time.monotonic() - started)
+                if left <= 0:
+                    raise websocket.WebSocketTimeoutException()
+                ws.settimeout(left)
+                opcode, data = ws.recv_data()
+                if opcode == websocket.ABNF.OPCODE_CLOSE:
+                    break
+                if data and data[0] in streams:
+                    streams[data[0]] += data[1:]
+        except websocket.WebSocketTimeoutException:
+            raise EgressError(f"exec in pod {namespace}/{pod} did not finish within {timeout:g}s") from None
+        except websocket.WebSocketConnectionClosedException:
+            pass  # closed without a close frame: what arrived is all there is
+        except (OSError, websocket.WebSocketException) as err:
+            raise self._connect_error(err) from None
         finally:
-            session.close()
+            ws.close()
+        code = self._exit_code(bytes(streams[3]), namespace, pod)
         self._log("GET", path, f"exit {code}", started)
-        return (code if code is not None else -1, out.decode(errors="replace"), err.decode(errors="replace"))
+        return code, streams[1].decode(errors="replace"), streams[2].decode(errors="replace")
 
-    def _official_configuration(self):
-        """The official client's Configuration for this connection's credentials (for streams)."""
-        from kubernetes.client.configuration import Configuration
+    @staticmethod
+    def _exit_code(status: bytes, namespace: str, pod: str) -> int:
+        """The command's exit code from the Status on channel 3 (kubelet's ExitCode cause)."""
+        try:
+            data = json.loads(status) if status.strip() else None
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise EgressError(f"exec in pod {namespace}/{pod} ended without an exit status")
+        if data.get("status") == "Success":
+            return 0
+        for cause in (data.get("details") or {}).get("causes") or []:
+            if cause.get("reason") == "ExitCode":
+                try:
+                    return int(cause.get("message", ""))
+                except ValueError:
+                    break
+        raise EgressError(f"exec in pod {namespace}/{pod} failed: {data.get('message') or 'no detail'}")
 
-        configuration = Configuration(host=self.base)
-        configuration.verify_ssl = not self.creds.insecure
-        configuration.ssl_ca_cert = self.creds.ca_file
-        configuration.cert_file, configuration.key_file = self.creds.cert_file, self.creds.key_file
-        configuration.tls_server_name = self.creds.tls_server_name
-        configuration.proxy = self.creds.proxy
-        return configuration
-
-    def _exec_error(self, reason: str, path: str) -> EgressError:
-        """A refused exec upgrade: the server's Status if it sent one."""
-        match = re.search(r'(\{"kind":\s*"Status".*\})', reason, re.S)
-        if match:
-            try:
-                status = json.loads(match.group(1).encode().decode("unicode_escape"))
-                if isinstance(status, dict) and status.get("kind") == "Status":
-                    return status_message(status, reason)
-            except ValueError:
-                pass
-        if "refused" in reason.lower():
-            return ConnectError(f"The connection to the server {self.host} was refused - "
-                                "did you specify the right host or port?")
-        return EgressError(f"exec failed ({path}): {reason.splitlines()[0] if reason else 'no detail'}")
-
-    # -- concurrency -------------------------------------------------------------------
     def parallel(self, fn: Callable[[T], R], items: list[T]) -> list[R]:
         """fn over items, results in order; the first error is raised.
 

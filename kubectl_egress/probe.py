@@ -1,15 +1,17 @@
 """The probe's pure parts: what to curl for each egress service, the shell that curls them,
 and what the output means. No I/O here; commands/probe.py runs it.
 
-One exec per source pod runs every check: a POSIX sh loop over its
+One exec per source pod runs every check: a POSIX sh script over its
 positional arguments, four per check (id, URL, curl option, its value).
 Target text only ever travels as arguments, never inside the script, so a
-host name that would break a shell does no harm. For each check the script
-prints curl's headers, status line data, exit code and error, and the start
-of the body, between markers that carry a random nonce; in a pod with a
-sidecar it also reads the sidecar's Istio metrics (Envoy admin, always on
-127.0.0.1:15000 in the pod) before and after, so that even TLS traffic, which
-carries no sidecar headers, shows whether istio-proxy carried it.
+host name that would break a shell does no harm. The curls run several at a
+time (--parallel), since a probe's time is mostly waiting on the network. For
+each check the script prints curl's headers, status line data, exit code and
+error, and the start of the body, between markers that carry a random nonce;
+in a pod with a sidecar it also reads the sidecar's Istio metrics (Envoy
+admin, always on 127.0.0.1:15000 in the pod) before and after each non-HTTP
+check, one at a time, so that even TLS traffic, which carries no sidecar
+headers, shows whether istio-proxy carried it.
 """
 from __future__ import annotations
 
@@ -27,42 +29,78 @@ SIDECAR_REQUEST_HEADERS = ("x-envoy-decorator-operation", "x-envoy-peer-metadata
 SIDECAR_RESPONSE_HEADERS = ("x-envoy-upstream-service-time",)
 MTLS_TEXT = "upstream connect error or disconnect/reset before headers"
 BODY_LIMIT = 16384
+PARALLEL = 8  # curls at once in one source pod
+MAX_PARALLEL = 64
 
-# $1 timeout, $2 nonce, then id url option value ... ; option "-" means none. The sidecar's
-# metrics are read around checks of non-HTTP URLs only: HTTP answers carry its headers.
+# $1 timeout, $2 nonce, $3 how many curls at once, then id url option value ...; option "-"
+# means none. Checks run side by side through a pool of slots (a FIFO holding one token per
+# free slot), each into its own file, printed when all are done. Checks of non-HTTP URLs from a
+# pod with a sidecar run afterwards one at a time, each between two readings of the sidecar's
+# metrics, which other traffic would blur; HTTP answers carry the sidecar's headers instead.
 SCRIPT = r'''
-timeout=$1; nonce=$2; shift 2
-body=$(mktemp 2>/dev/null || echo "/tmp/kubectl-egress.$$.body")
-err="$body.err"
+timeout=$1; nonce=$2; parallel=$3; shift 3
+dir=$(mktemp -d 2>/dev/null) || { dir="/tmp/kubectl-egress.$$"; mkdir -p "$dir" || exit 1; }
+trap 'rm -rf "$dir"' EXIT
 admin=0
 if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:15000/ready" 2>/dev/null; then admin=1; fi
+if [ "$parallel" -gt 1 ] && mkfifo "$dir/slots" 2>/dev/null && exec 3<>"$dir/slots"; then
+  i=0; while [ "$i" -lt "$parallel" ]; do echo >&3; i=$((i + 1)); done
+else
+  parallel=1
+fi
 stats() {
-  if [ "$admin" = 1 ]; then
-    echo "@@$nonce stats $1"
-    curl -s --max-time 2 "http://127.0.0.1:15000/stats?filter=istio_" 2>/dev/null
-  fi
+  echo "@@$nonce stats $1"
+  curl -s --max-time 2 "http://127.0.0.1:15000/stats?filter=istio_" 2>/dev/null
 }
-while [ "$#" -ge 4 ]; do
-  id=$1; url=$2; opt=$3; val=$4; shift 4
-  case "$url" in http://*) plain=1 ;; *) plain=0 ;; esac
-  [ "$plain" = 1 ] || stats "before $id"
-  echo "@@$nonce begin $id"
-  if [ "$opt" = "-" ]; then
-    curl -sS -D - -o "$body" --max-time "$timeout" -w "\n@@$nonce result $id %{http_code} %{time_total} %{remote_ip} %{remote_port}\n" "$url" 2>"$err"
+check() {
+  echo "@@$nonce begin $1"
+  if [ "$3" = "-" ]; then
+    curl -sS -D - -o "$dir/$1.body" --max-time "$timeout" -w "\n@@$nonce result $1 %{http_code} %{time_total} %{remote_ip} %{remote_port}\n" "$2" 2>"$dir/$1.err"
   else
-    curl -sS -D - -o "$body" --max-time "$timeout" "$opt" "$val" -w "\n@@$nonce result $id %{http_code} %{time_total} %{remote_ip} %{remote_port}\n" "$url" 2>"$err"
+    curl -sS -D - -o "$dir/$1.body" --max-time "$timeout" "$3" "$4" -w "\n@@$nonce result $1 %{http_code} %{time_total} %{remote_ip} %{remote_port}\n" "$2" 2>"$dir/$1.err"
   fi
-  echo "@@$nonce exit $id $?"
-  echo "@@$nonce error $id"
-  head -c 2048 "$err" 2>/dev/null
-  echo "@@$nonce body $id"
-  head -c 16384 "$body" 2>/dev/null
+  echo "@@$nonce exit $1 $?"
+  echo "@@$nonce error $1"
+  if [ -s "$dir/$1.err" ]; then head -c 2048 "$dir/$1.err"; fi
+  echo "@@$nonce body $1"
+  if [ -s "$dir/$1.body" ]; then head -c 16384 "$dir/$1.body"; fi
   echo
-  echo "@@$nonce end $id"
-  [ "$plain" = 1 ] || stats "after $id"
-  : > "$body"
+  echo "@@$nonce end $1"
+  rm -f "$dir/$1.body" "$dir/$1.err"
+}
+# first pass: every check that needs no metrics, side by side
+n=0; outputs=""
+for arg in "$@"; do
+  case $n in
+    0) id=$arg ;; 1) url=$arg ;; 2) opt=$arg ;;
+    3) case "$admin:$url" in
+         1:http://*|0:*)
+           if [ "$parallel" = 1 ]; then
+             check "$id" "$url" "$opt" "$arg"
+           else
+             read -r _ <&3
+             { check "$id" "$url" "$opt" "$arg" > "$dir/$id.out" 2>&1; echo >&3; } &
+             outputs="$outputs $dir/$id.out"
+           fi ;;
+       esac ;;
+  esac
+  n=$(( (n + 1) % 4 ))
 done
-rm -f "$body" "$err"
+wait
+if [ -n "$outputs" ]; then cat $outputs; fi
+# second pass, through the sidecar only: the others, one at a time between metric readings
+[ "$admin" = 1 ] || exit 0
+n=0
+for arg in "$@"; do
+  case $n in
+    0) id=$arg ;; 1) url=$arg ;; 2) opt=$arg ;;
+    3) case "$url" in
+         http://*) ;;
+         *) stats "before $id"; check "$id" "$url" "$opt" "$arg"; stats "after $id" ;;
+       esac ;;
+  esac
+  n=$(( (n + 1) % 4 ))
+done
 '''
 
 
@@ -122,9 +160,9 @@ def check_for(index: int, target: Target, cluster_ip: str, path: str, alias_host
                  mesh_host=cluster)
 
 
-def command(checks: list[Check], timeout: float, nonce: str) -> list[str]:
+def command(checks: list[Check], timeout: float, nonce: str, parallel: int = PARALLEL) -> list[str]:
     """The exec argv: sh -c SCRIPT, with every target as positional arguments."""
-    args = ["sh", "-c", SCRIPT, "kubectl-egress-probe", f"{timeout:g}", nonce]
+    args = ["sh", "-c", SCRIPT, "kubectl-egress-probe", f"{timeout:g}", nonce, str(parallel)]
     for check in checks:
         args.extend(check.args())
     return args

@@ -1,9 +1,9 @@
 """kubectl egress probe [NAME...]: curl each egress service from inside and outside the mesh.
 
 The checks of SCENARIO.md, done for every managed service at once: one exec
-per source pod runs all the curls, the sources run in parallel, and each row
-says whether it worked, whether a sidecar carried it, and, when not, why and
-what command fixes it. Exit 1 when any row fails, so it can gate CI.
+per source pod runs all the curls, several at a time, the sources run in
+parallel, and each row says whether it worked, whether a sidecar carried it,
+and, when not, why and what command fixes it. Exit 1 when any row fails, so it can gate CI.
 """
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ class Options:
     source_namespace: str = sources.WITHOUT_ISTIO
     path: str = "/headers"
     timeout: str = "10s"
+    parallel: int = probe.PARALLEL
     deploy_sources: bool = False
     output: str | None = None
     istio_mode: str = "auto"
@@ -73,6 +74,8 @@ def validate(opts: Options) -> float:
     if opts.without_istio and opts.from_pod:
         raise UsageError("--from names the mesh source; with --without-istio use --source-namespace")
     check.istio_mode(opts.istio_mode)
+    if not 1 <= opts.parallel <= probe.MAX_PARALLEL:
+        raise UsageError(f"--parallel must be from 1 to {probe.MAX_PARALLEL} (curls at once in each source pod)")
     return timeout
 
 
@@ -104,7 +107,7 @@ def run(app: App, opts: Options) -> int:
                               f.target.host if mesh.alias and f.target.external_name else "")
               for i, f in enumerate(found)]
     nonce = secrets.token_hex(6)
-    argv = probe.command(checks, timeout, nonce)
+    argv = probe.command(checks, timeout, nonce, opts.parallel)
     budget = timeout * 2 * len(checks) + 60
 
     def run_source(source: probe.Source) -> dict[str, probe.Outcome]:
@@ -118,7 +121,8 @@ def run(app: App, opts: Options) -> int:
     started = time.monotonic()
     results = kube.parallel(run_source, chosen)
     if app.verbosity >= 1:
-        app.printer.note(f"probed {len(checks)} services from {len(chosen)} sources in "
+        app.printer.note(f"probed {len(checks)} service{'s' if len(checks) != 1 else ''} from "
+                         f"{len(chosen)} source{'s' if len(chosen) != 1 else ''} in "
                          f"{time.monotonic() - started:.2f}s")
     rows = []
     for f, chk in zip(found, checks):
