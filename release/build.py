@@ -3,13 +3,14 @@
     python release/build.py onefile     dist/kubectl-egress (one file, for direct download)
     python release/build.py onedir      dist/onedir/kubectl-egress/ (one folder, what krew ships)
     python release/build.py krew        the onedir build, packed with LICENSE as
-                                          dist/kubectl-egress_vX.Y.Z_linux_amd64.tar.gz,
-                                          its sha256 written into plugin.yaml
+                                          dist/kubectl-egress_vX.Y.Z_OS_ARCH.tar.gz (here:
+                                          linux_amd64), its sha256 written into plugin.yaml
 
 The bundle leaves out what the program never imports: of the kubernetes
-client's generated API and model modules only those that the exec stream
-needs are kept (found by importing that path in a child interpreter), and the
-standard library's GUI, test and packaging modules are dropped.
+client's generated API and model modules only those that auth-provider
+entries need are kept (found by importing that path in a child
+interpreter), and the standard library's GUI, test and packaging modules are
+dropped.
 """
 from __future__ import annotations
 
@@ -29,11 +30,10 @@ ENTRY = ROOT / "release" / "entry.py"
 ALWAYS_EXCLUDED = ["tkinter", "unittest", "pydoc_data", "lib2to3", "xmlrpc", "sqlite3", "curses",
                    "distutils", "setuptools", "pkg_resources", "ensurepip", "idlelib", "test",
                    "google", "IPython", "matplotlib", "numpy"]
-# what the plugin imports from the official client, on any path (exec streams, auth-provider)
+# what the plugin imports from the official client, on any path (auth-provider entries)
 OFFICIAL_CLIENT_USE = """
 import sys
 from kubernetes.client.configuration import Configuration
-from kubernetes.stream.ws_client import websocket_call
 from kubernetes.config.kube_config import KubeConfigLoader
 print("\\n".join(sorted(m for m in sys.modules if m.startswith("kubernetes."))))
 """
@@ -82,8 +82,12 @@ def arch() -> str:
     return {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(machine, machine)
 
 
-def archive_name(os_name: str = "linux", cpu: str | None = None) -> str:
-    return f"{NAME}_v{version()}_{os_name}_{cpu or arch()}.tar.gz"
+def os_name() -> str:
+    return "darwin" if sys.platform == "darwin" else "linux"
+
+
+def archive_name(system: str | None = None, cpu: str | None = None) -> str:
+    return f"{NAME}_v{version()}_{system or os_name()}_{cpu or arch()}.tar.gz"
 
 
 def sha256(path: Path) -> str:
@@ -101,12 +105,12 @@ def krew() -> Path:
         tar.add(folder, arcname=NAME)
         tar.add(ROOT / "LICENSE", arcname="LICENSE")
     digest = sha256(archive)
-    update_manifest(ROOT / "plugin.yaml", "linux", arch(), digest, version())
+    update_manifest(ROOT / "plugin.yaml", os_name(), arch(), digest, version())
     print(f"built {archive.relative_to(ROOT)} sha256 {digest}")
     return archive
 
 
-def update_manifest(path: Path, os_name: str, cpu: str, digest: str, release: str) -> None:
+def update_manifest(path: Path, system: str, cpu: str, digest: str, release: str) -> None:
     """Write version, and the sha256 of the os/arch platform entry, into plugin.yaml (text edit,
     so comments and layout stay)."""
     text = path.read_text()
@@ -115,7 +119,7 @@ def update_manifest(path: Path, os_name: str, cpu: str, digest: str, release: st
     text = re.sub(r"_v\d+\.\d+\.\d+_", f"_v{release}_", text)
     blocks = re.split(r"(?m)^(?=  - selector:)", text)
     for i, block in enumerate(blocks):
-        if re.search(rf"os: {os_name}\b", block) and re.search(rf"arch: {cpu}\b", block):
+        if re.search(rf"os: {system}\b", block) and re.search(rf"arch: {cpu}\b", block):
             blocks[i] = re.sub(r"(?m)^(    sha256: ).*$", rf'\g<1>"{digest}"', block)
     path.write_text("".join(blocks))
 
