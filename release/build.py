@@ -98,13 +98,17 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def krew() -> Path:
-    folder = pyinstaller("onedir").parent
-    archive = DIST / archive_name()
+def pack(folder: Path, archive: Path) -> str:
+    """The krew archive: the one-folder build as kubectl-egress/, and LICENSE. Its sha256."""
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(folder, arcname=NAME)
         tar.add(ROOT / "LICENSE", arcname="LICENSE")
-    digest = sha256(archive)
+    return sha256(archive)
+
+
+def krew() -> Path:
+    archive = DIST / archive_name()
+    digest = pack(pyinstaller("onedir").parent, archive)
     update_manifest(ROOT / "plugin.yaml", os_name(), arch(), digest, version())
     print(f"built {archive.relative_to(ROOT)} sha256 {digest}")
     return archive

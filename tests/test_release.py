@@ -134,15 +134,24 @@ def test_completion_of_a_bad_shell(egress):
     assert res.code == 2 and "powershell" in res.err
 
 
-@pytest.mark.skipif(not ARCHIVE.exists(), reason="no release archive built (make krew)")
 def test_installs_as_krew_would(tmp_path, apiserver):
-    """Krew's steps for our platform: check the sha256, unpack, copy `files`, link `bin`, run it."""
+    """Krew's steps for our platform, on an archive packed as make krew packs it and a manifest
+    filled in as the release does: check the sha256, unpack, copy `files`, link `bin`, run it."""
     import fnmatch
     import tarfile
-    platform = MANIFEST["spec"]["platforms"][0]
-    assert hashlib.sha256(ARCHIVE.read_bytes()).hexdigest() == platform["sha256"]
+
+    from release.build import arch, archive_name, os_name, pack, update_manifest
+    assert ONEDIR.exists(), "build the binaries first: make build"
+    archive = tmp_path / archive_name()
+    manifest = tmp_path / "plugin.yaml"
+    shutil.copy(ROOT / "plugin.yaml", manifest)
+    update_manifest(manifest, os_name(), arch(), pack(ONEDIR.parent, archive), __version__)
+    platform = next(p for p in yaml.safe_load(manifest.read_text())["spec"]["platforms"]
+                    if p["selector"]["matchLabels"] == {"os": os_name(), "arch": arch()})
+    assert platform["uri"].endswith("/" + archive.name)
+    assert hashlib.sha256(archive.read_bytes()).hexdigest() == platform["sha256"]
     unpacked, install, bindir = tmp_path / "download", tmp_path / "store" / "egress", tmp_path / "bin"
-    with tarfile.open(ARCHIVE) as tar:
+    with tarfile.open(archive) as tar:
         tar.extractall(unpacked, filter="tar")
     install.mkdir(parents=True)
     for rule in platform["files"]:
