@@ -4,7 +4,8 @@ create / get / list / update / patch / delete / deletecollection / watch, with
 what a real server does around them: namespace existence, generateName,
 defaulting, validation (422 with causes), field validation (Strict, Warn,
 Ignore), resourceVersion preconditions (409), dryRun=All, version conversion
-for custom resources, labelSelector / fieldSelector, limit / continue.
+for custom resources, labelSelector / fieldSelector, limit / continue, and
+server-side field management (metadata.managedFields, see managed.py).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Iterator
 
-from . import schema, selectors, tables
+from . import managed, schema, selectors, tables
 from .errors import (APIError, Cause, already_exists, bad_request, conflict, invalid, not_found,
                      unsupported_media_type)
 from .kinds import Kind
@@ -62,12 +63,43 @@ OPTIONS_KIND = {"POST": "CreateOptions", "PUT": "UpdateOptions", "PATCH": "Patch
                 "DELETE": "DeleteOptions"}
 
 
-def _options_invalid(req: "Request", cause: Cause) -> APIError:
-    """422 on the request's options, as `ValidateCreateOptions` and friends report it."""
+def _options_invalid(req: "Request", cause: Cause | list[Cause]) -> APIError:
+    """422 on the request's options, as `ValidateCreateOptions` and friends report it
+    (errors.NewInvalid: one cause inline, several in brackets)."""
+    causes = cause if isinstance(cause, list) else [cause]
     kind = OPTIONS_KIND.get(req.method, "CreateOptions")
-    return APIError(422, "Invalid", f'{kind}.meta.k8s.io "" is invalid: {cause.text()}',
+    texts = list(dict.fromkeys(c.text() for c in causes))
+    joined = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
+    return APIError(422, "Invalid", f'{kind}.meta.k8s.io "" is invalid: {joined}',
                     {"group": "meta.k8s.io", "kind": kind,
-                     "causes": [{"reason": cause.reason, "message": cause.message, "field": cause.field}]})
+                     "causes": [{"reason": c.reason, "message": c.message, "field": c.field} for c in causes]})
+
+
+def _validate_options(req: "Request | None", apply: bool = False) -> None:
+    """ValidateCreateOptions / ValidateUpdateOptions / ValidatePatchOptions
+    (apimachinery pkg/apis/meta/v1/validation): force, fieldManager, dryRun,
+    fieldValidation, all errors in one 422."""
+    if req is None:
+        return
+    causes: list[Cause] = []
+    manager = req.param("fieldManager")
+    if req.method == "PATCH":
+        if not apply and "force" in req.query:
+            causes.append(Cause("FieldValueForbidden", "Forbidden: may not be specified for non-apply patch",
+                                "force"))
+        if apply and not manager:
+            # "This field is defaulted to "kubectl" by kubectl, but HAS TO be explicitly set by controllers."
+            causes.append(Cause("FieldValueRequired", "Required value: is required for apply patch",
+                                "fieldManager"))
+    causes.extend(Cause(reason, message, "fieldManager")
+                  for reason, message in managed.validate_field_manager(manager))
+    for check in (_dry_run, _field_validation):
+        try:
+            check(req)
+        except APIError as err:
+            causes.extend(Cause(c["reason"], c["message"], c["field"]) for c in err.details["causes"])
+    if causes:
+        raise _options_invalid(req, causes)
 
 
 def _dry_run(req: "Request | None") -> bool:
@@ -188,7 +220,12 @@ class API:
 
     # -- writes --------------------------------------------------------------
     def create(self, kind: Kind, version: str, namespace: str, body: dict,
-               req: "Request | None") -> tuple[dict, list[str]]:
+               req: "Request | None", manager: str = "kube-apiserver",
+               applied: dict | None = None) -> tuple[dict, list[str]]:
+        """POST (also PUT or apply to a missing name). manager names the writer when
+        there is no request (the system's own objects); applied: the apply
+        configuration of a server-side apply that creates the object."""
+        _validate_options(req, apply=applied is not None)
         dry = _dry_run(req)
         mode = _field_validation(req)
         self._check_type(kind, version, body)
@@ -219,6 +256,9 @@ class API:
             if kind.status_subresource and kind.kind not in ("Pod", "Node"):
                 obj.pop("status", None)
             obj["apiVersion"] = kind.api_version(kind.storage_version)
+            if kind.decode:
+                kind.decode(obj)
+            self._track(kind, version, None, obj, req, "", manager, applied)
             if kind.default:
                 kind.default(obj, None, self.cluster, dry)
             try:
@@ -234,14 +274,49 @@ class API:
             self._hooks(kind, "ADDED", stored, None)
         return self._convert(kind, stored, version), warnings
 
-    def create_object(self, kind: Kind, obj: dict) -> dict:
-        """Create as the system does (seeding, controllers)."""
+    def create_object(self, kind: Kind, obj: dict, manager: str = "kube-apiserver",
+                      apply: bool = False) -> dict:
+        """Create as the system does (seeding, controllers, installers): manager is the
+        writer's field manager; apply: a server-side apply (operation Apply) of obj."""
         ns = obj["metadata"].get("namespace", "")
-        stored, _ = self.create(kind, kind.storage_version, ns, obj, None)
+        stored, _ = self.create(kind, kind.storage_version, ns, obj, None, manager=manager,
+                                applied=copy.deepcopy(obj) if apply else None)
         return stored
+
+    def system_update(self, kind: Kind, old: dict, new: dict, manager: str, sub: str = "") -> dict:
+        """new with the managedFields of a write by a system component (a controller's
+        status update, say) that stores it directly; returns new."""
+        self._track(kind, kind.storage_version, old, new, None, sub, manager, None)
+        return new
+
+    def _track(self, kind: Kind, version: str, old: dict | None, obj: dict, req: "Request | None",
+               sub: str, manager: str, applied: dict | None) -> None:
+        """Set obj's metadata.managedFields as the field manager does: after the body is
+        decoded and defaulted by the scheme, before the registry (allocation, admission,
+        strategy), so the writer owns what it sent and what the scheme defaulted."""
+        if req is not None:
+            manager = managed.manager_name(req.param("fieldManager"), req.headers.get("user-agent", ""))
+        meta = obj.setdefault("metadata", {})
+        try:
+            entries = managed.track(old, obj, manager=manager, api_version=kind.api_version(version),
+                                    now=now_rfc3339(), type_=kind.field_type(version), zero=kind.zero(version),
+                                    subresource=sub, reset=kind.reset_fields(sub), applied=applied,
+                                    omit_empty=kind.omit_empty())
+        except managed.ManagedFieldsError as err:
+            if applied is not None:
+                where = f"{meta.get('namespace') or '<unknown>'}/{meta.get('name') or '<unknown>'}"
+                raise APIError(500, "InternalError", f"Internal error occurred: failed to create typed patch "
+                               f"object ({where}; {kind.group}/{version}, Kind={kind.kind}): {err}")
+            # UpdateNoErrors: keep the live object's managedFields
+            entries = ((old or {}).get("metadata") or {}).get("managedFields") or []
+        if entries:
+            meta["managedFields"] = entries
+        else:
+            meta.pop("managedFields", None)
 
     def update(self, kind: Kind, version: str, namespace: str, name: str, body: dict,
                req: "Request | None", sub: str = "") -> tuple[dict, int, list[str]]:
+        _validate_options(req)
         self._check_type(kind, version, body)
         mode = _field_validation(req)
         body = copy.deepcopy(body)
@@ -267,6 +342,10 @@ class API:
         if ctype not in ("application/merge-patch+json", "application/json-patch+json",
                          "application/strategic-merge-patch+json", "application/apply-patch+yaml"):
             raise unsupported_media_type(ctype)
+        applying = ctype == "application/apply-patch+yaml"
+        _validate_options(req, apply=applying)
+        if applying:
+            self._check_applied(kind, version, patch_doc)
 
         def apply(old: dict) -> dict:
             current = self._convert(kind, copy.deepcopy(old), version)
@@ -283,13 +362,28 @@ class API:
             return result
 
         return self._replace(kind, version, namespace, name, apply, req, sub, [],
-                             create_if_missing=ctype == "application/apply-patch+yaml",
-                             patch_body=patch_doc)
+                             create_if_missing=applying, patch_body=patch_doc,
+                             applied=patch_doc if applying else None)
+
+    @staticmethod
+    def _check_applied(kind: Kind, version: str, patch_doc) -> None:
+        """What the field manager refuses in an apply configuration: another group, version
+        or kind (versioncheck.go), and managedFields (structuredmerge.go)."""
+        doc = patch_doc if isinstance(patch_doc, dict) else {}
+        api_version, obj_kind = str(doc.get("apiVersion") or ""), str(doc.get("kind") or "")
+        group, _, ver = api_version.rpartition("/") if "/" in api_version else ("", "", api_version)
+        if api_version.count("/") > 1:
+            group, ver = "", ""
+        if (group, ver, obj_kind) != (kind.group, version, kind.kind):
+            raise bad_request(f"invalid object type: {group}/{ver}, Kind={obj_kind}")
+        meta = doc.get("metadata")
+        if isinstance(meta, dict) and meta.get("managedFields") is not None:
+            raise bad_request("metadata.managedFields must be nil")
 
     def _replace(self, kind: Kind, version: str, namespace: str, name: str, build,
                  req: "Request | None", sub: str, warnings: list[str],
                  create_if_missing: bool = False, patch_body: dict | None = None,
-                 is_put: bool = False) -> tuple[dict, int, list[str]]:
+                 is_put: bool = False, applied: dict | None = None) -> tuple[dict, int, list[str]]:
         dry = _dry_run(req)
         with self.store.lock:
             old = self.store.get(kind.key, namespace, name)
@@ -297,7 +391,7 @@ class API:
                 if create_if_missing and isinstance(patch_body, dict):
                     body = copy.deepcopy(patch_body)
                     body.setdefault("metadata", {})["name"] = name
-                    obj, more = self.create(kind, version, namespace, body, req)
+                    obj, more = self.create(kind, version, namespace, body, req, applied=applied)
                     return obj, 201, warnings + more
                 raise not_found(kind.plural, name, kind.group)
             obj = build(copy.deepcopy(old))
@@ -330,6 +424,9 @@ class API:
                 obj["status"] = copy.deepcopy(old["status"])
             elif kind.status_subresource:
                 obj.pop("status", None)
+            if kind.decode:
+                kind.decode(obj)
+            self._track(kind, version, old, obj, req, sub, "kube-apiserver", applied)
             if kind.default:
                 kind.default(obj, old, self.cluster, dry)
             try:

@@ -379,6 +379,6 @@ class Cluster:
             "metadata": {"name": "local-control-plane", "labels": {"kubernetes.io/hostname": "local-control-plane",
                                                                    "node-role.kubernetes.io/control-plane": ""}},
             "status": {"nodeInfo": {"kubeletVersion": K8S_VERSION["gitVersion"]},
-                       "conditions": [{"type": "Ready", "status": "True"}]}})
+                       "conditions": [{"type": "Ready", "status": "True"}]}}, manager="kubelet")
         if self.istio_version:
             istio.install(self, self.istio_version)

@@ -4,6 +4,10 @@
 - Kubelet: pods go from Pending to Running and Ready shortly after creation,
   get a pod IP, and (see `network.py`) a network of their own.
 - Garbage collection of ReplicaSets and pods when their owner goes.
+
+Writes carry the field managers a real cluster shows: kube-controller-manager for
+the ReplicaSets and pods it creates and the Deployment's status (subresource
+status), kubelet for pod status.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .cluster import Cluster
 
 DEPLOYMENTS, REPLICASETS, PODS = "apps/deployments", "apps/replicasets", "/pods"
+CONTROLLER_MANAGER, KUBELET = "kube-controller-manager", "kubelet"
 
 
 def template_hash(template: dict) -> str:
@@ -85,7 +90,8 @@ class Deployments:
                                  "ownerReferences": [_owner(deploy, "Deployment", "apps/v1")]},
                     "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
                              "template": {**copy.deepcopy(template),
-                                          "metadata": {**template.get("metadata", {}), "labels": labels}}}})
+                                          "metadata": {**template.get("metadata", {}), "labels": labels}}}},
+                    manager=CONTROLLER_MANAGER)
             pods = [p for p in store.items(PODS, ns) if _owned_by(p, rs)]
             for _ in range(replicas - len(pods)):
                 pod_template = rs["spec"]["template"]
@@ -95,7 +101,7 @@ class Deployments:
                                  "labels": dict(pod_template["metadata"].get("labels") or {}),
                                  "annotations": dict(pod_template["metadata"].get("annotations") or {}),
                                  "ownerReferences": [_owner(rs, "ReplicaSet", "apps/v1")]},
-                    "spec": copy.deepcopy(pod_template.get("spec", {}))})
+                    "spec": copy.deepcopy(pod_template.get("spec", {}))}, manager=CONTROLLER_MANAGER)
             for pod in pods[replicas:]:
                 self._delete_tree(pod)
             self._status(deploy["metadata"]["namespace"], deploy["metadata"]["name"])
@@ -122,7 +128,10 @@ class Deployments:
             if not ready:
                 del status["readyReplicas"], status["availableReplicas"]
             if deploy.get("status") != status:
+                old = copy.deepcopy(deploy)
                 deploy["status"] = status
+                self.cluster.api.system_update(self.cluster.kinds.by_key(DEPLOYMENTS), old, deploy,
+                                               CONTROLLER_MANAGER, "status")
                 store.put(DEPLOYMENTS, deploy, "MODIFIED")
 
     def _resync_owner_of(self, pod: dict) -> None:
@@ -173,6 +182,7 @@ class Deployments:
             pod = store.get(PODS, ns, name)
             if pod is None:
                 return
+            old = copy.deepcopy(pod)
             now = now_rfc3339()
             spec = pod.get("spec", {})
             statuses = [{"name": c["name"], "image": c.get("image", ""), "imageID": "",
@@ -192,7 +202,8 @@ class Deployments:
                              "startTime": now, "qosClass": "BestEffort", "containerStatuses": statuses}
             if init:
                 pod["status"]["initContainerStatuses"] = init
-            pod["spec"]["nodeName"] = "local-control-plane"
+            pod["spec"]["nodeName"] = "local-control-plane"  # the binding: nobody's field
+            self.cluster.api.system_update(self.cluster.kinds.by_key(PODS), old, pod, KUBELET, "status")
             store.put(PODS, pod, "MODIFIED")
             self._resync_owner_of(pod)
 

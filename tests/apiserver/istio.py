@@ -8,9 +8,15 @@
 - a mesh-wide DestinationRule `default` in istio-system with ISTIO_MUTUAL for
   `*.local`: Istio's classic global mutual TLS, the reason the seed recipe
   needs a DestinationRule with `tls.mode: DISABLE` for external hosts.
+
+Field managers as such a cluster shows them: istioctl applies its manifests
+server-side as "istio-operator" (istio operator/pkg/helmreconciler, fieldOwnerOperator,
+force), creates istio-system itself ("istioctl"); the injection label and the
+mesh-wide rule are a user's `kubectl label` and `kubectl create`.
 """
 from __future__ import annotations
 
+import copy
 import re
 from typing import TYPE_CHECKING
 
@@ -207,18 +213,20 @@ def install(cluster: "Cluster", version: str, alias: bool | None = None) -> None
     kinds = cluster.kinds
     ns_kind = kinds.get("", "v1", "namespaces")
     api.create_object(ns_kind, {"apiVersion": "v1", "kind": "Namespace",
-                                "metadata": {"name": "istio-system"}})
+                                "metadata": {"name": "istio-system"}}, manager="istioctl")
     default_ns = cluster.store.get(ns_kind.key, "", "default")
+    before = copy.deepcopy(default_ns)
     default_ns["metadata"].setdefault("labels", {})["istio-injection"] = "enabled"
+    api.system_update(ns_kind, before, default_ns, "kubectl-label")
     cluster.store.put(ns_kind.key, default_ns, "MODIFIED")
     crd_kind = kinds.get("apiextensions.k8s.io", "v1", "customresourcedefinitions")
     for definition in crds(version):
-        api.create_object(crd_kind, definition)
+        api.create_object(crd_kind, definition, manager="istio-operator", apply=True)
     deploy_kind = kinds.get("apps", "v1", "deployments")
-    api.create_object(deploy_kind, istiod_deployment(version, alias))
+    api.create_object(deploy_kind, istiod_deployment(version, alias), manager="istio-operator", apply=True)
     dr_kind = kinds.by_key("networking.istio.io/destinationrules")
     rule = dict(MESH_WIDE_MTLS, apiVersion=dr_kind.api_version())
-    api.create_object(dr_kind, rule)
+    api.create_object(dr_kind, rule, manager="kubectl-create")
 
 
 def injection_wanted(pod: dict, namespace: dict) -> bool:

@@ -49,6 +49,10 @@ class Kind:
     status_subresource: bool = False
     create_on_update: bool = False  # PUT to a missing name creates it (AllowCreateOnUpdate)
     unconditional_update: bool = True  # PUT without resourceVersion allowed (AllowUnconditionalUpdate)
+    # the scheme's defaulting (SetDefaults_*), which runs as the request body is decoded:
+    # before field management, so the writer owns what it defaults (`default` is the rest)
+    decode: Callable[[dict], None] | None = None
+    _field_types: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def key(self) -> str:
@@ -66,6 +70,44 @@ class Kind:
     def qualified(self) -> str:
         """`services`, `destinationrules.networking.istio.io` (for messages)."""
         return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    # -- server-side field management (managed.py) ---------------------------------------
+    def field_type(self, version: str):
+        """The structured-merge-diff type of the kind at version: the CRD's schema for
+        custom resources, builtin_schemas.FIELD_SCHEMAS for built-ins; ObjectMeta for metadata."""
+        from . import managed
+        from .builtin_schemas import FIELD_SCHEMAS, OBJECT_META
+        if version not in self._field_types:
+            if self.schemas:
+                self._field_types[version] = managed.object_type(self.schemas.get(version), OBJECT_META)
+            else:
+                self._field_types[version] = managed.object_type(FIELD_SCHEMAS.get(self.kind), OBJECT_META,
+                                                                 loose=True)
+        return self._field_types[version]
+
+    def omit_empty(self) -> tuple[str, ...]:
+        """Maps and lists a built-in's Go type drops when empty (`omitempty`): a `labels: {}`
+        in a JSON body never reaches the field manager. Custom resources keep what they get."""
+        if self.schemas:
+            return ()
+        return ("metadata.labels", "metadata.annotations", "metadata.ownerReferences",
+                "metadata.finalizers")
+
+    def zero(self, version: str) -> dict:
+        """The empty object a create is compared with (`scope.Creater.New`)."""
+        from .builtin_schemas import ZERO
+        if self.schemas:  # unstructured.Unstructured with its group, version and kind
+            return {"apiVersion": self.api_version(version), "kind": self.kind}
+        return ZERO.get(self.kind, {"metadata": {"creationTimestamp": None}})
+
+    def reset_fields(self, sub: str = ""):
+        """The strategy's GetResetFields: what a write through this endpoint never owns.
+        The main resource of a kind with a status subresource resets status; the status
+        subresource resets spec (registry/*/strategy.go)."""
+        from .managed import FieldSet
+        if sub == "status":
+            return FieldSet.from_paths("spec")
+        return FieldSet.from_paths("status") if "status" in self.subresources else FieldSet()
 
 
 def _meta_fields() -> dict[str, Callable[[dict], str]]:
@@ -93,20 +135,24 @@ def builtin_kinds() -> list[Kind]:
              columns=(_name(), Column("Status", "string", "The status of the namespace",
                                       lambda o, now: o.get("status", {}).get("phase", "")), _age()),
              default=validation.default_namespace, validate=validation.validate_namespace,
+             decode=validation.decode_namespace,
              field_selectors={**_meta_fields(), "status.phase": lambda o: o.get("status", {}).get("phase", "")}),
         Kind("", ("v1",), "services", "Service", "service", short_names=("svc",), categories=("all",),
              verbs=("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"),
              subresources={"status": ("get", "patch", "update"), "proxy": ("create", "delete", "get", "patch", "update")},
              columns=tables.SERVICE_COLUMNS, default=validation.default_service,
+             decode=validation.decode_service,
              validate=validation.validate_service, field_selectors=_meta_fields(),
              status_subresource=True, create_on_update=True),
         Kind("", ("v1",), "endpoints", "Endpoints", "endpoints", short_names=("ep",),
              columns=tables.ENDPOINTS_COLUMNS, default=validation.default_endpoints,
+             decode=validation.decode_endpoints,
              validate=validation.validate_endpoints, field_selectors=_meta_fields(),
              create_on_update=True,
              warning="v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice"),
         Kind("discovery.k8s.io", ("v1",), "endpointslices", "EndpointSlice", "endpointslice",
              columns=tables.ENDPOINTSLICE_COLUMNS, default=validation.default_endpointslice,
+             decode=validation.default_endpointslice,
              validate=validation.validate_endpointslice, field_selectors=_meta_fields(),
              has_generation=True),
         Kind("", ("v1",), "pods", "Pod", "pod", short_names=("po",), categories=("all",),
@@ -115,7 +161,7 @@ def builtin_kinds() -> list[Kind]:
                            "ephemeralcontainers": ("get", "patch", "update"),
                            "attach": ("create", "get"), "portforward": ("create", "get"),
                            "proxy": ("create", "delete", "get", "patch", "update")},
-             columns=tables.POD_COLUMNS, default=validation.default_pod,
+             columns=tables.POD_COLUMNS, default=validation.default_pod, decode=validation.decode_pod,
              validate=validation.validate_pod, status_subresource=True,
              field_selectors={**_meta_fields(),
                               "spec.nodeName": lambda o: o.get("spec", {}).get("nodeName", ""),
@@ -155,19 +201,21 @@ def builtin_kinds() -> list[Kind]:
              categories=("all",),
              subresources={"status": ("get", "patch", "update"), "scale": ("get", "patch", "update")},
              columns=tables.DEPLOYMENT_COLUMNS, default=validation.default_deployment,
+             decode=validation.default_deployment,
              validate=validation.validate_deployment, field_selectors=_meta_fields(),
              has_generation=True, status_subresource=True),
         Kind("apps", ("v1",), "replicasets", "ReplicaSet", "replicaset", short_names=("rs",),
              categories=("all",),
              subresources={"status": ("get", "patch", "update"), "scale": ("get", "patch", "update")},
              columns=(_name(), _age()), validate=validation.validate_generic,
+             decode=validation.decode_replicaset,
              field_selectors=_meta_fields(), has_generation=True, status_subresource=True),
         Kind("apiextensions.k8s.io", ("v1",), "customresourcedefinitions", "CustomResourceDefinition",
              "customresourcedefinition", namespaced=False, short_names=("crd", "crds"),
              categories=("api-extensions",), subresources={"status": ("get", "patch", "update")},
              columns=(_name(), Column("Created At", "date", "", lambda o, now:
                                       o["metadata"].get("creationTimestamp", ""))),
-             default=validation.default_crd, validate=validation.validate_crd,
+             default=validation.default_crd, validate=validation.validate_crd, decode=validation.decode_crd,
              field_selectors=_meta_fields(), has_generation=True, status_subresource=True),
     ]
 

@@ -210,10 +210,19 @@ def _family(ip: str) -> str:
 
 
 # -- namespaces -----------------------------------------------------------------
-def default_namespace(obj: dict, old: dict | None, cluster: "Cluster", dry: bool) -> None:
-    name = obj["metadata"].get("name", "")
+def decode_namespace(obj: dict) -> None:
+    """SetDefaults_Namespace: the kubernetes.io/metadata.name label (owned by the writer)."""
+    meta = obj.get("metadata")
+    name = meta.get("name", "") if isinstance(meta, dict) else ""
     if name:
-        obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = name
+        labels = meta.get("labels")
+        if not isinstance(labels, dict):
+            labels = meta["labels"] = {}
+        labels["kubernetes.io/metadata.name"] = name
+
+
+def default_namespace(obj: dict, old: dict | None, cluster: "Cluster", dry: bool) -> None:
+    decode_namespace(obj)
     if old is None:
         obj["spec"] = {"finalizers": ["kubernetes"]}
         obj["status"] = {"phase": "Active"}
@@ -247,6 +256,12 @@ def _decode_defaults_service(spec: dict) -> None:
         spec.setdefault("internalTrafficPolicy", "Cluster")
     else:
         spec.pop("internalTrafficPolicy", None)  # defaultOnRead hides it for ExternalName
+
+
+def decode_service(obj: dict) -> None:
+    spec = obj.get("spec")
+    if isinstance(spec, dict):
+        _decode_defaults_service(spec)
 
 
 def default_service(obj: dict, old: dict | None, cluster: "Cluster", dry: bool) -> None:
@@ -445,13 +460,19 @@ def _ip_key(ip: str) -> bytes:
     return addr.packed if addr.version == 6 else b"\0" * 10 + b"\xff\xff" + addr.packed
 
 
+def decode_endpoints(obj: dict) -> None:
+    """SetDefaults_EndpointPort."""
+    for subset in obj.get("subsets") or []:
+        for port in (subset.get("ports") or []) if isinstance(subset, dict) else []:
+            if isinstance(port, dict):
+                port.setdefault("protocol", "TCP")
+
+
 def default_endpoints(obj: dict, old: dict | None, cluster: "Cluster", dry: bool) -> None:
+    decode_endpoints(obj)
     for subset in obj.get("subsets") or []:
         if not isinstance(subset, dict):
             continue
-        for port in subset.get("ports") or []:
-            if isinstance(port, dict):
-                port.setdefault("protocol", "TCP")
         for key in ("addresses", "notReadyAddresses"):
             if isinstance(subset.get(key), list):
                 subset[key].sort(key=lambda a: _ip_key(a.get("ip", "")) if isinstance(a, dict) else b"")
@@ -490,7 +511,9 @@ def validate_endpoints(obj: dict, old: dict | None, kind: "Kind") -> list[Cause]
 
 
 # -- endpointslices -------------------------------------------------------------
-def default_endpointslice(obj: dict, old: dict | None, cluster: "Cluster", dry: bool) -> None:
+def default_endpointslice(obj: dict, old: dict | None = None, cluster: "Cluster | None" = None,
+                          dry: bool = False) -> None:
+    """Decode defaults only (discovery/v1 SetDefaults_EndpointPort, Go's zero values)."""
     obj.setdefault("endpoints", None)
     obj.setdefault("ports", None)
     for port in obj.get("ports") or []:
@@ -546,16 +569,61 @@ def validate_endpointslice(obj: dict, old: dict | None, kind: "Kind") -> list[Ca
 
 
 # -- pods and deployments ----------------------------------------------------------
-def default_pod(obj: dict, old: dict | None, cluster: "Cluster", dry: bool) -> None:
-    spec = obj.setdefault("spec", {})
+def _decode_container(c: dict) -> None:
+    """SetDefaults_Container, SetDefaults_ContainerPort; resources is a struct (always there)."""
+    c.setdefault("imagePullPolicy", "IfNotPresent" if ":" in c.get("image", "") and
+                 not c.get("image", "").endswith(":latest") else "Always")
+    c.setdefault("terminationMessagePath", "/dev/termination-log")
+    c.setdefault("terminationMessagePolicy", "File")
+    c.setdefault("resources", {})
+    for port in c.get("ports") or []:
+        if isinstance(port, dict):
+            port.setdefault("protocol", "TCP")
+
+
+def decode_pod_spec(spec: dict) -> None:
+    """SetDefaults_PodSpec and its containers' defaults (pods and pod templates)."""
     spec.setdefault("restartPolicy", "Always")
     spec.setdefault("dnsPolicy", "ClusterFirst")
     spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("securityContext", {})
+    spec.setdefault("schedulerName", "default-scheduler")
+    for group in ("initContainers", "containers"):
+        for c in spec.get(group) or []:
+            if isinstance(c, dict):
+                _decode_container(c)
+
+
+def decode_pod(obj: dict) -> None:
+    """SetDefaults_Pod (enableServiceLinks) and SetDefaults_PodSpec; the service account
+    is the ServiceAccount admission plugin's, not a default."""
+    spec = obj.setdefault("spec", {})
+    if not isinstance(spec, dict):
+        return
+    decode_pod_spec(spec)
+    spec.setdefault("enableServiceLinks", True)
+
+
+def _decode_template(spec: dict) -> None:
+    template = spec.setdefault("template", {})
+    if isinstance(template, dict):
+        tspec = template.setdefault("spec", {})
+        if isinstance(tspec, dict):
+            decode_pod_spec(tspec)
+
+
+def decode_replicaset(obj: dict) -> None:
+    """SetDefaults_ReplicaSet (apps/v1) and the template's pod defaults."""
+    spec = obj.setdefault("spec", {})
+    if isinstance(spec, dict):
+        spec.setdefault("replicas", 1)
+        _decode_template(spec)
+
+
+def default_pod(obj: dict, old: dict | None, cluster: "Cluster", dry: bool) -> None:
+    decode_pod(obj)
+    spec = obj["spec"]
     spec.setdefault("serviceAccountName", "default")
-    for c in spec.get("containers") or []:
-        if isinstance(c, dict):
-            c.setdefault("imagePullPolicy", "IfNotPresent" if ":" in c.get("image", "") and
-                         not c.get("image", "").endswith(":latest") else "Always")
     if old is None:
         cluster.admit_pod(obj)
         obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
@@ -595,18 +663,29 @@ def validate_pod(obj: dict, old: dict | None, kind: "Kind") -> list[Cause]:
     return causes
 
 
-def default_deployment(obj: dict, old: dict | None, cluster: "Cluster", dry: bool) -> None:
+def default_deployment(obj: dict, old: dict | None = None, cluster: "Cluster | None" = None,
+                       dry: bool = False) -> None:
+    """Decode defaults only (apps/v1 SetDefaults_Deployment, SetDefaults_PodSpec): the
+    strategy is defaulted field by field, so `strategy: {}` (kubectl create deployment)
+    becomes RollingUpdate 25%/25%."""
     spec = obj.setdefault("spec", {})
+    if not isinstance(spec, dict):
+        return
     spec.setdefault("replicas", 1)
     spec.setdefault("revisionHistoryLimit", 10)
     spec.setdefault("progressDeadlineSeconds", 600)
-    spec.setdefault("strategy", {"type": "RollingUpdate",
-                                 "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}})
-    template = spec.setdefault("template", {})
-    tspec = template.setdefault("spec", {})
-    tspec.setdefault("restartPolicy", "Always")
-    tspec.setdefault("dnsPolicy", "ClusterFirst")
-    tspec.setdefault("terminationGracePeriodSeconds", 30)
+    strategy = spec.get("strategy")
+    if not isinstance(strategy, dict):
+        strategy = spec["strategy"] = {}
+    if not strategy.get("type"):
+        strategy["type"] = "RollingUpdate"
+    if strategy["type"] == "RollingUpdate":
+        rolling = strategy.get("rollingUpdate")
+        if not isinstance(rolling, dict):
+            rolling = strategy["rollingUpdate"] = {}
+        rolling.setdefault("maxUnavailable", "25%")
+        rolling.setdefault("maxSurge", "25%")
+    _decode_template(spec)
 
 
 def validate_deployment(obj: dict, old: dict | None, kind: "Kind") -> list[Cause]:
@@ -627,12 +706,19 @@ def validate_deployment(obj: dict, old: dict | None, kind: "Kind") -> list[Cause
 
 
 # -- CRDs and custom resources ------------------------------------------------------
-def default_crd(obj: dict, old: dict | None, cluster: "Cluster", dry: bool) -> None:
+def decode_crd(obj: dict) -> None:
+    """SetDefaults_CustomResourceDefinitionSpec: singular and list kind."""
     spec = obj.setdefault("spec", {})
-    names = spec.setdefault("names", {})
-    if names.get("kind"):
+    names = spec.setdefault("names", {}) if isinstance(spec, dict) else None
+    if isinstance(names, dict) and names.get("kind"):
         names.setdefault("singular", names["kind"].lower())
         names.setdefault("listKind", names["kind"] + "List")
+
+
+def default_crd(obj: dict, old: dict | None, cluster: "Cluster", dry: bool) -> None:
+    decode_crd(obj)
+    spec = obj["spec"]
+    names = spec["names"]
     spec.setdefault("scope", "Namespaced")
     obj["status"] = {"acceptedNames": names, "storedVersions":
                      [v["name"] for v in spec.get("versions", []) if v.get("storage")],
