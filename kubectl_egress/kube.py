@@ -31,6 +31,7 @@ from .model import NAMESPACES, PODS, Resource
 
 T = TypeVar("T")
 R = TypeVar("R")
+O = TypeVar("O", bound="dict | None")
 USER_AGENT = f"kubectl-egress/v{__version__}"
 # Objects per list page. kubectl asks for 500; larger pages cost the server fewer round trips for
 # the thousands of objects `get -A` and `clean -A` read, and stay bounded.
@@ -38,6 +39,16 @@ PAGE = 5000
 SEQUENTIAL = 8  # up to this many calls, Kube.parallel runs them in turn
 EXEC_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")  # kubectl's, newest first
 _WARNING = re.compile(r'\d{3} [^ ]+ "((?:[^"\\]|\\.)*)"')
+
+
+def _lean(obj: O) -> O:
+    """The object without metadata.managedFields: the plugin never reads them, kubectl does not
+    print them by default, and they are half the size of a Service read in the thousands."""
+    if obj is not None:
+        meta = obj.get("metadata")
+        if isinstance(meta, dict):
+            meta.pop("managedFields", None)
+    return obj
 
 
 def _host_port(host: str, port: int) -> str:
@@ -201,8 +212,8 @@ class Kube:
     def get(self, res: Resource, name: str, namespace: str | None = None,
             quiet: bool = False) -> dict | None:
         """The object, or None when it does not exist."""
-        return self.request("GET", path_of(res, namespace or self.namespace, name),
-                            not_found_ok=True, quiet=quiet)
+        return _lean(self.request("GET", path_of(res, namespace or self.namespace, name),
+                                  not_found_ok=True, quiet=quiet))
 
     def list(self, res: Resource, namespace: str | None, label_selector: str = "",
              limit: int = PAGE, quiet: bool = False) -> list[dict]:
@@ -217,7 +228,7 @@ class Kube:
             for item in page.get("items") or []:
                 item.setdefault("apiVersion", res.api_version)
                 item.setdefault("kind", res.kind)
-                items.append(item)
+                items.append(_lean(item))
             token = (page.get("metadata") or {}).get("continue", "")
             if not token:
                 return items
@@ -237,7 +248,7 @@ class Kube:
                               query=[("fieldManager", "kubectl-egress"),
                                      ("dryRun", "All" if dry_run else "")])
         assert result is not None
-        return result
+        return _lean(result)
 
     def replace(self, res: Resource, obj: dict, dry_run: bool = False) -> dict:
         meta = obj["metadata"]
@@ -245,7 +256,7 @@ class Kube:
                               query=[("fieldManager", "kubectl-egress"),
                                      ("dryRun", "All" if dry_run else "")])
         assert result is not None
-        return result
+        return _lean(result)
 
     def delete(self, res: Resource, name: str, namespace: str | None, dry_run: bool = False,
                uid: str = "") -> bool:

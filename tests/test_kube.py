@@ -64,6 +64,22 @@ def test_a_dropped_keep_alive_connection_is_retried_for_reads_only(apiserver):
     assert client.get(SERVICES, "x", "default") is None
 
 
+def test_objects_come_back_without_managed_fields(apiserver):
+    """kubectl hides them unless --show-managed-fields; the plugin never reads them, and they
+    are half of every object get -A holds."""
+    client = kube()
+    made = client.create(SERVICES, {"apiVersion": "v1", "kind": "Service",
+                                    "metadata": {"name": "lean", "namespace": "default"},
+                                    "spec": {"ports": [{"port": 80}]}})
+    raw = client.request("GET", "/api/v1/namespaces/default/services/lean")
+    assert [m["manager"] for m in raw["metadata"]["managedFields"]] == ["kubectl-egress"]
+    got = client.get(SERVICES, "lean", "default")
+    listed = [s for s in client.list(SERVICES, "default") if s["metadata"]["name"] == "lean"]
+    replaced = client.replace(SERVICES, got)
+    for obj in (made, got, listed[0], replaced):
+        assert "managedFields" not in obj["metadata"] and obj["metadata"]["name"] == "lean"
+
+
 @pytest.mark.parametrize("status, code", [
     (b'{"metadata": {}, "status": "Success"}', 0),
     (b'{"status": "Failure", "reason": "NonZeroExitCode", "message": "command terminated with non-zero exit '
