@@ -37,6 +37,23 @@ def test_both_recipes_from_both_sources(recipes, egress):
     assert "waiting" not in again.err and again.code == 0
 
 
+
+@pytest.mark.parametrize("parallel", ["1", "2", "64"])
+def test_the_same_rows_however_many_curls_run_at_once(recipes, egress, kubectl, parallel):
+    """Mixed HTTP and TLS checks, with and without a sidecar, one by one or side by side."""
+    egress("probe", "--deploy-sources", "--all-sources")
+    kubectl("delete", "destinationrule", "my-wikipedia")  # one failing TLS row among passing ones
+    for i in range(4):
+        assert egress("externalname", f"extra-{i}", "httpbin.org").code == 0
+    res = egress("probe", "--all-sources", "--parallel", parallel, "-o", "json")
+    got = sorted((r["service"], r["source"].split("/")[0], r["result"], r["sidecar"]) for r in rows(res))
+    expected = sorted([(name, "default", "OK", "yes") for name in ("extra-0", "extra-1", "extra-2", "extra-3",
+                                                                   "my-httpbin")]
+                      + [(name, "without-istio", "OK", "no") for name in ("extra-0", "extra-1", "extra-2",
+                                                                          "extra-3", "my-httpbin", "my-wikipedia")]
+                      + [("my-wikipedia", "default", "FAIL", "yes")])
+    assert got == expected and res.code == 1
+
 def test_missing_rule_fails_the_mesh_rows_with_the_mtls_hint(recipes, egress, kubectl):
     egress("probe", "--deploy-sources", "--all-sources")
     kubectl("delete", "destinationrule", "my-httpbin", "my-wikipedia")
@@ -140,6 +157,9 @@ def test_clean_removes_the_sources(recipes, egress, kubectl):
     (["--path", "headers"], '--path "headers" must start with "/"'),
     (["--from", "Bad_Pod"], '--from "Bad_Pod" is not a valid pod name'),
     (["--without-istio", "--from", "x"], "--from names the mesh source"),
+    (["--parallel", "0"], "--parallel must be from 1 to 64"),
+    (["--parallel", "65"], "--parallel must be from 1 to 64"),
+    (["--parallel", "many"], "Invalid value for '--parallel': 'many' is not a valid integer"),
 ])
 def test_bad_probe_flags(apiserver, egress, args, message):
     apiserver.clear_requests()
