@@ -51,10 +51,6 @@ def _lean(obj: O) -> O:
     return obj
 
 
-def _host_port(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
 def path_of(res: Resource, namespace: str | None, name: str = "") -> str:
     """`/api/v1/namespaces/NS/services/NAME`, `/apis/GROUP/VERSION/...`; namespace None: all."""
     root = f"/apis/{res.group}/{res.version}" if res.group else f"/api/{res.version}"
@@ -308,7 +304,7 @@ class Kube:
         query = urlencode([*(("command", part) for part in command), ("container", container),
                            ("stderr", "true"), ("stdin", "false"), ("stdout", "true"), ("tty", "false")])
         http = self.http
-        url = f"{'wss' if http.tls else 'ws'}://{_host_port(http.hostname, http.port)}{http.prefix}{path}?{query}"
+        url = f"{'wss' if http.tls else 'ws'}://{self.host}{http.prefix}{path}?{query}"
         options: dict[str, Any] = {
             "header": [f"{name}: {value}" for name, value in self.headers.items()],
             "subprotocols": list(EXEC_PROTOCOLS), "timeout": timeout,
@@ -473,10 +469,3 @@ class _TLSConnection(http.client.HTTPSConnection):
             server_hostname = self._server_name
         self.sock = self._context.wrap_socket(self.sock, server_hostname=server_hostname)
 
-
-def _ssl_text(text: str) -> str:
-    """TLS failures in kubectl's words (`tls: failed to verify certificate: ...`)."""
-    if "CERTIFICATE_VERIFY_FAILED" in text:
-        detail = text.split("certificate verify failed:", 1)[-1].split("(")[0].strip(" )'\"")
-        return f"tls: failed to verify certificate: x509: {detail or 'unknown authority'}"
-    return " ".join(text.replace("SSLError", "").split()) or "TLS handshake failed"

@@ -104,11 +104,6 @@ class Resource:
         lower = self.kind.lower()
         return f"{lower}.{self.group}" if self.group else lower
 
-    @property
-    def qualified_plural(self) -> str:
-        """`services`, `destinationrules.networking.istio.io` (server messages)."""
-        return f"{self.plural}.{self.group}" if self.group else self.plural
-
 
 SERVICES = Resource("", "v1", "services", "Service")
 ENDPOINTS = Resource("", "v1", "endpoints", "Endpoints")

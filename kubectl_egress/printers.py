@@ -86,12 +86,6 @@ def format_objects(objects: Sequence[dict], output: str) -> str:
     return format_json(payload) if output == "json" else format_yaml(payload)
 
 
-def resource_name(kind: str, group: str, name: str) -> str:
-    """`service/my-httpbin`, `destinationrule.networking.istio.io/my-httpbin`."""
-    lower = kind.lower()
-    return f"{lower}.{group}/{name}" if group else f"{lower}/{name}"
-
-
 @dataclass
 class Printer:
     """Where output goes; commands hand it text, never print themselves.
