@@ -28,7 +28,8 @@ SIDECAR_REQUEST_HEADERS = ("x-envoy-decorator-operation", "x-envoy-peer-metadata
                            "x-envoy-peer-metadata", "x-b3-traceid", "x-envoy-attempt-count")
 SIDECAR_RESPONSE_HEADERS = ("x-envoy-upstream-service-time",)
 MTLS_TEXT = "upstream connect error or disconnect/reset before headers"
-BODY_LIMIT = 16384
+BODY_LIMIT = 16384  # bytes of each answer's body the script prints
+ERROR_LIMIT = 2048  # bytes of curl's error text
 PARALLEL = 8  # curls at once in one source pod
 MAX_PARALLEL = 64
 
@@ -61,9 +62,9 @@ check() {
   fi
   echo "@@$nonce exit $1 $?"
   echo "@@$nonce error $1"
-  if [ -s "$dir/$1.err" ]; then head -c 2048 "$dir/$1.err"; fi
+  if [ -s "$dir/$1.err" ]; then head -c @ERROR_LIMIT@ "$dir/$1.err"; fi
   echo "@@$nonce body $1"
-  if [ -s "$dir/$1.body" ]; then head -c 16384 "$dir/$1.body"; fi
+  if [ -s "$dir/$1.body" ]; then head -c @BODY_LIMIT@ "$dir/$1.body"; fi
   echo
   echo "@@$nonce end $1"
   rm -f "$dir/$1.body" "$dir/$1.err"
@@ -101,7 +102,7 @@ for arg in "$@"; do
   esac
   n=$(( (n + 1) % 4 ))
 done
-'''
+'''.replace("@BODY_LIMIT@", str(BODY_LIMIT)).replace("@ERROR_LIMIT@", str(ERROR_LIMIT))
 
 
 @dataclass(frozen=True)
