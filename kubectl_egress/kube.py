@@ -312,6 +312,7 @@ class Kube:
         }
         if http.tls:
             options["sslopt"] = {"context": http.context, "server_hostname": http.server_name or http.hostname}
+        too_slow = EgressError(f"exec in pod {namespace}/{pod} did not finish within {timeout:g}s")
         if http.proxy:
             options.update(http_proxy_host=http.proxy.hostname, http_proxy_port=http.proxy.port or 80,
                            http_no_proxy=None, proxy_type="http")
@@ -321,7 +322,7 @@ class Kube:
             self._log("GET", path, f"upgrade failed {err.status_code}", started)
             raise self._server_error(err.status_code, getattr(err, "resp_body", None) or b"", "GET", path) from None
         except websocket.WebSocketTimeoutException:
-            raise self._connect_error(TimeoutError()) from None
+            raise too_slow from None
         except (OSError, websocket.WebSocketException) as err:
             raise self._connect_error(err) from None
         streams = {1: bytearray(), 2: bytearray(), 3: bytearray()}
@@ -337,7 +338,7 @@ class Kube:
                 if data and data[0] in streams:
                     streams[data[0]] += data[1:]
         except websocket.WebSocketTimeoutException:
-            raise EgressError(f"exec in pod {namespace}/{pod} did not finish within {timeout:g}s") from None
+            raise too_slow from None
         except websocket.WebSocketConnectionClosedException:
             pass  # closed without a close frame: what arrived is all there is
         except (OSError, websocket.WebSocketException) as err:

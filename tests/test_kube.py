@@ -45,6 +45,14 @@ def test_parallel_keeps_order_and_raises_the_first_error(apiserver):
         raise AssertionError("the error of one call must reach the caller")
 
 
+def test_an_exec_upgrade_that_does_not_answer_in_time(apiserver):
+    from kubectl_egress.errors import EgressError
+
+    apiserver.fault(path="/pods/ghost/exec$", delay=3, times=1)
+    with pytest.raises(EgressError, match="exec in pod default/ghost did not finish within 1s"):
+        kube().exec("default", "ghost", "main", ["true"], 1)
+
+
 def test_a_dropped_keep_alive_connection_is_retried_for_reads_only(apiserver):
     from kubectl_egress.errors import ConnectError
 
