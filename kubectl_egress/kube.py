@@ -27,7 +27,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from . import __version__
 from .errors import ConnectError, EgressError, ServerError
 from .kubeconfig import KubeContext, credentials
-from .model import NAMESPACES, PODS, Resource
+from .model import NAMESPACES, Resource
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -37,7 +37,6 @@ USER_AGENT = f"kubectl-egress/v{__version__}"
 # the thousands of objects `get -A` and `clean -A` read, and stay bounded.
 PAGE = 5000
 SEQUENTIAL = 8  # up to this many calls, Kube.parallel runs them in turn
-EXEC_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")  # kubectl's, newest first
 _WARNING = re.compile(r'\d{3} [^ ]+ "((?:[^"\\]|\\.)*)"')
 
 
@@ -139,18 +138,18 @@ class Kube:
         try:
             status, reason, resp_headers, payload = self.http.request(method, target, data, headers)
         except (OSError, http.client.HTTPException) as err:
-            self._log(method, self.base + target, "failed", started)
-            raise self._connect_error(err) from None
-        self._log(method, self.base + target, f"{status} {reason}", started)
+            self.log(method, self.base + target, "failed", started)
+            raise self.connect_error(err) from None
+        self.log(method, self.base + target, f"{status} {reason}", started)
         if not quiet:
             self._warnings(resp_headers)
         if 200 <= status < 300:
             return json.loads(payload) if payload else {}
         if status == 404 and not_found_ok:
             return None
-        raise self._server_error(status, payload, method, path)
+        raise self.server_error(status, payload, method, path)
 
-    def _log(self, method: str, url: str, outcome: str, started: float) -> None:
+    def log(self, method: str, url: str, outcome: str, started: float) -> None:
         if self.verbosity >= 6:
             ms = int((time.monotonic() - started) * 1000)
             sys.stderr.write(f"{method} {url} {outcome} in {ms} milliseconds\n")
@@ -163,7 +162,7 @@ class Kube:
                     self._warned.add(text)
                     self._warn(text)
 
-    def _connect_error(self, err: Exception) -> EgressError:
+    def connect_error(self, err: Exception) -> EgressError:
         """A failure to talk to the server, in kubectl's words."""
         if isinstance(err, ConnectionRefusedError):
             return ConnectError(f"The connection to the server {self.host} was refused - "
@@ -186,7 +185,7 @@ class Kube:
                                 "was closed before an answer came")
         return ConnectError(f"Unable to connect to the server: {err}")
 
-    def _server_error(self, code: int, data: bytes, method: str, path: str) -> ServerError:
+    def server_error(self, code: int, data: bytes, method: str, path: str) -> ServerError:
         try:
             status = json.loads(data)
         except ValueError:
@@ -285,88 +284,6 @@ class Kube:
 
     def server_version(self) -> dict:
         return self.request("GET", "/version") or {}
-
-    # -- exec ------------------------------------------------------------------------------
-    def exec(self, namespace: str, pod: str, container: str, command: list[str],
-             timeout: float) -> tuple[int, str, str]:
-        """Run command in a pod's container (pods/exec over WebSocket): (exit code, stdout, stderr).
-
-        kubectl's exchange: a WebSocket upgrade offering v5.channel.k8s.io and
-        v4.channel.k8s.io, then frames whose first byte names the channel
-        (1 stdout, 2 stderr, 3 the final Status). The frames are read with
-        websocket-client, the official client's WebSocket library, on the same
-        TLS settings and credentials as every other request.
-        """
-        import websocket
-
-        started = time.monotonic()
-        path = f"{path_of(PODS, namespace, pod)}/exec"
-        query = urlencode([*(("command", part) for part in command), ("container", container),
-                           ("stderr", "true"), ("stdin", "false"), ("stdout", "true"), ("tty", "false")])
-        http = self.http
-        url = f"{'wss' if http.tls else 'ws'}://{self.host}{http.prefix}{path}?{query}"
-        options: dict[str, Any] = {
-            "header": [f"{name}: {value}" for name, value in self.headers.items()],
-            "subprotocols": list(EXEC_PROTOCOLS), "timeout": timeout,
-            "http_no_proxy": ["*"],  # as for every request: only the kubeconfig's proxy-url
-        }
-        if http.tls:
-            options["sslopt"] = {"context": http.context, "server_hostname": http.server_name or http.hostname}
-        too_slow = EgressError(f"exec in pod {namespace}/{pod} did not finish within {timeout:g}s")
-        if http.proxy:
-            options.update(http_proxy_host=http.proxy.hostname, http_proxy_port=http.proxy.port or 80,
-                           http_no_proxy=None, proxy_type="http")
-        try:
-            ws = websocket.create_connection(url, **options)
-        except websocket.WebSocketBadStatusException as err:
-            self._log("GET", path, f"upgrade failed {err.status_code}", started)
-            raise self._server_error(err.status_code, getattr(err, "resp_body", None) or b"", "GET", path) from None
-        except websocket.WebSocketTimeoutException:
-            raise too_slow from None
-        except (OSError, websocket.WebSocketException) as err:
-            raise self._connect_error(err) from None
-        streams = {1: bytearray(), 2: bytearray(), 3: bytearray()}
-        try:
-            while True:
-                left = timeout - (time.monotonic() - started)
-                if left <= 0:
-                    raise websocket.WebSocketTimeoutException()
-                ws.settimeout(left)
-                opcode, data = ws.recv_data()
-                if opcode == websocket.ABNF.OPCODE_CLOSE:
-                    break
-                if data and data[0] in streams:
-                    streams[data[0]] += data[1:]
-        except websocket.WebSocketTimeoutException:
-            raise too_slow from None
-        except websocket.WebSocketConnectionClosedException:
-            pass  # closed without a close frame: what arrived is all there is
-        except (OSError, websocket.WebSocketException) as err:
-            raise self._connect_error(err) from None
-        finally:
-            ws.close()
-        code = self._exit_code(bytes(streams[3]), namespace, pod)
-        self._log("GET", path, f"exit {code}", started)
-        return code, streams[1].decode(errors="replace"), streams[2].decode(errors="replace")
-
-    @staticmethod
-    def _exit_code(status: bytes, namespace: str, pod: str) -> int:
-        """The command's exit code from the Status on channel 3 (kubelet's ExitCode cause)."""
-        try:
-            data = json.loads(status) if status.strip() else None
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
-            raise EgressError(f"exec in pod {namespace}/{pod} ended without an exit status")
-        if data.get("status") == "Success":
-            return 0
-        for cause in (data.get("details") or {}).get("causes") or []:
-            if cause.get("reason") == "ExitCode":
-                try:
-                    return int(cause.get("message", ""))
-                except ValueError:
-                    break
-        raise EgressError(f"exec in pod {namespace}/{pod} failed: {data.get('message') or 'no detail'}")
 
     def parallel(self, fn: Callable[[T], R], items: list[T]) -> list[R]:
         """fn over items, results in order; the first error is raised.

@@ -14,7 +14,7 @@ from . import manifests
 from .errors import EgressError
 from .model import DEPLOYMENTS, NAMESPACES, PODS, SERVICE_ACCOUNTS
 from .printers import Printer
-from .probe import Source
+from .probe.checks import Source
 
 if TYPE_CHECKING:  # the connection module loads only when a command talks to the cluster
     from .kube import Kube

@@ -1,5 +1,4 @@
 """Commands against the local API server, in process, over real HTTP."""
-import pytest
 
 from tests.apiserver import LocalAPIServer
 

@@ -1,5 +1,4 @@
 """The recipes for the Istio that runs: 1.20 (legacy), 1.24 (ExternalName as alias), none."""
-import json
 
 import pytest
 

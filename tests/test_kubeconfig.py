@@ -1,5 +1,4 @@
 """kubeconfig: kubectl's merge and override rules, and the errors that say what to fix."""
-from pathlib import Path
 
 import pytest
 import yaml

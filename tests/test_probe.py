@@ -1,5 +1,4 @@
 """kubectl egress probe against the local cluster: real pods, real curl, real HTTP and TLS."""
-import json
 
 
 import pytest

@@ -11,7 +11,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from .. import inventory, mesh as meshes, printers, probe, sources, validate as check
+from .. import inventory, mesh as meshes, podexec, printers, probe, sources, validate as check
 from ..app import App
 from ..errors import EgressError, UsageError
 from ..inventory import Found
@@ -111,7 +111,7 @@ def run(app: App, opts: Options) -> int:
     budget = timeout * 2 * len(checks) + 60
 
     def run_source(source: probe.Source) -> dict[str, probe.Outcome]:
-        code, out, err = kube.exec(source.namespace, source.pod, source.container, argv, budget)
+        code, out, err = podexec.run(kube, source.namespace, source.pod, source.container, argv, budget)
         outcomes = probe.parse(out, nonce)
         if not outcomes and code != 0:
             raise EgressError(f"the probe could not run in {source.label} (exit {code}): "

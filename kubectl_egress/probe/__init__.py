@@ -1,0 +1,17 @@
+"""The probe's pure parts; commands/probe.py runs them. No I/O in this package.
+
+- checks:  what to curl for each egress service, and the source pods (Check, Source)
+- script:  the POSIX sh script one exec runs in a source pod, and its argv
+- parse:   the script's output -> one Outcome per check
+- verdict: did a check pass, and did a sidecar carry it
+- hints:   why a check failed, with the command that fixes it
+"""
+from .checks import Check, Source, check_for
+from .hints import command_line, diagnose
+from .parse import Outcome, parse
+from .script import BODY_LIMIT, ERROR_LIMIT, MAX_PARALLEL, PARALLEL, SCRIPT, command
+from .verdict import counted, echoed_headers, ok, passthrough, sidecar_seen
+
+__all__ = ["BODY_LIMIT", "ERROR_LIMIT", "MAX_PARALLEL", "PARALLEL", "SCRIPT", "Check", "Outcome", "Source",
+           "check_for", "command", "command_line", "counted", "diagnose", "echoed_headers", "ok", "parse",
+           "passthrough", "sidecar_seen"]

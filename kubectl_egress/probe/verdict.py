@@ -1,0 +1,60 @@
+"""What an Outcome proves: did the check pass, and did a sidecar carry it (pure)."""
+from __future__ import annotations
+
+import json
+
+from .checks import Check
+from .parse import Outcome
+
+PASSTHROUGH = "destination_service_name=.=PassthroughCluster"
+SIDECAR_REQUEST_HEADERS = ("x-envoy-decorator-operation", "x-envoy-peer-metadata-id",
+                           "x-envoy-peer-metadata", "x-b3-traceid", "x-envoy-attempt-count")
+SIDECAR_RESPONSE_HEADERS = ("x-envoy-upstream-service-time",)
+
+
+def echoed_headers(body: str) -> dict[str, str]:
+    """Request headers an httpbin-style /headers echo sent back, lower-cased."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return {}
+    headers = data.get("headers") if isinstance(data, dict) else None
+    if not isinstance(headers, dict):
+        return {}
+    return {str(k).lower(): str(v) for k, v in headers.items()}
+
+
+def counted(outcome: Outcome) -> list[str]:
+    """The sidecar's metric series that grew during this check."""
+    return [name for name, value in outcome.stats_after.items() if value > outcome.stats_before.get(name, 0)]
+
+
+def sidecar_seen(outcome: Outcome) -> bool:
+    """Evidence that an Istio sidecar carried the request: its headers, or its metrics."""
+    if outcome.headers.get("server", "").lower() == "envoy":
+        return True
+    if any(h in outcome.headers for h in SIDECAR_RESPONSE_HEADERS):
+        return True
+    echoed = echoed_headers(outcome.body)
+    if any(h in echoed for h in SIDECAR_REQUEST_HEADERS):
+        return True
+    return bool(counted(outcome))
+
+
+def passthrough(outcome: Outcome) -> bool:
+    """The sidecar sent it on without matching a service it knows (PassthroughCluster).
+
+    HTTP: its headers without the route decorator (only a matched route sets
+    X-Envoy-Decorator-Operation); other traffic: only PassthroughCluster metrics grew.
+    """
+    echoed = echoed_headers(outcome.body)
+    if "x-envoy-peer-metadata-id" in echoed:
+        return "x-envoy-decorator-operation" not in echoed
+    grown = counted(outcome)
+    return bool(grown) and all(PASSTHROUGH in name for name in grown)
+
+
+def ok(outcome: Outcome, check: Check) -> bool:
+    if check.url.startswith("telnet://"):
+        return outcome.exit in (0, 28) and bool(outcome.remote) and "refused" not in outcome.error.lower()
+    return outcome.exit == 0 and 200 <= outcome.code < 400
