@@ -11,7 +11,9 @@ handled here:
 - to a cluster IP: kube-proxy's part, to one of the Service's endpoints;
 - to an address of the emulated internet: that host answers (internet.py);
 - from a pod with an Istio sidecar: through the emulated sidecar first
-  (sidecar.py), as Istio's iptables capture would send it.
+  (sidecar.py), as Istio's iptables capture would send it;
+- from a pod the ambient CNI captured: through the node's emulated ztunnel
+  (ambient.py), as ztunnel's in-pod redirection would send it.
 
 Names resolve through a hosts file that plays cluster DNS (a mount namespace
 per exec binds it over /etc/hosts), with ExternalName Services flattened to
@@ -75,12 +77,32 @@ def plain_ip(address: str) -> str:
 
 
 def has_sidecar(pod: dict) -> bool:
-    """An `istio-proxy` container, or a native sidecar (restartable init container)."""
-    spec = pod.get("spec", {})
+    """Is Istio's proxy on this pod's path?
+
+    Istio finds its proxy by name, `istio-proxy`, among the containers and then the init
+    containers (pkg/kube/inject/app_probe.go FindSidecar; the injector puts it in one place or the
+    other, injection.py). An init container runs beside the application only when it is
+    restartable, `restartPolicy: Always` (a native sidecar: Kubernetes KEP-753,
+    pkg/api/v1/pod/util.go IsRestartableInitContainer); any other init container has exited
+    before the application starts, so then no proxy is there to capture its traffic.
+    """
+    spec = pod.get("spec") or {}
     if any(c.get("name") == "istio-proxy" for c in spec.get("containers") or []):
         return True
     return any(c.get("name") == "istio-proxy" and c.get("restartPolicy") == "Always"
                for c in spec.get("initContainers") or [])
+
+
+def dataplane(pod: dict) -> str:
+    """What carries a pod's outbound traffic: "sidecar", "ambient" (captured by the CNI for
+    ztunnel) or "none". ztunnel's own pod is not captured, whatever its container is named."""
+    from .ambient import is_ztunnel, redirected
+
+    if is_ztunnel(pod):
+        return "none"
+    if has_sidecar(pod):
+        return "sidecar"
+    return "ambient" if redirected(pod) else "none"
 
 
 class PodNet:
@@ -90,7 +112,7 @@ class PodNet:
         meta = pod["metadata"]
         self.name, self.namespace, self.uid = meta["name"], meta["namespace"], meta["uid"]
         self.ip = ip
-        self.sidecar = has_sidecar(pod)
+        self.mode = dataplane(pod)  # refreshed by each prepare(): the CNI may capture it later
         owners = meta.get("ownerReferences") or []
         # a Deployment's pod is NAME-HASH-SUFFIX; Istio names the workload after the Deployment
         self.workload = self.name.rsplit("-", 2)[0] if owners and owners[0].get("kind") == "ReplicaSet" \
@@ -201,11 +223,13 @@ class Network:
     """All pod networks of one cluster, and the traffic between them and the world."""
 
     def __init__(self, cluster: "Cluster") -> None:
+        from .ambient import Ztunnel
         from .sidecar import Sidecar
 
         self.cluster = cluster
         self.internet = Internet(cluster.ca)
         self.sidecar = Sidecar(self)
+        self.ztunnel = Ztunnel(self)
         self.pods: dict[str, PodNet] = {}
         self.lock = threading.Lock()
         self._round_robin: dict[str, itertools.count] = {}
@@ -231,10 +255,14 @@ class Network:
     def prepare(self, pod: dict) -> PodNet:
         """Ready a pod for a command: listeners for every port in use, fresh DNS and trust files."""
         net = self.pod(pod)
-        if net.sidecar:
+        net.mode = dataplane(pod)
+        if net.mode == "sidecar":
             # Istio's iptables capture every outbound connection, whatever its address
             wanted = {("::", port) for port in self.ports()}
             wanted.add(("127.0.0.1", SIDECAR_ADMIN_PORT))
+        elif net.mode == "ambient":
+            # ztunnel's in-pod rules capture every outbound connection too
+            wanted = {("::", port) for port in self.ports()}
         else:
             wanted = self.addresses()
         for sock in net.listen(wanted):
@@ -284,6 +312,20 @@ class Network:
                     pairs.update((ip, p["port"]) for p in spec.get("ports") or [] if p.get("port"))
         return pairs
 
+    def pod_http(self, pod: dict, port: int, method: str, path: str) -> tuple[int, str, bytes] | None:
+        """An HTTP request to a pod's IP and port (the API server's pod proxy): (status,
+        content type, body), or None when nothing listens there."""
+        from .ambient import STATS_PORT, is_ztunnel
+        if is_ztunnel(pod) and port == STATS_PORT and (pod.get("status") or {}).get("phase") == "Running":
+            # ztunnel src/metrics/server.rs: /metrics and /stats/prometheus, anything else 404
+            if path.split("?")[0] not in ("/metrics", "/stats/prometheus"):
+                return 404, "text/plain", b""
+            image = next((c.get("image", "") for c in pod["spec"].get("containers") or []), "")
+            version = image.rpartition(":")[2].split("-")[0]
+            return (200, "application/openmetrics-text;charset=utf-8;version=1.0.0",
+                    self.ztunnel.metrics(pod, version).encode())
+        return None
+
     # -- DNS --------------------------------------------------------------------------------
     def resolve(self, name: str, depth: int = 0) -> list[str]:
         """Addresses of a name as cluster DNS answers it (ExternalName is a CNAME)."""
@@ -332,10 +374,12 @@ class Network:
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             address, port = conn.getsockname()[:2]
             ip = plain_ip(address)
-            if net.sidecar and port == SIDECAR_ADMIN_PORT and ip == "127.0.0.1":
+            if net.mode == "sidecar" and port == SIDECAR_ADMIN_PORT and ip == "127.0.0.1":
                 self.sidecar.admin(net, conn)
-            elif net.sidecar:
+            elif net.mode == "sidecar":
                 self.sidecar.outbound(net, conn, ip, port)
+            elif net.mode == "ambient":
+                self.ztunnel.outbound(net, conn, ip, port)
             else:
                 self.direct(conn, ip, port, net.ip)
         except Exception:  # a broken connection must not take the listener down
@@ -430,15 +474,19 @@ def reset(conn: socket.socket) -> None:
         pass
 
 
-def splice(a: socket.socket, b: socket.socket) -> None:
-    """Copy bytes both ways until either side closes."""
+def splice(a: socket.socket, b: socket.socket, counts: list[int] | None = None) -> None:
+    """Copy bytes both ways until either side closes; counts, when given, gets the bytes
+    a sent to b and b sent to a."""
     def pump(src: socket.socket, dst: socket.socket) -> None:
+        slot = 0 if src is a else 1
         try:
             while True:
                 data = src.recv(65536)
                 if not data:
                     break
                 dst.sendall(data)
+                if counts is not None:
+                    counts[slot] += len(data)
         except OSError:
             pass
         finally:

@@ -2,22 +2,30 @@
 
 Istio's iptables rules send a pod's outbound connections to Envoy, which
 matches them against the mesh's services and applies their DestinationRules.
-This module does the same for the connections network.py hands it:
+This module does the same for the connections network.py hands it, as the
+pod's own revision configures it (`Proxy`: the istiod that injected it, its
+version and mesh config, the Sidecar resource that scopes the pod):
 
 - *matching*: HTTP by the Host header on the port's HTTP listener; TCP and TLS
   by cluster IP, ServiceEntry address, SNI, or (for an ExternalName Service's
   TCP port before Istio 1.21) any traffic on that port (istio#20703). No match
   goes to the PassthroughCluster, untouched.
-- *ExternalName Services* follow the mesh's version: up to Istio 1.20 (unless
+- *visibility*: a Sidecar resource's egress hosts and a service's exportTo
+  leave services out of the proxy's registry.
+- *ExternalName Services* follow the revision's istiod: up to Istio 1.20 (unless
   ENABLE_EXTERNAL_NAME_ALIAS) each is a service of its own, host
   NAME.NS.svc.cluster.local, so DestinationRules on that host apply; from
   1.21 it is only an alias of its target's host, and only rules on the target
-  host (written for a ServiceEntry) apply.
-- *TLS mode*: the DestinationRule that applies (exact host before wildcards;
-  the client's namespace, then the service's, then istio-system) decides. A
-  mode of ISTIO_MUTUAL towards an external host fails as Envoy does: HTTP 503
-  `upstream connect error or disconnect/reset before headers. reset reason:
-  connection termination`, or a reset TLS handshake.
+  host (written for a ServiceEntry) apply (istio.external_name_alias).
+- *outbound traffic policy* (meshConfig, or the Sidecar's): no match goes to
+  the PassthroughCluster under ALLOW_ANY; under REGISTRY_ONLY HTTP gets the
+  block_all route's 502 and anything else the BlackHoleCluster, a closed
+  connection (a reset TLS handshake).
+- *TLS mode*: the DestinationRule that applies (meshrules.py: the client's
+  namespace, then the service's, then istio-system; the most specific host;
+  workload selectors) decides. A mode of ISTIO_MUTUAL towards an external host
+  fails as Envoy does: HTTP 503 `upstream connect error or disconnect/reset
+  before headers. reset reason: connection termination`, or a reset TLS handshake.
 - *headers*: requests get the headers Istio's sidecar adds (decorator
   operation, peer metadata id, B3 trace ids, ...); responses get
   `server: envoy` and `x-envoy-upstream-service-time`.
@@ -31,6 +39,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import json
 import re
 import socket
 import ssl
@@ -40,6 +49,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from . import istio, meshrules
 from .network import reset, splice
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,7 +57,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 DESTINATION_RULES = "networking.istio.io/destinationrules"
 SERVICE_ENTRIES = "networking.istio.io/serviceentries"
+SIDECARS = "networking.istio.io/sidecars"
 ROOT_NAMESPACE = "istio-system"
+BLACKHOLE = "BlackHoleCluster"
 DOMAIN = "svc.cluster.local"
 HTTP_PROTOCOLS = ("http", "http2", "grpc", "grpc-web", "http_proxy")
 KNOWN_PROTOCOLS = HTTP_PROTOCOLS + ("https", "tls", "tcp", "udp", "mongo", "redis", "mysql")
@@ -84,34 +96,101 @@ class Entry:
         return f"outbound|{self.port}||{self.host}"
 
 
+@dataclass
+class Proxy:
+    """What istiod pushes to one sidecar, read from the cluster at each connection: the revision
+    that injected it (annotation istio.io/rev) and so that istiod's version and ExternalName mode,
+    the outbound traffic policy in force, the Sidecar resource that scopes it, and the
+    DestinationRules as its revision indexes them (meshrules.py)."""
+
+    namespace: str
+    labels: dict[str, str]
+    revision: str
+    version: tuple[int, int]
+    alias: bool
+    policy: str
+    scope: dict | None
+    rules: meshrules.DestinationRuleIndex
+
+    def visible(self, entry: "Entry", services_export: dict[tuple[str, str], list[str]]) -> bool:
+        """Is the entry in this proxy's registry? Its exportTo (Service annotation
+        networking.istio.io/exportTo, ServiceEntry spec.exportTo: `*` by default, `.` its own
+        namespace, `~` none) and the Sidecar's egress hosts (`namespace/dnsName`, namespace `*`,
+        `.` or a name; pilot/pkg/model/sidecar.go selectServices, hostClassification.Matches)."""
+        export = services_export.get((entry.namespace, entry.host))
+        if export:
+            ok = "*" in export or self.namespace in export or ("." in export and entry.namespace == self.namespace)
+            if not ok:
+                return False
+        listeners = ((self.scope or {}).get("spec") or {}).get("egress") or []
+        if not listeners:
+            return True
+        scope_ns = (self.scope or {}).get("metadata", {}).get("namespace", "")
+        for listener in listeners:
+            port = (listener.get("port") or {}).get("number")
+            if port and port != entry.port:
+                continue
+            for item in listener.get("hosts") or []:
+                ns, _, dns = item.partition("/")
+                ns = scope_ns if ns == "." else ns
+                if ns not in ("*", entry.namespace):
+                    continue
+                if dns == "*" or dns == entry.host or (meshrules.is_wildcarded(dns) and
+                                                       meshrules.subset_of(entry.host, dns)):
+                    return True
+        return False
+
+
 class Sidecar:
     def __init__(self, network: "Network") -> None:
         self.network = network
         self.stats: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
         self.lock = threading.Lock()
 
-    def version(self) -> tuple[int, int]:
-        major, minor = (self.network.cluster.istio_version or "1.20").split(".")[:2]
-        return int(major), int(minor)
-
     @property
     def store(self):
         return self.network.cluster.store
 
     # -- mesh configuration -------------------------------------------------------------
-    def alias_mode(self) -> bool:
-        return self.network.cluster.external_name_alias()
+    def proxy(self, net: "PodNet") -> Proxy:
+        pod = self.store.get("/pods", net.namespace, net.name) or {}
+        meta = pod.get("metadata") or {}
+        notes = meta.get("annotations") or {}
+        revision = notes.get("istio.io/rev") or istio.DEFAULT_REVISION
+        if "istio.io/rev" not in notes:
+            try:
+                revision = json.loads(notes.get("sidecar.istio.io/status", "{}")).get("revision") or revision
+            except ValueError:
+                pass
+        deploy = istio.istiods(self.store).get(revision)
+        if deploy is not None:
+            version, env = istio.istiod_version(deploy), istio.istiod_env(deploy)
+        else:  # its control plane is gone: the proxy keeps what its image says
+            version, env = _proxy_image_version(pod), {}
+        version = version or (self.network.cluster.istio_version or "1.20.0")
+        mesh = istio.read_mesh_config(self.store, revision)
+        labels = meta.get("labels") or {}
+        scope = meshrules.sidecar_for(self.store.scan(SIDECARS), net.namespace, labels,
+                                      mesh.get("rootNamespace") or ROOT_NAMESPACE)
+        export = frozenset(mesh.get("defaultDestinationRuleExportTo") or ["*"])
+        rules = meshrules.index_destination_rules(self.store.scan(DESTINATION_RULES),
+                                                  mesh.get("rootNamespace") or ROOT_NAMESPACE, export)
+        return Proxy(net.namespace, labels, revision, istio.minor(version),
+                     istio.external_name_alias(version, env), meshrules.outbound_policy(mesh, scope), scope, rules)
 
-    def registry(self) -> list[Entry]:
-        """Every (host, port) the sidecar has a cluster for."""
+    def registry(self, proxy: Proxy) -> list[Entry]:
+        """Every (host, port) the proxy has a cluster for."""
         entries: list[Entry] = []
-        alias = self.alias_mode()
+        exports: dict[tuple[str, str], list[str]] = {}
         for svc in self.store.scan("/services"):
             meta, spec = svc["metadata"], svc.get("spec", {})
             host = f"{meta['name']}.{meta['namespace']}.{DOMAIN}"
+            note = (meta.get("annotations") or {}).get("networking.istio.io/exportTo")
+            if note:
+                exports[(meta["namespace"], host)] = [x.strip() for x in note.split(",")]
             for port in spec.get("ports") or []:
                 if spec.get("type") == "ExternalName":
-                    if alias:
+                    if proxy.alias:
                         continue  # only an alias in 1.21+: see aliases()
                     entries.append(Entry(host, meta["namespace"], port["port"], port_protocol(port),
                                          dns=spec.get("externalName", "").rstrip(".")))
@@ -121,6 +200,8 @@ class Sidecar:
         for se in self.store.scan(SERVICE_ENTRIES):
             spec = se.get("spec", {})
             for host in spec.get("hosts") or []:
+                if spec.get("exportTo"):
+                    exports[(se["metadata"]["namespace"], host)] = spec["exportTo"]
                 for port in spec.get("ports") or []:
                     protocol = (port.get("protocol") or "").lower()
                     ups = tuple((e["address"], (e.get("ports") or {}).get(port.get("name"), port.get("targetPort") or port["number"]))
@@ -130,11 +211,11 @@ class Sidecar:
                                          upstreams=ups if spec.get("resolution") == "STATIC" else (),
                                          dns="" if spec.get("resolution") == "STATIC" else host,
                                          target_port=port.get("targetPort") or 0))
-        return entries
+        return [e for e in entries if proxy.visible(e, exports)]
 
-    def aliases(self) -> dict[str, str]:
+    def aliases(self, proxy: Proxy) -> dict[str, str]:
         """1.21+: ExternalName hosts that are DNS aliases of another mesh host."""
-        if not self.alias_mode():
+        if not proxy.alias:
             return {}
         out = {}
         for svc in self.store.scan("/services"):
@@ -144,43 +225,35 @@ class Sidecar:
                 out[f"{meta['name']}.{meta['namespace']}.{DOMAIN}"] = spec.get("externalName", "").rstrip(".")
         return out
 
-    def tls_mode(self, entry: Entry, client_ns: str) -> str | None:
-        """The TLS mode of the DestinationRule that applies to entry, or None (auto mTLS)."""
-        for ns in dict.fromkeys([client_ns, entry.namespace, ROOT_NAMESPACE]):
-            best, best_rank = None, -1
-            for rule in self.store.scan(DESTINATION_RULES, ns):
-                rank = host_match(rule.get("spec", {}).get("host", ""), entry.host, ns)
-                if rank > best_rank:
-                    best, best_rank = rule, rank
-            if best is not None and best_rank >= 0:
-                policy = best.get("spec", {}).get("trafficPolicy") or {}
-                for level in policy.get("portLevelSettings") or []:
-                    if (level.get("port") or {}).get("number") == entry.port and level.get("tls"):
-                        return level["tls"].get("mode")
-                return (policy.get("tls") or {}).get("mode")
-        return None
+    @staticmethod
+    def tls_mode(entry: Entry, proxy: Proxy) -> str | None:
+        """The TLS mode of the DestinationRule that applies to entry for this proxy, or None (auto mTLS)."""
+        rule = meshrules.destination_rule_for(proxy.rules, proxy.namespace, proxy.labels, entry.host,
+                                              entry.namespace)
+        return meshrules.tls_mode(rule, entry.port)
 
     # -- matching -------------------------------------------------------------------------
-    def by_host(self, host: str, port: int, client_ns: str) -> Entry | None:
+    def by_host(self, host: str, port: int, proxy: Proxy, registry: list[Entry]) -> Entry | None:
         host = host.lower().rstrip(".")
         names = {host}
         if "." not in host:
-            names.add(f"{host}.{client_ns}.{DOMAIN}")
+            names.add(f"{host}.{proxy.namespace}.{DOMAIN}")
         elif host.count(".") == 1:
             names.add(f"{host}.{DOMAIN}")
         elif host.endswith(".svc"):
             names.add(f"{host}.cluster.local")
+        aliases = self.aliases(proxy)
         for name in list(names):
-            target = self.aliases().get(name)
+            target = aliases.get(name)
             if target:
                 names.add(target)
-        for entry in self.registry():
+        for entry in registry:
             if entry.port == port and entry.host in names:
                 return entry
         return None
 
-    def by_address(self, ip: str, port: int, sni: str) -> Entry | None:
-        entries = [e for e in self.registry() if e.port == port]
+    def by_address(self, ip: str, port: int, sni: str, registry: list[Entry]) -> Entry | None:
+        entries = [e for e in registry if e.port == port]
         for svc in self.store.scan("/services"):
             if ip in (svc.get("spec", {}).get("clusterIPs") or []):
                 meta = svc["metadata"]
@@ -197,41 +270,54 @@ class Sidecar:
         return next((e for e in entries if e.protocol == "tcp" and e.dns), None)
 
     # -- traffic --------------------------------------------------------------------------------
-    def count(self, net: "PodNet", entry: "Entry | None", host: str, protocol: str, code: int = 0) -> None:
-        """One Istio metric sample, as the source reporter records it."""
+    def count(self, net: "PodNet", entry: "Entry | None", host: str, protocol: str, code: int = 0,
+              cluster: str = "PassthroughCluster") -> None:
+        """One Istio metric sample, as the source reporter records it (traffic to no service is
+        named after the PassthroughCluster or BlackHoleCluster it went to, istio/proxy#2792)."""
         if entry is not None:
             name, _, rest = entry.host.partition(".")
             namespace = rest.split(".")[0] if rest.endswith(DOMAIN) else entry.namespace
             service, service_name = entry.host, name if rest.endswith(DOMAIN) else entry.host
         else:
-            service, service_name, namespace = host or "unknown", "PassthroughCluster", "unknown"
+            service, service_name, namespace = host or "unknown", cluster, "unknown"
         tags = [("reporter", "source"), ("source_workload", net.workload),
                 ("source_workload_namespace", net.namespace), ("destination_service", service),
                 ("destination_service_name", service_name), ("destination_service_namespace", namespace),
                 ("request_protocol", protocol)]
         if protocol == "http":
             tags.append(("response_code", str(code)))
-        tags += [("response_flags", "-"), ("connection_security_policy", "unknown")]
+        tags += [("response_flags", "UH" if cluster == BLACKHOLE and protocol == "tcp" else "-"),
+                 ("connection_security_policy", "unknown")]
         metric = "istio_requests_total" if protocol == "http" else "istio_tcp_connections_opened_total"
         key = ";.;".join(f"{k}=.={v}" for k, v in tags) + f";.;_{metric}"
         with self.lock:
             self.stats[net.uid][key] += 1
 
     def outbound(self, net: "PodNet", conn: socket.socket, ip: str, port: int) -> None:
+        proxy = self.proxy(net)
+        registry = self.registry(proxy)
         first = peek(conn)
         is_tls = first[:1] == b"\x16"
-        http_port = any(e.port == port and e.protocol in HTTP_PROTOCOLS for e in self.registry())
+        http_port = any(e.port == port and e.protocol in HTTP_PROTOCOLS for e in registry)
         looks_http = bool(re.match(rb"^[A-Z]+ \S+ HTTP/1\.[01]\r?\n", first))
-        by_address = self.by_address(ip, port, sni_of(first) if is_tls else "")
+        by_address = self.by_address(ip, port, sni_of(first) if is_tls else "", registry)
         if by_address is not None and by_address.protocol not in HTTP_PROTOCOLS + ("",):
-            return self.tcp(net, conn, ip, port, by_address)
+            return self.tcp(net, conn, ip, port, by_address, proxy)
         if looks_http and (http_port or (by_address is not None)):
-            return self.http(net, conn, ip, port, by_address)
+            return self.http(net, conn, ip, port, by_address, proxy, registry)
         if by_address is not None and not looks_http:
-            return self.tcp(net, conn, ip, port, by_address)
-        self.passthrough(net, conn, ip, port)
+            return self.tcp(net, conn, ip, port, by_address, proxy)
+        self.passthrough(net, conn, ip, port, proxy)
 
-    def passthrough(self, net: "PodNet", conn: socket.socket, ip: str, port: int) -> None:
+    def passthrough(self, net: "PodNet", conn: socket.socket, ip: str, port: int, proxy: Proxy) -> None:
+        """The outbound listener's catch-all: PassthroughCluster under ALLOW_ANY, BlackHoleCluster
+        (a static cluster without endpoints) under REGISTRY_ONLY, where Envoy closes the connection
+        at once: a reset TLS handshake, curl exit 35 (pilot/pkg/networking/core/listener_builder.go
+        buildOutboundCatchAllNetworkFiltersOnly; istio#33281; istio.io egress-control task)."""
+        if proxy.policy == "REGISTRY_ONLY":
+            self.count(net, None, ip, "tcp", cluster=BLACKHOLE)
+            reset(conn)
+            return
         self.count(net, None, ip, "tcp")
         upstream = self.network.connect(ip, port, net.ip)
         splice(conn, upstream)
@@ -249,9 +335,9 @@ class Sidecar:
                 return ips[0], entry.target_port or entry.port
         return None
 
-    def tcp(self, net: "PodNet", conn: socket.socket, ip: str, port: int, entry: Entry) -> None:
+    def tcp(self, net: "PodNet", conn: socket.socket, ip: str, port: int, entry: Entry, proxy: Proxy) -> None:
         self.count(net, entry, entry.host, "tcp")
-        mode = self.tls_mode(entry, net.namespace)
+        mode = self.tls_mode(entry, proxy)
         if mode in ("ISTIO_MUTUAL", "MUTUAL", "SIMPLE"):
             # Envoy wraps the app's bytes in its own TLS; the external host cannot follow.
             peek(conn)
@@ -265,21 +351,28 @@ class Sidecar:
         splice(conn, upstream)
         upstream.close()
 
-    def http(self, net: "PodNet", conn: socket.socket, ip: str, port: int, by_address: Entry | None) -> None:
+    def http(self, net: "PodNet", conn: socket.socket, ip: str, port: int, by_address: Entry | None,
+             proxy: Proxy, registry: list[Entry]) -> None:
         request = read_http(conn)
         if request is None:
             return
         line, headers, body = request
         host = header(headers, "host").split(":")[0] or ip
-        entry = by_address or self.by_host(host, port, net.namespace)
+        entry = by_address or self.by_host(host, port, proxy, registry)
         started = time.monotonic()
-        headers = outbound_headers(headers, entry, net, b3=self.version() < (1, 22))
+        headers = outbound_headers(headers, entry, net, b3=proxy.version < (1, 22))
+        if entry is None and proxy.policy == "REGISTRY_ONLY":
+            # the block_all virtual host: a direct response 502 with no body
+            # (pilot/pkg/networking/core/httproute.go, BlackHole route; istio#21385)
+            send_envoy_error(conn, 502, "")
+            self.count(net, None, host, "http", 502, cluster=BLACKHOLE)
+            return
         if entry is None:  # the allow_any virtual host: PassthroughCluster, no decorator
             upstream = self.network.connect(ip, port, net.ip)
             code = self._forward(conn, upstream, line, headers, body, started)
             self.count(net, None, host, "http", code)
             return
-        mode = self.tls_mode(entry, net.namespace)
+        mode = self.tls_mode(entry, proxy)
         if mode in ("ISTIO_MUTUAL", "MUTUAL"):
             send_envoy_error(conn, 503, MTLS_RESET)
             self.count(net, entry, entry.host, "http", 503)
@@ -343,20 +436,6 @@ class Sidecar:
 
 
 # -- helpers -------------------------------------------------------------------------------------
-def host_match(rule_host: str, host: str, rule_ns: str) -> int:
-    """How well a DestinationRule host names host: -1 not at all, higher is more specific."""
-    rule_host = rule_host.lower()
-    if "." not in rule_host and rule_host not in ("*",):
-        rule_host = f"{rule_host}.{rule_ns}.{DOMAIN}"  # short names are relative to the rule's namespace
-    if rule_host == host:
-        return 1000
-    if rule_host == "*":
-        return 0
-    if rule_host.startswith("*.") and host.endswith(rule_host[1:]):
-        return len(rule_host)
-    return -1
-
-
 def peek(conn: socket.socket, size: int = 4096, wait: float = 2.0) -> bytes:
     """The first bytes the client sent, left in the socket."""
     conn.settimeout(wait)
@@ -485,14 +564,28 @@ def relay_response(upstream: socket.socket, client: socket.socket, started: floa
         return 0
 
 
+def _proxy_image_version(pod: dict) -> str:
+    """The version of a pod's istio-proxy image (proxyv2:1.24.3), '' when there is none."""
+    spec = pod.get("spec") or {}
+    for container in (spec.get("containers") or []) + (spec.get("initContainers") or []):
+        if container.get("name") == "istio-proxy":
+            tag = container.get("image", "").rpartition(":")[2]
+            if re.fullmatch(r"\d+\.\d+\.\d+.*", tag):
+                return tag.split("-")[0]
+    return ""
+
+
 def send_envoy_error(conn: socket.socket, code: int, text: str) -> None:
+    """A local reply (a body and text/plain), or a direct response without a body (the BlackHole
+    route's 502: `content-length: 0`, no content-type, istio#21385)."""
     body = text.encode()
     reason = {503: "Service Unavailable", 502: "Bad Gateway"}.get(code, "Error")
     stamp = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime())
+    kind = "content-type: text/plain\r\n" if body else ""
+    close = "connection: close\r\n" if body else ""
     try:
         conn.sendall(f"HTTP/1.1 {code} {reason}\r\ncontent-length: {len(body)}\r\n"
-                     f"content-type: text/plain\r\ndate: {stamp}\r\nserver: envoy\r\n"
-                     "connection: close\r\n\r\n".encode() + body)
+                     f"{kind}date: {stamp}\r\nserver: envoy\r\n{close}\r\n".encode() + body)
     except OSError:
         pass
 

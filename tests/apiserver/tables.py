@@ -263,6 +263,33 @@ DEPLOYMENT_COLUMNS = (
 )
 
 
+# kubernetes pkg/printers/internalversion/printers.go daemonSetColumnDefinitions, printDaemonSet
+DAEMONSET_COLUMNS = (
+    _name_col(),
+    _col("Desired", "integer", "The desired number of nodes that should be running the daemon pod.",
+         lambda o, now: o.get("status", {}).get("desiredNumberScheduled", 0)),
+    _col("Current", "integer", "The number of nodes that are running at least 1 daemon pod and are "
+         "supposed to run the daemon pod.", lambda o, now: o.get("status", {}).get("currentNumberScheduled", 0)),
+    _col("Ready", "integer", "The number of nodes that should be running the daemon pod and have one or more "
+         "of the daemon pod running and ready.", lambda o, now: o.get("status", {}).get("numberReady", 0)),
+    _col("Up-to-date", "integer", "The total number of nodes that are running updated daemon pod",
+         lambda o, now: o.get("status", {}).get("updatedNumberScheduled", 0)),
+    _col("Available", "integer", "The number of nodes that should be running the daemon pod and have one or "
+         "more of the daemon pod running and available (ready for at least spec.minReadySeconds)",
+         lambda o, now: o.get("status", {}).get("numberAvailable", 0)),
+    _col("Node Selector", "string", "NodeSelector is a selector which must be true for the pod to fit on a "
+         "node. Selector which must match a node's labels for the pod to be scheduled on that node.",
+         lambda o, now: format_labels(o.get("spec", {}).get("template", {}).get("spec", {}).get("nodeSelector"))),
+    _age_col(),
+    _col("Containers", "string", "Names of each container in the template.",
+         lambda o, now: _containers(o, "name"), priority=1),
+    _col("Images", "string", "Images referenced by each container in the template.",
+         lambda o, now: _containers(o, "image"), priority=1),
+    _col("Selector", "string", "A label query over pods that are managed by the daemon set.",
+         lambda o, now: format_labels(o.get("spec", {}).get("selector", {}).get("matchLabels")), priority=1),
+)
+
+
 NODE_COLUMNS = (
     _name_col(),
     _col("Status", "string", "The status of the node", lambda o, now: "Ready"),

@@ -688,6 +688,27 @@ def default_deployment(obj: dict, old: dict | None = None, cluster: "Cluster | N
     _decode_template(spec)
 
 
+def default_daemonset(obj: dict, old: dict | None = None, cluster: "Cluster | None" = None,
+                      dry: bool = False) -> None:
+    """apps/v1 SetDefaults_DaemonSet: RollingUpdate with maxUnavailable 1 and maxSurge 0,
+    revisionHistoryLimit 10."""
+    spec = obj.setdefault("spec", {})
+    if not isinstance(spec, dict):
+        return
+    spec.setdefault("revisionHistoryLimit", 10)
+    strategy = spec.get("updateStrategy")
+    if not isinstance(strategy, dict):
+        strategy = spec["updateStrategy"] = {}
+    if not strategy.get("type"):
+        strategy["type"] = "RollingUpdate"
+    if strategy["type"] == "RollingUpdate":
+        rolling = strategy.get("rollingUpdate")
+        if not isinstance(rolling, dict):
+            rolling = strategy["rollingUpdate"] = {}
+        rolling.setdefault("maxUnavailable", 1)
+        rolling.setdefault("maxSurge", 0)
+
+
 def validate_deployment(obj: dict, old: dict | None, kind: "Kind") -> list[Cause]:
     causes = validate_meta(obj, dns1123_subdomain)
     spec = obj.get("spec") or {}
