@@ -308,3 +308,67 @@ def test_revisions_without_a_default(make_apiserver, kubectl):
     assert names(plain["spec"]["containers"]) == ["curl"]
     revised = deploy_curl(kubectl, "revised", "{}", "istio.io/rev=1-24")
     assert names(revised["spec"]["containers"]) == ["curl", "istio-proxy"]
+
+
+SERVICE_ENTRY = """
+apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: %s, labels: %s}
+spec: {hosts: [%s], ports: [{number: 80, name: http, protocol: HTTP}], resolution: %s}
+"""
+
+
+def se_status(kubectl, name):
+    return kubectl("get", "se", name, "-o", "jsonpath={.status.addresses[*].value}").out
+
+
+def test_service_entry_addresses_from_istiod(make_apiserver, kubectl):
+    """pilot/pkg/controllers/ipallocate: on by default from 1.25, per host, never for resolution
+    NONE, user addresses, or the opt-out label."""
+    make_apiserver("1.28")
+    for name, labels, hosts, resolution in (("one", "{}", "a.example, b.example", "DNS"),
+                                            ("none", "{}", "c.example", "NONE"),
+                                            ("optout", "{networking.istio.io/enable-autoallocate-ip: 'false'}",
+                                             "d.example", "DNS")):
+        assert kubectl("apply", "-f", "-", input=SERVICE_ENTRY % (name, labels, hosts, resolution)).code == 0
+    assert se_status(kubectl, "one") == "240.240.0.1 2001:2::1 240.240.0.2 2001:2::2"
+    assert se_status(kubectl, "none") == se_status(kubectl, "optout") == ""
+    managed = json.loads(kubectl("get", "se", "one", "-o", "json", "--show-managed-fields").out)
+    assert [(m["manager"], m.get("subresource")) for m in managed["metadata"]["managedFields"]][-1] == \
+        ("pilot-discovery", "status")
+
+
+def test_service_entry_addresses_are_opt_in_before_125(make_apiserver, kubectl):
+    make_apiserver("1.24")
+    kubectl("apply", "-f", "-", input=SERVICE_ENTRY % ("one", "{}", "a.example", "DNS"))
+    assert se_status(kubectl, "one") == ""
+    kubectl("set", "env", "deploy/istiod", "-n", "istio-system", "PILOT_ENABLE_IP_AUTOALLOCATE=true")
+    kubectl("apply", "-f", "-", input=SERVICE_ENTRY % ("two", "{}", "b.example", "DNS"))
+    assert se_status(kubectl, "two") == "240.240.0.1 2001:2::1"
+
+
+def test_waypoints_are_deployed_by_istiod(make_apiserver, kubectl):
+    make_apiserver("1.28", ambient=True)
+    classes = kubectl("get", "gatewayclass").out.splitlines()
+    assert [line.split()[:3] for line in classes] == [["NAME", "CONTROLLER", "ACCEPTED"],
+                                                       ["istio", "istio.io/gateway-controller", "True"],
+                                                       ["istio-waypoint", "istio.io/mesh-controller", "True"]]
+    kubectl("create", "namespace", "istio-egress")
+    gateway = ("apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: waypoint, namespace: "
+               "istio-egress}\nspec: {gatewayClassName: istio-waypoint, listeners: [{name: mesh, port: 15008, "
+               "protocol: HBONE}]}\n")
+    assert kubectl("apply", "-f", "-", input=gateway).code == 0
+    assert kubectl("wait", "--for=condition=Programmed", "gtw/waypoint", "-n", "istio-egress", "--timeout=20s").code == 0
+    ip = kubectl("get", "svc", "waypoint", "-n", "istio-egress", "-o", "jsonpath={.spec.clusterIP}").out
+    row = kubectl("get", "gtw", "-n", "istio-egress").out.splitlines()[1].split()
+    assert row[:4] == ["waypoint", "istio-waypoint", ip, "True"]
+    deploy = json.loads(kubectl("get", "deploy", "waypoint", "-n", "istio-egress", "-o", "json").out)
+    assert deploy["metadata"]["ownerReferences"][0]["kind"] == "Gateway"
+    template = deploy["spec"]["template"]
+    assert template["metadata"]["labels"]["istio.io/dataplane-mode"] == "none"
+    assert template["spec"]["containers"][0]["args"][:2] == ["proxy", "waypoint"]
+    ports = kubectl("get", "svc", "waypoint", "-n", "istio-egress", "-o", "jsonpath={.spec.ports[*].port}").out
+    assert ports == "15021 15008"
+    missing = gateway.replace("listeners: [{name: mesh, port: 15008, protocol: HBONE}]", "listeners: [{port: 1}]")
+    bad = kubectl("apply", "-f", "-", input=missing.replace("name: waypoint,", "name: broken,"))
+    assert bad.code == 1 and "spec.listeners[0].name: Required value" in bad.err

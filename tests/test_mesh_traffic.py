@@ -221,3 +221,80 @@ def test_ambient_pods_go_through_ztunnel(make_apiserver, pods, egress, kubectl):
     side = pods.deploy("default", "sidecar-pod")
     assert pods.curl("default", side, "-o", "/dev/null", "-w", "%{http_code}", "http://example.com/").out == "502"
     assert pods.curl("default", pod, "-o", "/dev/null", "-w", "%{http_code}", "http://example.com/").out == "200"
+
+
+EGRESS_WAYPOINT = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: istio-egress, labels: {istio.io/dataplane-mode: ambient}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: waypoint, namespace: istio-egress, labels: {istio.io/waypoint-for: service}}
+spec:
+  gatewayClassName: istio-waypoint
+  listeners: [{name: mesh, port: 15008, protocol: HBONE}]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: httpbin-org, namespace: istio-egress}
+spec:
+  hosts: [httpbin.org]
+  ports: [{number: 80, name: http, protocol: HTTP%(target)s}]
+  resolution: DNS
+"""
+
+
+def ztunnel_lines(kubectl, metric="istio_tcp_connections_opened_total"):
+    zt = kubectl("get", "pod", "-n", "istio-system", "-l", "app=ztunnel", "-o",
+                 "jsonpath={.items[0].metadata.name}").out
+    text = kubectl("get", "--raw", f"/api/v1/namespaces/istio-system/pods/{zt}:15020/proxy/metrics").out
+    return [line for line in text.splitlines() if line.startswith(metric + "{")]
+
+
+def test_egress_through_a_waypoint(make_apiserver, pods, kubectl):
+    """Istio's ambient egress guide on 1.28: a waypoint in istio-egress (what `istioctl waypoint
+    apply --for service --enroll-namespace` writes), a ServiceEntry there; ztunnel's DNS proxy gives
+    the host istiod's address, ztunnel sends the connection to the waypoint over HBONE, which
+    originates TLS where a DestinationRule says so."""
+    make_apiserver("1.28", ambient=True)
+    pod = pods.deploy()
+    pods.apply(EGRESS_WAYPOINT, target="")
+    kubectl("label", "namespace", "istio-egress", "istio.io/use-waypoint=waypoint")
+    assert kubectl("wait", "--for=condition=Programmed", "gateway/waypoint", "-n", "istio-egress",
+                   "--timeout=20s").code == 0
+    addresses = kubectl("get", "se", "httpbin-org", "-n", "istio-egress", "-o", "jsonpath={.status.addresses}").out
+    assert json.loads(addresses) == [{"host": "httpbin.org", "value": "240.240.0.1"},
+                                     {"host": "httpbin.org", "value": "2001:2::1"}]
+    code = ["-o", "/dev/null", "-w", "%{http_code}", "http://httpbin.org/get"]
+    assert pods.curl("default", pod, *code).out == "200"
+    (via,) = ztunnel_lines(kubectl)
+    assert 'destination_service="httpbin.org",destination_service_namespace="istio-egress",' \
+           'destination_service_name="httpbin-org",destination_workload="waypoint",' in via
+    assert 'source_principal="spiffe://cluster.local/ns/default/sa/default"' in via
+    assert via.endswith('connection_security_policy="mutual_tls"} 1')
+    # TLS origination at the waypoint: port 80 to the host's 443, with and without the rule
+    pods.apply(EGRESS_WAYPOINT, target=", targetPort: 443")
+    plain = pods.curl("default", pod, "http://httpbin.org/get")
+    assert "400 The plain HTTP request was sent to HTTPS port" in plain.out
+    pods.apply(RULE, name="httpbin-org-tls", ns="istio-egress", host="httpbin.org", mode="SIMPLE")
+    assert pods.curl("default", pod, *code).out == "200"
+    # the ServiceEntry opts out of the namespace's waypoint: ztunnel resolves the host itself
+    kubectl("label", "se", "httpbin-org", "-n", "istio-egress", "istio.io/use-waypoint=none")
+    assert "400 The plain HTTP request" in pods.curl("default", pod, "http://httpbin.org/get").out
+    direct = [line for line in ztunnel_lines(kubectl) if 'destination_workload="unknown"' in line]
+    assert direct and 'destination_service="httpbin.org"' in direct[0] and 'security_policy="unknown"' in direct[0]
+
+
+def test_no_dns_capture_no_waypoint_for_external_hosts(make_apiserver, pods, kubectl):
+    """1.24's defaults: no address allocation, no DNS capture, so the pod resolves the real address
+    and ztunnel passes the connection through, past the waypoint."""
+    make_apiserver("1.24", ambient=True)
+    pod = pods.deploy()
+    pods.apply(EGRESS_WAYPOINT, target="")
+    kubectl("label", "namespace", "istio-egress", "istio.io/use-waypoint=waypoint")
+    kubectl("wait", "--for=condition=Programmed", "gateway/waypoint", "-n", "istio-egress", "--timeout=20s")
+    assert kubectl("get", "se", "-n", "istio-egress", "httpbin-org", "-o", "jsonpath={.status}").out == ""
+    assert pods.curl("default", pod, "-o", "/dev/null", "-w", "%{http_code}", "http://httpbin.org/get").out == "200"
+    (line,) = ztunnel_lines(kubectl)
+    assert 'destination_service="unknown"' in line and 'destination_workload="unknown"' in line

@@ -37,7 +37,7 @@ import socket
 import threading
 from typing import TYPE_CHECKING
 
-from .istio import SYSTEM_NAMESPACE
+from .istio import SYSTEM_NAMESPACE, minor
 
 if TYPE_CHECKING:  # pragma: no cover
     from .cluster import Cluster
@@ -96,10 +96,37 @@ def daemonsets(version: str) -> list[dict]:
     return [ztunnel, cni]
 
 
+def cni_config(version: str) -> dict | None:
+    """ConfigMap istio-cni-config (charts/istio-cni templates/configmap-cni.yaml): AMBIENT_DNS_CAPTURE
+    from 1.24, where values ambient.dnsCapture is false; true from 1.25."""
+    if minor(version) < (1, 24):
+        return None
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "istio-cni-config", "namespace": SYSTEM_NAMESPACE,
+                         "labels": {"app": "istio-cni", "release": "istio", "istio.io/rev": "default",
+                                    "operator.istio.io/component": "Cni", "app.kubernetes.io/name": "istio-cni"}},
+            "data": {"CURRENT_AGENT_VERSION": version, "AMBIENT_ENABLED": "true",
+                     "AMBIENT_DNS_CAPTURE": "true" if minor(version) >= (1, 25) else "false",
+                     "AMBIENT_IPV6": "true", "CHAINED_CNI_PLUGIN": "true", "EXCLUDE_NAMESPACES": "kube-system"}}
+
+
 def install(cluster: "Cluster", version: str) -> None:
+    from . import waypoints
+
+    config = cni_config(version)
+    if config is not None:
+        cluster.api.create_object(cluster.kinds.get("", "v1", "configmaps"), config,
+                                  manager="istio-operator", apply=True)
     kind = cluster.kinds.by_key("apps/daemonsets")
     for ds in daemonsets(version):
         cluster.api.create_object(kind, ds, manager="istio-operator", apply=True)
+    waypoints.install(cluster)
+
+
+def dns_capture(store) -> bool:
+    """Does ztunnel answer captured pods' DNS (istio-cni-config AMBIENT_DNS_CAPTURE)?"""
+    cm = store.get("/configmaps", SYSTEM_NAMESPACE, "istio-cni-config") or {}
+    return (cm.get("data") or {}).get("AMBIENT_DNS_CAPTURE", "false").lower() == "true"
 
 
 def has_sidecar_status(pod: dict) -> bool:
@@ -221,7 +248,11 @@ class Ztunnel:
                 return pod
         return None
 
-    def labels(self, net: "PodNet", service: dict | None) -> tuple[str, ...]:
+    def labels(self, net: "PodNet", service: tuple[str, str, str] | None,
+               waypoint: dict | None = None) -> tuple[str, ...]:
+        """CommonTrafficLabels of a connection: the source pod; the service (hostname, namespace,
+        name); with a waypoint, HBONE: mutual TLS, the source's identity, the waypoint as the
+        destination workload."""
         pod = self.store.get(PODS, net.namespace, net.name) or {}
         app, version = canonical(pod, net.workload)
         values = {"reporter": "source", "source_workload": net.workload, "source_canonical_service": app,
@@ -229,10 +260,17 @@ class Ztunnel:
                   "source_app": app, "source_version": version, "source_cluster": "Kubernetes",
                   "request_protocol": "tcp", "response_flags": "-", "connection_security_policy": "unknown"}
         if service is not None:
-            meta = service["metadata"]
-            values.update({"destination_service": f"{meta['name']}.{meta['namespace']}.svc.cluster.local",
-                           "destination_service_namespace": meta["namespace"],
-                           "destination_service_name": meta["name"]})
+            values.update({"destination_service": service[0], "destination_service_namespace": service[1],
+                           "destination_service_name": service[2]})
+        if waypoint is not None:
+            account = (pod.get("spec") or {}).get("serviceAccountName") or "default"
+            name, ns = waypoint["metadata"]["name"], waypoint["metadata"]["namespace"]
+            values.update({"source_principal": f"spiffe://cluster.local/ns/{net.namespace}/sa/{account}",
+                           "destination_workload": name, "destination_canonical_service": name,
+                           "destination_canonical_revision": "latest", "destination_workload_namespace": ns,
+                           "destination_principal": f"spiffe://cluster.local/ns/{ns}/sa/{name}",
+                           "destination_app": name, "destination_version": "latest",
+                           "destination_cluster": "Kubernetes", "connection_security_policy": "mutual_tls"})
         return tuple(values.get(name, "unknown") for name in LABELS)
 
     def _add(self, ztunnel_uid: str, metric: str, labels: tuple[str, ...], value: int) -> None:
@@ -241,31 +279,69 @@ class Ztunnel:
 
     def outbound(self, net: "PodNet", conn: socket.socket, ip: str, port: int) -> None:
         from .network import reset, splice
+        from .sidecar import port_protocol
+        from .waypoints import service_entry_at, waypoint_for
 
         ztunnel = self.pod()
         if ztunnel is None:  # the pod's traffic is redirected to a ztunnel that is not there
             reset(conn)
             return
         uid = ztunnel["metadata"]["uid"]
+        target: tuple[str, int] | None = (ip, port)
+        service: tuple[str, str, str] | None = None
+        owner, protocol = None, "tcp"
         found = self.network.service_at(ip, port)
-        service = found[0] if found else None
-        target = (ip, port)
+        entry = None if found else service_entry_at(self.store, ip)
         if found is not None:
-            choices = self.network.endpoints(*found)
-            if not choices:
-                reset(conn)  # NoHealthyUpstream: a service-addressed connection with no endpoint
-                return
-            target = self.network.pick(service["metadata"]["uid"] + str(port), choices)
-        labels = self.labels(net, service)
+            svc, svc_port = found
+            meta = svc["metadata"]
+            owner, protocol = svc, port_protocol(svc_port) or "tcp"
+            service = (f"{meta['name']}.{meta['namespace']}.svc.cluster.local", meta["namespace"], meta["name"])
+            choices = self.network.endpoints(svc, svc_port)
+            target = self.network.pick(meta["uid"] + str(port), choices) if choices else None
+        elif entry is not None:
+            # a ServiceEntry's address (DNS capture): ztunnel resolves DNS entries itself (on-demand DNS)
+            se, host = entry
+            owner = se
+            service = (host, se["metadata"]["namespace"], se["metadata"]["name"])
+            se_port = next((p for p in (se.get("spec") or {}).get("ports") or [] if p.get("number") == port), None)
+            protocol = ((se_port or {}).get("protocol") or "tcp").lower()
+            target = None
+            if se_port is not None:
+                if (se.get("spec") or {}).get("resolution") == "STATIC":
+                    ups = [e["address"] for e in (se.get("spec") or {}).get("endpoints") or [] if e.get("address")]
+                    target = (ups[0], se_port.get("targetPort") or port) if ups else None
+                else:
+                    ips = self.network.resolve(host)
+                    target = (ips[0], se_port.get("targetPort") or port) if ips else None
+        waypoint = waypoint_for(self.store, owner) if owner is not None else None
+        if waypoint is None and target is None:
+            reset(conn)  # NoHealthyUpstream: a service-addressed connection with no endpoint
+            return
+        labels = self.labels(net, service, waypoint)
         self._add(uid, "tcp_connections_opened", labels, 1)
         self._add(uid, "tcp_received_bytes", labels, 0)
         self._add(uid, "tcp_sent_bytes", labels, 0)
-        upstream = self.network.connect(target[0], target[1], net.ip)
         counts = [0, 0]
         try:
-            splice(conn, upstream, counts)
+            if waypoint is not None:  # HBONE to the waypoint, which forwards as it is configured
+                ours, theirs = socket.socketpair()
+
+                def relay() -> None:
+                    try:
+                        self.network.waypoint.forward(theirs, waypoint, service[0], port, service[1], protocol,
+                                                      target, net)
+                    finally:
+                        theirs.close()
+
+                threading.Thread(target=relay, daemon=True).start()
+                splice(conn, ours, counts)
+                ours.close()
+            else:
+                upstream = self.network.connect(target[0], target[1], net.ip)
+                splice(conn, upstream, counts)
+                upstream.close()
         finally:
-            upstream.close()
             self._add(uid, "tcp_received_bytes", labels, counts[0])
             self._add(uid, "tcp_sent_bytes", labels, counts[1])
             self._add(uid, "tcp_connections_closed", labels, 1)

@@ -209,6 +209,9 @@ class Cluster:
         self._log_lock = threading.Lock()
         self.address = "127.0.0.1:0"  # host:port, set once the server listens
         self.controllers: list = [controllers.Deployments(self), controllers.DaemonSets(self)]
+        if self.revisions:  # istiod's own controllers: waypoints and ServiceEntry addresses
+            from .waypoints import Controllers
+            self.controllers.append(Controllers(self))
         if ambient:
             from .ambient import Cni
             self.controllers.append(Cni(self))

@@ -47,6 +47,7 @@ SERVICE_CIDRS = ("10.96.0.0/12", "fd00:10:96::/112")
 CLUSTER_DNS = "10.96.0.10"
 CLUSTER_DOMAIN = "cluster.local"
 SIDECAR_ADMIN_PORT = 15000
+AUTO_ALLOCATED = "240.240.0.0/16"  # istiod's ServiceEntry addresses (waypoints.py)
 ENTER = ('[ -e /etc/hosts ] && mount --bind "$1" /etc/hosts; '
          'mount --bind "$2" /etc/resolv.conf 2>/dev/null; '
          '[ -e /etc/ssl/certs/ca-certificates.crt ] && mount --bind "$3" /etc/ssl/certs/ca-certificates.crt; '
@@ -140,8 +141,8 @@ class PodNet:
         commands = ["link set lo up"]
         commands += [f"route add local {cidr} dev lo" for cidr in SERVICE_CIDRS]
         for address in internet_ips:
-            bits = 32 if ":" not in address else 128
-            commands.append(f"route add local {address}/{bits} dev lo")
+            bits = "" if "/" in address else "/32" if ":" not in address else "/128"
+            commands.append(f"route add local {address}{bits} dev lo")
         commands.append(f"addr add {ip}/32 dev lo")
         subprocess.run(["nsenter", f"--net={self.ns_path}", "ip", "-batch", "-"],
                        input="\n".join(commands).encode() + b"\n", check=True, capture_output=True)
@@ -225,11 +226,13 @@ class Network:
     def __init__(self, cluster: "Cluster") -> None:
         from .ambient import Ztunnel
         from .sidecar import Sidecar
+        from .waypoints import Waypoint
 
         self.cluster = cluster
         self.internet = Internet(cluster.ca)
         self.sidecar = Sidecar(self)
         self.ztunnel = Ztunnel(self)
+        self.waypoint = Waypoint(self)
         self.pods: dict[str, PodNet] = {}
         self.lock = threading.Lock()
         self._round_robin: dict[str, itertools.count] = {}
@@ -247,8 +250,10 @@ class Network:
                 if why:
                     raise RuntimeError(why)
                 ip = (pod.get("status") or {}).get("podIP") or "10.244.255.254"
-                net = self._spawner.submit(PodNet, pod, ip, self.internet.ips(),
-                                           Path(self.cluster.workdir)).result()
+                local = self.internet.ips()
+                if self.cluster.ambient:  # ServiceEntry addresses a captured pod may be told by ztunnel
+                    local += [AUTO_ALLOCATED]
+                net = self._spawner.submit(PodNet, pod, ip, local, Path(self.cluster.workdir)).result()
                 self.pods[uid] = net
             return net
 
@@ -355,10 +360,29 @@ class Network:
                 names.append(name)
             for ip in self.resolve(names[0]):
                 lines.append(f"{ip}\t{' '.join(names)}")
+        if net.mode == "ambient":
+            lines += self.captured_dns()
         for host in self.internet.hosts:
             for ip in host.ips:
                 lines.append(f"{ip}\t{' '.join(host.names)}")
         return "\n".join(lines) + "\n"
+
+    def captured_dns(self) -> list[str]:
+        """What ztunnel's DNS proxy answers a captured pod beyond cluster DNS (when the CNI
+        captures DNS, ambient.dns_capture): a ServiceEntry's hosts at its addresses, user-given
+        or allocated by istiod (IPv4 only here). Listed before the internet's, so they win."""
+        from .ambient import dns_capture
+        if not dns_capture(self.cluster.store):
+            return []
+        lines = []
+        for se in self.cluster.store.scan("networking.istio.io/serviceentries"):
+            spec = se.get("spec") or {}
+            given = [a for a in spec.get("addresses") or [] if ":" not in a and "/" not in a]
+            for host in spec.get("hosts") or []:
+                ips = given or [a.get("value") for a in (se.get("status") or {}).get("addresses") or []
+                                if a.get("host") == host and ":" not in a.get("value", "")]
+                lines += [f"{ip}\t{host}" for ip in ips[:1]]
+        return lines
 
     # -- traffic ------------------------------------------------------------------------------
     def _accept(self, net: PodNet, listener: socket.socket) -> None:

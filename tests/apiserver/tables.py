@@ -302,19 +302,38 @@ NODE_COLUMNS = (
 
 # -- custom resources --------------------------------------------------------
 def json_path_cell(path: str, type_: str) -> Callable[[dict, float], Any]:
-    """A cell from a CRD additionalPrinterColumn's simple JSONPath (`.spec.host`)."""
+    """A cell from a CRD additionalPrinterColumn's JSONPath: fields, `[N]`, `[*]` and filters
+    `[?(@.type=="Programmed")]`; of several results the first, as apiextensions-apiserver's
+    tableconvertor takes `results[0][0]`."""
     parts = [p for p in re.split(r"\.(?![^\[]*\])", path.strip().lstrip(".")) if p]
 
+    def step(values: list, part: str) -> list:
+        match = re.match(r"""^([^\[]+)(?:\[(\d+|\*|\?\(@\.([\w.-]+)\s*==\s*["']([^"']*)["']\))\])?$""", part)
+        if not match:
+            return []
+        out: list = []
+        for value in values:
+            found = value.get(match.group(1)) if isinstance(value, dict) else None
+            selector = match.group(2)
+            if found is None:
+                continue
+            if selector is None:
+                out.append(found)
+            elif not isinstance(found, list):
+                continue
+            elif selector == "*":
+                out.extend(found)
+            elif match.group(3):
+                out.extend(e for e in found if isinstance(e, dict) and str(e.get(match.group(3))) == match.group(4))
+            elif int(selector) < len(found):
+                out.append(found[int(selector)])
+        return out
+
     def cell(obj: dict, now: float) -> Any:
-        value: Any = obj
+        values: list = [obj]
         for part in parts:
-            match = re.match(r"^([^\[]+)(?:\[(\d+|\*)\])?$", part)
-            if not match or not isinstance(value, dict):
-                return None
-            value = value.get(match.group(1))
-            if match.group(2) is not None and isinstance(value, list):
-                value = value if match.group(2) == "*" else (
-                    value[int(match.group(2))] if int(match.group(2)) < len(value) else None)
+            values = step(values, part)
+        value = values[0] if values else None
         if value is None:
             return None
         if type_ == "date":
