@@ -298,3 +298,27 @@ def test_no_dns_capture_no_waypoint_for_external_hosts(make_apiserver, pods, kub
     assert pods.curl("default", pod, "-o", "/dev/null", "-w", "%{http_code}", "http://httpbin.org/get").out == "200"
     (line,) = ztunnel_lines(kubectl)
     assert 'destination_service="unknown"' in line and 'destination_workload="unknown"' in line
+
+
+@pytest.mark.parametrize("version", ["1.20", "1.28"])
+def test_the_plugins_recipes_in_a_registry_only_mesh(make_apiserver, kubectl, version):
+    """End to end through real `kubectl egress`: the recipes make the services reachable under
+    REGISTRY_ONLY (1.20: the ExternalName is a registry entry; 1.28: the ServiceEntry, with a native
+    sidecar); without the ServiceEntry the 1.28 sidecar answers 502 (or, were no HTTP service on
+    port 80 left, resets the connection)."""
+    make_apiserver(version, outbound_policy="REGISTRY_ONLY")
+    http_service(kubectl)
+    assert kubectl("egress", "externalname", "my-httpbin", "httpbin.org").code == 0
+    assert kubectl("egress", "endpoints", "my-wikipedia", "198.35.26.96", "208.80.153.224", "--port", "443",
+                   "--host", "en.wikipedia.org").code == 0
+    res = kubectl("egress", "probe", "--deploy-sources", "--all-sources", "-o", "json", timeout=120)
+    assert res.code == 0, res.out + res.err
+    assert {(r["service"], r["result"], r["sidecar"]) for r in res.json()["items"]} == {
+        ("my-httpbin", "OK", "yes"), ("my-httpbin", "OK", "no"), ("my-wikipedia", "OK", "yes"),
+        ("my-wikipedia", "OK", "no")}
+    if version == "1.28":
+        kubectl("delete", "serviceentry", "my-httpbin")
+        failing = kubectl("egress", "probe", "my-httpbin", "--all-sources", "-o", "json", timeout=120)
+        rows = {r["source"].split("/")[0]: r for r in failing.json()["items"]}
+        assert failing.code == 1 and (rows["default"]["result"], rows["default"]["code"]) == ("FAIL", "502")
+        assert rows["without-istio"]["result"] == "OK"
