@@ -413,8 +413,16 @@ def read_mesh_config(store: "Store", revision: str) -> dict:
     """The mesh config of a revision: ConfigMap istio (or istio-<rev>), key `mesh`, YAML."""
     name = "istio" if revision == DEFAULT_REVISION else f"istio-{revision}"
     cm = store.get("/configmaps", SYSTEM_NAMESPACE, name) or {}
-    try:
-        mesh = yaml.safe_load((cm.get("data") or {}).get("mesh") or "") or {}
-    except yaml.YAMLError:
-        return {}  # istiod keeps its last good mesh config; a broken one configures nothing new
-    return mesh if isinstance(mesh, dict) else {}
+    text = (cm.get("data") or {}).get("mesh") or ""
+    if text not in _MESH_CACHE:
+        try:
+            mesh = yaml.safe_load(text) or {}
+        except yaml.YAMLError:
+            mesh = {}  # istiod keeps its last good mesh config; a broken one configures nothing new
+        if len(_MESH_CACHE) > 64:
+            _MESH_CACHE.clear()
+        _MESH_CACHE[text] = mesh if isinstance(mesh, dict) else {}
+    return copy.deepcopy(_MESH_CACHE[text])
+
+
+_MESH_CACHE: dict[str, dict] = {}  # mesh text -> parsed (the data plane reads it per connection)

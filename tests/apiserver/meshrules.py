@@ -208,7 +208,10 @@ def index_destination_rules(rules: Iterable[dict], root_namespace: str = ROOT_NA
     exported: dict[str, RuleSet] = {}
     root_local = RuleSet()
     for original in sorted(rules, key=_sort_key):
-        rule = copy.deepcopy(original)
+        # the rule's identity and spec are all the index needs (not its managedFields)
+        meta = _meta(original)
+        rule = {"metadata": {k: meta[k] for k in ("name", "namespace", "creationTimestamp") if k in meta},
+                "spec": copy.deepcopy(original.get("spec") or {})}
         ns = _meta(rule).get("namespace", "")
         spec = rule.setdefault("spec", {})
         spec["host"] = resolve_short_name(spec.get("host", ""), ns, domain)

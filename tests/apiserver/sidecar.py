@@ -146,6 +146,7 @@ class Sidecar:
         self.network = network
         self.stats: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
         self.lock = threading.Lock()
+        self._rules: tuple | None = None
 
     @property
     def store(self):
@@ -173,10 +174,21 @@ class Sidecar:
         scope = meshrules.sidecar_for(self.store.scan(SIDECARS), net.namespace, labels,
                                       mesh.get("rootNamespace") or ROOT_NAMESPACE)
         export = frozenset(mesh.get("defaultDestinationRuleExportTo") or ["*"])
-        rules = meshrules.index_destination_rules(self.store.scan(DESTINATION_RULES),
-                                                  mesh.get("rootNamespace") or ROOT_NAMESPACE, export)
+        rules = self.rule_index(mesh.get("rootNamespace") or ROOT_NAMESPACE, export)
         return Proxy(net.namespace, labels, revision, istio.minor(version),
                      istio.external_name_alias(version, env), meshrules.outbound_policy(mesh, scope), scope, rules)
+
+    def rule_index(self, root: str, export: frozenset[str]) -> meshrules.DestinationRuleIndex:
+        """The DestinationRule index, built again only when a rule changed (as istiod's push)."""
+        rules = self.store.scan(DESTINATION_RULES)
+        key = (root, export, tuple((r["metadata"].get("uid"), r["metadata"].get("resourceVersion")) for r in rules))
+        with self.lock:
+            if self._rules is not None and self._rules[0] == key:
+                return self._rules[1]
+        index = meshrules.index_destination_rules(rules, root, export)
+        with self.lock:
+            self._rules = (key, index)
+        return index
 
     def registry(self, proxy: Proxy) -> list[Entry]:
         """Every (host, port) the proxy has a cluster for."""
