@@ -263,15 +263,20 @@ def inject(pod: dict, namespace: dict, version: str) -> None:
         "name": "istio-init", "image": image,
         "args": ["istio-iptables", "-p", "15001", "-z", "15006", "-u", "1337", "-m", "REDIRECT", "-i", "*",
                  "-x", "", "-b", "*", "-d", "15090,15021,15020", "--log_output_level=default:info"],
-        "securityContext": {"capabilities": {"add": ["NET_ADMIN", "NET_RAW"], "drop": ["ALL"]},
-                            "runAsUser": 0, "runAsNonRoot": False}})
+        # injection-template.yaml without Istio CNI (what Pod Security admission judges)
+        "securityContext": {"allowPrivilegeEscalation": False, "privileged": False,
+                            "capabilities": {"add": ["NET_ADMIN", "NET_RAW"], "drop": ["ALL"]},
+                            "readOnlyRootFilesystem": False, "runAsGroup": 0, "runAsNonRoot": False,
+                            "runAsUser": 0}})
     spec.setdefault("containers", []).append({
         "name": "istio-proxy", "image": image,
         "args": ["proxy", "sidecar", "--domain", "$(POD_NAMESPACE).svc.cluster.local",
                  "--proxyLogLevel=warning", "--proxyComponentLogLevel=misc:error", "--log_output_level=default:info"],
         "ports": [{"containerPort": 15090, "name": "http-envoy-prom", "protocol": "TCP"}],
         "readinessProbe": {"httpGet": {"path": "/healthz/ready", "port": 15021}},
-        "securityContext": {"runAsUser": 1337, "runAsGroup": 1337, "runAsNonRoot": True}})
+        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                            "privileged": False, "readOnlyRootFilesystem": True, "runAsGroup": 1337,
+                            "runAsNonRoot": True, "runAsUser": 1337}})
     labels.setdefault("security.istio.io/tlsMode", "istio")
     labels.setdefault("service.istio.io/canonical-name", app)
     labels.setdefault("service.istio.io/canonical-revision", labels.get("version", "latest"))
