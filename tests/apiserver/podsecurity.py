@@ -51,6 +51,11 @@ def pluralize(singular: str, plural: str, count: int) -> str:
     return singular if count == 1 else plural
 
 
+def named(names: list[str]) -> str:
+    """`container "a"`, `containers "a", "b"`: how every check names containers."""
+    return f"{pluralize('container', 'containers', len(names))} {join_quote(names)}"
+
+
 @dataclass(frozen=True)
 class Result:
     """CheckResult: allowed, or why not (ForbiddenReason, ForbiddenDetail)."""
@@ -114,7 +119,7 @@ def app_armor_profile(meta: dict, spec: dict) -> Result:
                 bad.append(c.get("name", ""))
                 bad_values.add(kind)
     if bad:
-        bad_setters.append(f"{pluralize('container', 'containers', len(bad))} {join_quote(bad)}")
+        bad_setters.append(named(bad))
     annotations = sorted(f'{k}="{v}"' for k, v in (meta.get("annotations") or {}).items()
                          if k.startswith(APPARMOR_ANNOTATION) and not (
                              v == "" or v == "runtime/default" or v.startswith("localhost/")))
@@ -144,7 +149,7 @@ def capabilities_baseline(meta: dict, spec: dict) -> Result:
                 bad.append(c.get("name", ""))
     if bad:
         return Result(False, "non-default capabilities",
-                      f"{pluralize('container', 'containers', len(bad))} {join_quote(bad)} must not include "
+                      f"{named(bad)} must not include "
                       f"{join_quote(sorted(caps))} in securityContext.capabilities.add")
     return ALLOWED
 
@@ -173,7 +178,7 @@ def host_ports(meta: dict, spec: dict) -> Result:
             bad.append(c.get("name", ""))
     if bad:
         return Result(False, "hostPort",
-                      f"{pluralize('container', 'containers', len(bad))} {join_quote(bad)} "
+                      f"{named(bad)} "
                       f"{pluralize('uses', 'use', len(bad))} {pluralize('hostPort', 'hostPorts', len(ports))} "
                       f"{', '.join(sorted(ports))}")
     return ALLOWED
@@ -183,7 +188,7 @@ def privileged(meta: dict, spec: dict) -> Result:
     """check_privileged.go privileged_1_0."""
     bad = [c.get("name", "") for c in _containers(spec) if (_sc(c) or {}).get("privileged") is True]
     if bad:
-        return Result(False, "privileged", f"{pluralize('container', 'containers', len(bad))} {join_quote(bad)} "
+        return Result(False, "privileged", f"{named(bad)} "
                       "must not set securityContext.privileged=true")
     return ALLOWED
 
@@ -197,7 +202,7 @@ def proc_mount(meta: dict, spec: dict) -> Result:
             bad.append(c.get("name", ""))
             kinds.add(mount)
     if bad:
-        return Result(False, "procMount", f"{pluralize('container', 'containers', len(bad))} {join_quote(bad)} "
+        return Result(False, "procMount", f"{named(bad)} "
                       f"must not set securityContext.procMount to {join_quote(sorted(kinds))}")
     return ALLOWED
 
@@ -229,7 +234,7 @@ def _selinux(allowed_types: set[str]) -> Callable[[dict, dict], Result]:
         bad = [c.get("name", "") for c in _containers(spec)
                if isinstance((_sc(c) or {}).get("seLinuxOptions"), dict) and not valid(_sc(c)["seLinuxOptions"])]
         if bad:
-            bad_setters.append(f"{pluralize('container', 'containers', len(bad))} {join_quote(bad)}")
+            bad_setters.append(named(bad))
         if bad_setters:
             data = []
             if bad_types:
@@ -286,7 +291,7 @@ def seccomp_profile_baseline_1_19(meta: dict, spec: dict) -> Result:
             bad.append(c.get("name", ""))
             values.add(kind)
     if bad:
-        bad_setters.append(f"{pluralize('container', 'containers', len(bad))} {join_quote(bad)}")
+        bad_setters.append(named(bad))
     if bad_setters:
         return Result(False, "seccompProfile", f"{' and '.join(bad_setters)} must not set "
                       f"securityContext.seccompProfile.type to {join_quote(sorted(values))}")
@@ -318,7 +323,7 @@ def windows_host_process(meta: dict, spec: dict) -> Result:
     setters = ["pod"] if host_process(_pod_sc(spec)) else []
     bad = [c.get("name", "") for c in _containers(spec) if host_process(_sc(c))]
     if bad:
-        setters.append(f"{pluralize('container', 'containers', len(bad))} {join_quote(bad)}")
+        setters.append(named(bad))
     if setters:
         return Result(False, "hostProcess", f"{' and '.join(setters)} must not set "
                       "securityContext.windowsOptions.hostProcess=true")
@@ -332,7 +337,7 @@ def allow_privilege_escalation(meta: dict, spec: dict) -> Result:
            if (_sc(c) or {}).get("allowPrivilegeEscalation") is not False]
     if bad:
         return Result(False, "allowPrivilegeEscalation != false",
-                      f"{pluralize('container', 'containers', len(bad))} {join_quote(bad)} must set "
+                      f"{named(bad)} must set "
                       "securityContext.allowPrivilegeEscalation=false")
     return ALLOWED
 
@@ -353,10 +358,10 @@ def capabilities_restricted(meta: dict, spec: dict) -> Result:
             adding.append(c.get("name", ""))
     details = []
     if missing:
-        details.append(f"{pluralize('container', 'containers', len(missing))} {join_quote(missing)} must set "
+        details.append(f"{named(missing)} must set "
                        'securityContext.capabilities.drop=["ALL"]')
     if adding:
-        details.append(f"{pluralize('container', 'containers', len(adding))} {join_quote(adding)} must not "
+        details.append(f"{named(adding)} must not "
                        f"include {join_quote(sorted(caps))} in securityContext.capabilities.add")
     return Result(False, "unrestricted capabilities", "; ".join(details)) if details else ALLOWED
 
@@ -404,13 +409,13 @@ def run_as_non_root(meta: dict, spec: dict) -> Result:
         elif not pod_non_root:
             implicit.append(c.get("name", ""))
     if explicit:
-        bad_setters.append(f"{pluralize('container', 'containers', len(explicit))} {join_quote(explicit)}")
+        bad_setters.append(named(explicit))
     if bad_setters:
         return Result(False, "runAsNonRoot != true",
                       f"{' and '.join(bad_setters)} must not set securityContext.runAsNonRoot=false")
     if implicit:
         return Result(False, "runAsNonRoot != true",
-                      f"pod or {pluralize('container', 'containers', len(implicit))} {join_quote(implicit)} "
+                      f"pod or {named(implicit)} "
                       "must set securityContext.runAsNonRoot=true")
     return ALLOWED
 
@@ -420,7 +425,7 @@ def run_as_user(meta: dict, spec: dict) -> Result:
     setters = ["pod"] if (_pod_sc(spec) or {}).get("runAsUser") == 0 else []
     bad = [c.get("name", "") for c in _containers(spec) if (_sc(c) or {}).get("runAsUser") == 0]
     if bad:
-        setters.append(f"{pluralize('container', 'containers', len(bad))} {join_quote(bad)}")
+        setters.append(named(bad))
     if setters:
         return Result(False, "runAsUser=0", f"{' and '.join(setters)} must not set runAsUser=0")
     return ALLOWED
@@ -446,13 +451,13 @@ def seccomp_profile_restricted(meta: dict, spec: dict) -> Result:
         elif not pod_set:
             implicit.append(c.get("name", ""))
     if explicit:
-        bad_setters.append(f"{pluralize('container', 'containers', len(explicit))} {join_quote(explicit)}")
+        bad_setters.append(named(explicit))
     if bad_setters:
         return Result(False, "seccompProfile", f"{' and '.join(bad_setters)} must not set "
                       f"securityContext.seccompProfile.type to {join_quote(sorted(values))}")
     if implicit:
         return Result(False, "seccompProfile",
-                      f"pod or {pluralize('container', 'containers', len(implicit))} {join_quote(implicit)} must "
+                      f"pod or {named(implicit)} must "
                       'set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost"')
     return ALLOWED
 
