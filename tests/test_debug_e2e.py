@@ -207,3 +207,51 @@ def test_read_only_context_gets_the_403(cluster):
     assert res.err.splitlines()[-1] == (f'Error from server (Forbidden): pods "{pod}" is forbidden: User "reader" '
                                         'cannot patch resource "pods/ephemeralcontainers" in API group "" in the '
                                         'namespace "default"')
+
+
+MESHED_STRICT = """
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio-sidecar-injector, namespace: istio-system}
+data: {values: '{"istio_cni": {"enabled": true}}', config: '{}'}
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: strict-mesh
+  labels: {pod-security.kubernetes.io/enforce: restricted, istio-injection: enabled}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: meshed, namespace: strict-mesh}
+spec:
+  selector: {matchLabels: {app: meshed}}
+  template:
+    metadata: {labels: {app: meshed}}
+    spec:
+      securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
+      containers:
+      - name: app
+        image: gcr.io/distroless/static-debian12:nonroot
+        command: ["/app"]
+        securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+"""
+
+
+def test_restricted_and_in_the_mesh_with_istio_cni(cluster):
+    """Istio CNI's injection passes restricted; the debug container's curl meets the pod's sidecar."""
+    srv, kubectl, _ = cluster
+    applied = kubectl("apply", "-f", "-", input=MESHED_STRICT)
+    assert applied.code == 0, applied.err
+    assert kubectl("wait", "--for=condition=Ready", "pod", "-l", "app=meshed", "-n", "strict-mesh",
+                   "--timeout=30s").code == 0
+    pod = pod_of(kubectl, "meshed", "strict-mesh")
+    custom = srv.workdir / "numeric.json"
+    custom.write_text(json.dumps({"securityContext": {"runAsUser": 100}}))
+    name = debug(kubectl, pod, "--profile=restricted", f"--custom={custom}", ns="strict-mesh")
+    assert "running" in container_state(kubectl, pod, name, "strict-mesh")
+    res = kubectl("exec", "-n", "strict-mesh", pod, "-c", name, "--", "curl", "-sS",
+                  "http://my-httpbin.default.svc.cluster.local/headers")
+    assert res.code == 0, res.err
+    assert "X-Envoy-Decorator-Operation" in json.loads(res.out)["headers"]
+    kubectl("delete", "configmap", "-n", "istio-system", "istio-sidecar-injector")

@@ -315,3 +315,22 @@ def test_kubectl_prints_the_reason_and_the_warning(srv, kubectl):
     res = kubectl("-n", "kubectl-ns", "create", "deployment", "web", "--image=nginx", env=env)
     assert res.code == 0
     assert res.err.startswith('Warning: would violate PodSecurity "restricted:latest": allowPrivilegeEscalation != false')
+
+
+def test_with_istio_cni_a_restricted_pod_gets_its_sidecar(srv):
+    """With Istio CNI (the injector's values: istio_cni.enabled) the template injects
+    istio-validation, which needs no capabilities: restricted admits the pod."""
+    values = json.dumps({"istio_cni": {"enabled": True}})
+    assert srv.request("POST", "/api/v1/namespaces/istio-system/configmaps", {
+        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "istio-sidecar-injector"},
+        "data": {"values": values, "config": "{}"}})[0] == 201
+    try:
+        namespace(srv, "meshed-cni", enforce="restricted")
+        srv.request("PATCH", "/api/v1/namespaces/meshed-cni", {"metadata": {"labels": {"istio-injection": "enabled"}}},
+                    content_type="application/merge-patch+json")
+        code, _, body = srv.request("POST", "/api/v1/namespaces/meshed-cni/pods", pod("p", RESTRICTED_OK))
+        assert code == 201, body
+        assert [c["name"] for c in body["spec"]["initContainers"]] == ["istio-validation"]
+        assert [c["name"] for c in body["spec"]["containers"]] == ["app", "istio-proxy"]
+    finally:
+        srv.request("DELETE", "/api/v1/namespaces/istio-system/configmaps/istio-sidecar-injector")

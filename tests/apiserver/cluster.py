@@ -8,6 +8,7 @@ users of the kubeconfig it writes: `admin` (everything) and `reader` (read only)
 from __future__ import annotations
 
 import ipaddress
+import json
 import random
 import re
 import secrets
@@ -321,7 +322,12 @@ class Cluster:
         """Mutating admission for new pods: Istio's sidecar injector."""
         if self.istio_version:
             ns = self.store.get("/namespaces", "", pod["metadata"].get("namespace", "")) or {}
-            istio.inject(pod, ns, self.istio_version)
+            injector = self.store.get("/configmaps", "istio-system", "istio-sidecar-injector") or {}
+            try:
+                values = json.loads((injector.get("data") or {}).get("values") or "{}")
+            except ValueError:
+                values = {}
+            istio.inject(pod, ns, self.istio_version, cni=istio.cni_enabled(values if isinstance(values, dict) else {}))
 
     def pod_started(self, pod: dict, ip: str) -> bool:
         """Bring up what a pod needs to run (its network comes with its first exec)."""
