@@ -192,6 +192,7 @@ class Cluster:
         self._log: list[LoggedRequest] = []
         self._log_lock = threading.Lock()
         self.address = "127.0.0.1:0"  # host:port, set once the server listens
+        self.closed = False  # set by shutdown: background work stops
         self.kubelet = ephemeral.Kubelet(self)  # ephemeral containers and their processes
         self.controllers: list = [controllers.Deployments(self), self.kubelet]
         self.network = Network(self)
@@ -343,7 +344,8 @@ class Cluster:
         return podsecurity.admit(self, kind, obj, old, sub)
 
     def shutdown(self) -> None:
-        """Stop background work: ephemeral containers' processes, pod networks."""
+        """Stop background work: controllers' retries, ephemeral containers' processes, pod networks."""
+        self.closed = True
         self.kubelet.shutdown()
         self.network.shutdown()
 

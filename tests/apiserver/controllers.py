@@ -196,7 +196,7 @@ class Deployments:
     def _retry(self, key: tuple[str, str], name: str) -> None:
         self._pending.discard(key)
         deploy = self.cluster.store.get(DEPLOYMENTS, key[0], name)
-        if deploy is not None:
+        if deploy is not None and not self.cluster.closed:
             self.sync(deploy)
 
     def _event(self, obj: dict, kind: str, type_: str, reason: str, message: str) -> None:
