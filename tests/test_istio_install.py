@@ -372,3 +372,22 @@ def test_waypoints_are_deployed_by_istiod(make_apiserver, kubectl):
     missing = gateway.replace("listeners: [{name: mesh, port: 15008, protocol: HBONE}]", "listeners: [{port: 1}]")
     bad = kubectl("apply", "-f", "-", input=missing.replace("name: waypoint,", "name: broken,"))
     assert bad.code == 1 and "spec.listeners[0].name: Required value" in bad.err
+
+
+@pytest.mark.parametrize("native,cni,inits,containers", [  # webhook.go reorderPod
+    (False, False, ["user-init", "istio-init"], ["app", "istio-proxy"]),
+    (False, True, ["istio-validation", "user-init"], ["app", "istio-proxy"]),
+    (True, False, ["istio-init", "istio-proxy", "user-init"], ["app"]),
+    (True, True, ["istio-validation", "istio-proxy", "user-init"], ["app"]),
+])
+def test_where_the_injector_puts_its_containers(native, cni, inits, containers):
+    new = {"metadata": {"generateName": "web-5d8f7b9c4-", "labels": {"app": "web"}},
+           "spec": {"initContainers": [{"name": "user-init"}], "containers": [{"name": "app"}]}}
+    injection.inject(new, "canary", "1.28.10", native, cni)
+    assert names(new["spec"]["initContainers"]) == inits and names(new["spec"]["containers"]) == containers
+    status = json.loads(new["metadata"]["annotations"]["sidecar.istio.io/status"])
+    first = "istio-validation" if cni else "istio-init"
+    assert status["initContainers"] == ([first, "istio-proxy"] if native else [first])
+    assert status["containers"] == (None if native else ["istio-proxy"])
+    assert status["revision"] == "canary" and new["metadata"]["annotations"]["istio.io/rev"] == "canary"
+    assert new["metadata"]["labels"]["service.istio.io/canonical-name"] == "web"

@@ -7,18 +7,22 @@ namespace and object labels (istio-discovery templates/mutatingwebhook.yaml, the
 and kube-node-lease (initializer.go IgnoredNamespaces), and a `sidecar.istio.io/inject` label (or
 annotation) of false/true wins over the policy, which is "enabled".
 
-What it adds (injection-template.yaml and webhook.go `reorderPod`): istio-init, istio-proxy, the
+What it adds (injection-template.yaml and webhook.go `reorderPod`): istio-init (or, with Istio
+CNI in the injector's values, istio-validation, which needs no capabilities), istio-proxy, the
 labels and annotations of the template (istio.io/rev, sidecar.istio.io/status, the default
 containers, Prometheus merge). istio-proxy is a native sidecar, an init container with
 `restartPolicy: Always` placed right after istio-init, when `native_sidecars` says so; otherwise a
-regular container, last, with istio-init last among the init containers.
+regular container, last, with istio-init last (istio-validation first) among the init containers.
 """
 from __future__ import annotations
 
 import json
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-from .istio import DEFAULT_REVISION, _flag, minor
+from .istio import DEFAULT_REVISION, SYSTEM_NAMESPACE, _flag, minor
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .store import Store
 
 IGNORED_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
 TRUE_VALUES = ("y", "yes", "true", "on")  # injectRequired: http://yaml.org/type/bool.html
@@ -138,6 +142,25 @@ def native_for_pod(native_default: bool, version: str, annotations: dict[str, st
     return native_default
 
 
+def injector_values(store: "Store", revision: str) -> dict:
+    """The injector's values: ConfigMap istio-sidecar-injector (istio-sidecar-injector-<rev>),
+    key `values`, JSON (istio-discovery templates/istiod-injector-configmap.yaml)."""
+    name = "istio-sidecar-injector" if revision == DEFAULT_REVISION else f"istio-sidecar-injector-{revision}"
+    injector = store.get("/configmaps", SYSTEM_NAMESPACE, name) or {}
+    try:
+        values = json.loads((injector.get("data") or {}).get("values") or "{}")
+    except ValueError:
+        return {}
+    return values if isinstance(values, dict) else {}
+
+
+def cni_enabled(values: dict) -> bool:
+    """Istio CNI in the injector's values: `istio_cni.enabled`, `pilot.cni.enabled` in the charts
+    of later releases."""
+    return bool((values.get("istio_cni") or {}).get("enabled")) or \
+        bool(((values.get("pilot") or {}).get("cni") or {}).get("enabled"))
+
+
 def _by_name(containers: list[dict], name: str) -> dict | None:
     return next((c for c in containers if c.get("name") == name), None)
 
@@ -151,8 +174,8 @@ def _move(containers: list[dict], name: str, first: bool) -> list[dict]:
     return [found, *rest] if first else [*rest, found]
 
 
-def inject(pod: dict, revision: str, version: str, native: bool) -> None:
-    """Add the sidecar as the revision's injector does (istio-init and istio-proxy)."""
+def inject(pod: dict, revision: str, version: str, native: bool, cni: bool = False) -> None:
+    """Add the sidecar as the revision's injector does (istio-init or istio-validation, istio-proxy)."""
     spec = pod.setdefault("spec", {})
     meta = pod.setdefault("metadata", {})
     labels = meta.setdefault("labels", {})
@@ -160,13 +183,19 @@ def inject(pod: dict, revision: str, version: str, native: bool) -> None:
     app_containers = [c.get("name", "") for c in spec.get("containers") or [] if c.get("name") != "istio-proxy"]
     owner = meta.get("generateName", "").rstrip("-").rsplit("-", 1)[0] if meta.get("generateName") else meta.get("name", "")
     image = f"docker.io/istio/proxyv2:{version}"
-    init = {"name": "istio-init", "image": image,
-            "args": ["istio-iptables", "-p", "15001", "-z", "15006", "-u", "1337", "-m", "REDIRECT", "-i", "*",
-                     "-x", "", "-b", "*", "-d", "15090,15021,15020", "--log_output_level=default:info"],
-            "securityContext": {"allowPrivilegeEscalation": False,
-                                "capabilities": {"add": ["NET_ADMIN", "NET_RAW"], "drop": ["ALL"]},
-                                "privileged": False, "readOnlyRootFilesystem": False,
-                                "runAsGroup": 0, "runAsNonRoot": False, "runAsUser": 0}}
+    args = ["istio-iptables", "-p", "15001", "-z", "15006", "-u", "1337", "-m", "REDIRECT", "-i", "*",
+            "-x", "", "-b", "*", "-d", "15090,15021,15020", "--log_output_level=default:info"]
+    if cni:
+        init = {"name": "istio-validation", "image": image, "args": [*args, "--run-validation", "--skip-rule-apply"],
+                "securityContext": {"allowPrivilegeEscalation": False, "privileged": False,
+                                    "capabilities": {"drop": ["ALL"]}, "readOnlyRootFilesystem": True,
+                                    "runAsGroup": 1337, "runAsUser": 1337, "runAsNonRoot": True}}
+    else:
+        init = {"name": "istio-init", "image": image, "args": args,
+                "securityContext": {"allowPrivilegeEscalation": False,
+                                    "capabilities": {"add": ["NET_ADMIN", "NET_RAW"], "drop": ["ALL"]},
+                                    "privileged": False, "readOnlyRootFilesystem": False,
+                                    "runAsGroup": 0, "runAsNonRoot": False, "runAsUser": 0}}
     proxy = {"name": "istio-proxy", "image": image,
              "args": ["proxy", "sidecar", "--domain", "$(POD_NAMESPACE).svc.cluster.local",
                       "--proxyLogLevel=warning", "--proxyComponentLogLevel=misc:error",
@@ -182,13 +211,13 @@ def inject(pod: dict, revision: str, version: str, native: bool) -> None:
                                  "runAsGroup": 1337, "runAsNonRoot": True, "runAsUser": 1337}}
     inits = list(spec.get("initContainers") or [])
     containers = list(spec.get("containers") or [])
-    if native:
+    if native:  # {istio-init/istio-validation} => proxy => rest
         proxy["restartPolicy"] = "Always"
         proxy["startupProbe"] = {"failureThreshold": 600, "httpGet": {"path": "/healthz/ready", "port": 15021},
                                  "periodSeconds": 1, "timeoutSeconds": 3}
-        inits = _move(_move(inits + [init, proxy], "istio-proxy", True), "istio-init", True)
-    else:
-        inits = _move(inits + [init], "istio-init", False)
+        inits = _move(_move(inits + [init, proxy], "istio-proxy", True), init["name"], True)
+    else:  # istio-validation => rest => istio-init; the proxy last among the containers
+        inits = _move(inits + [init], init["name"], cni)
         containers = _move(containers + [proxy], "istio-proxy", False)
     spec["initContainers"], spec["containers"] = inits, containers
     labels.setdefault("security.istio.io/tlsMode", "istio")
@@ -204,7 +233,7 @@ def inject(pod: dict, revision: str, version: str, native: bool) -> None:
     notes.setdefault("prometheus.io/path", "/stats/prometheus")
     notes.setdefault("prometheus.io/port", "15020")
     notes.setdefault("prometheus.io/scrape", "true")
-    status = {"initContainers": ["istio-init", "istio-proxy"] if native else ["istio-init"],
+    status = {"initContainers": [init["name"], "istio-proxy"] if native else [init["name"]],
               "containers": None if native else ["istio-proxy"],
               "volumes": ["workload-socket", "credential-socket", "workload-certs", "istio-envoy", "istio-data",
                           "istio-podinfo", "istio-token", "istiod-ca-cert"],
