@@ -322,7 +322,7 @@ class Ztunnel:
         self._add(uid, "tcp_connections_opened", labels, 1)
         self._add(uid, "tcp_received_bytes", labels, 0)
         self._add(uid, "tcp_sent_bytes", labels, 0)
-        counts = [0, 0]
+        counts = (0, 0)
         try:
             if waypoint is not None:  # HBONE to the waypoint, which forwards as it is configured
                 ours, theirs = socket.socketpair()
@@ -335,11 +335,11 @@ class Ztunnel:
                         theirs.close()
 
                 threading.Thread(target=relay, daemon=True).start()
-                splice(conn, ours, counts)
+                counts = splice(conn, ours)
                 ours.close()
             else:
                 upstream = self.network.connect(target[0], target[1], net.ip)
-                splice(conn, upstream, counts)
+                counts = splice(conn, upstream)
                 upstream.close()
         finally:
             self._add(uid, "tcp_received_bytes", labels, counts[0])

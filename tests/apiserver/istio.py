@@ -280,14 +280,18 @@ def mesh_config(version: str, revision: str = DEFAULT_REVISION, outbound_policy:
                 ambient: bool = False) -> dict:
     """The `mesh` of istio-discovery templates/configmap.yaml with the chart's default values:
     tracing to zipkin up to 1.21 (values.yaml global.proxy.tracer), the ambient profile's
-    ISTIO_META_ENABLE_HBONE, and meshConfig.outboundTrafficPolicy when set."""
+    ISTIO_META_ENABLE_HBONE, and meshConfig.outboundTrafficPolicy when set; Envoy's access log on
+    (`accessLogFile: /dev/stdout`), as Istio's egress tasks ask before they begin
+    (`istioctl install --set meshConfig.accessLogFile=/dev/stdout`, istio.io
+    tasks/observability/logs/access-log)."""
     istiod = "istiod" if revision == DEFAULT_REVISION else f"istiod-{revision}"
     default_config: dict = {"discoveryAddress": f"{istiod}.{SYSTEM_NAMESPACE}.svc:15012"}
     if minor(version) < (1, 22):
         default_config["tracing"] = {"zipkin": {"address": f"zipkin.{SYSTEM_NAMESPACE}:9411"}}
     if ambient:
         default_config["proxyMetadata"] = {"ISTIO_META_ENABLE_HBONE": "true"}
-    mesh = {"defaultConfig": default_config, "defaultProviders": {"metrics": ["prometheus"]},
+    mesh = {"accessLogFile": "/dev/stdout", "defaultConfig": default_config,
+            "defaultProviders": {"metrics": ["prometheus"]},
             "enablePrometheusMerge": True, "rootNamespace": SYSTEM_NAMESPACE, "trustDomain": "cluster.local"}
     if outbound_policy:
         mesh["outboundTrafficPolicy"] = {"mode": outbound_policy}

@@ -498,19 +498,18 @@ def reset(conn: socket.socket) -> None:
         pass
 
 
-def splice(a: socket.socket, b: socket.socket, counts: list[int] | None = None) -> None:
-    """Copy bytes both ways until either side closes; counts, when given, gets the bytes
-    a sent to b and b sent to a."""
-    def pump(src: socket.socket, dst: socket.socket) -> None:
-        slot = 0 if src is a else 1
+def splice(a: socket.socket, b: socket.socket) -> tuple[int, int]:
+    """Copy bytes both ways until either side closes; the bytes copied (a to b, b to a)."""
+    counts = [0, 0]
+
+    def pump(src: socket.socket, dst: socket.socket, which: int) -> None:
         try:
             while True:
                 data = src.recv(65536)
                 if not data:
                     break
                 dst.sendall(data)
-                if counts is not None:
-                    counts[slot] += len(data)
+                counts[which] += len(data)
         except OSError:
             pass
         finally:
@@ -519,7 +518,8 @@ def splice(a: socket.socket, b: socket.socket, counts: list[int] | None = None) 
             except OSError:
                 pass
 
-    other = threading.Thread(target=pump, args=(b, a), daemon=True)
+    other = threading.Thread(target=pump, args=(b, a, 1), daemon=True)
     other.start()
-    pump(a, b)
+    pump(a, b, 0)
     other.join(timeout=60)
+    return counts[0], counts[1]
