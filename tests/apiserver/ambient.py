@@ -279,7 +279,7 @@ class Ztunnel:
 
     def outbound(self, net: "PodNet", conn: socket.socket, ip: str, port: int) -> None:
         from .network import reset, splice
-        from .sidecar import port_protocol
+        from .proxyconfig import port_protocol
         from .waypoints import service_entry_at, waypoint_for
 
         ztunnel = self.pod()

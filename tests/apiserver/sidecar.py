@@ -3,29 +3,17 @@
 Istio's iptables rules send a pod's outbound connections to Envoy, which
 matches them against the mesh's services and applies their DestinationRules.
 This module does the same for the connections network.py hands it, as the
-pod's own revision configures it (`Proxy`: the istiod that injected it, its
-version and mesh config, the Sidecar resource that scopes the pod):
+pod's own revision configures it (proxyconfig.py: the registry, the
+ExternalName mode, the matching, the DestinationRule that applies):
 
-- *matching*: HTTP by the Host header on the port's HTTP listener; TCP and TLS
-  by cluster IP, ServiceEntry address, SNI, or (for an ExternalName Service's
-  TCP port before Istio 1.21) any traffic on that port (istio#20703). No match
-  goes to the PassthroughCluster, untouched.
-- *visibility*: a Sidecar resource's egress hosts and a service's exportTo
-  leave services out of the proxy's registry.
-- *ExternalName Services* follow the revision's istiod: up to Istio 1.20 (unless
-  ENABLE_EXTERNAL_NAME_ALIAS) each is a service of its own, host
-  NAME.NS.svc.cluster.local, so DestinationRules on that host apply; from
-  1.21 it is only an alias of its target's host, and only rules on the target
-  host (written for a ServiceEntry) apply (istio.external_name_alias).
-- *outbound traffic policy* (meshConfig, or the Sidecar's): no match goes to
-  the PassthroughCluster under ALLOW_ANY; under REGISTRY_ONLY HTTP gets the
+- *no match* goes to the PassthroughCluster under ALLOW_ANY, untouched; under
+  REGISTRY_ONLY (meshConfig, or the pod's Sidecar resource) HTTP gets the
   block_all route's 502 and anything else the BlackHoleCluster, a closed
   connection (a reset TLS handshake).
-- *TLS mode*: the DestinationRule that applies (meshrules.py: the client's
-  namespace, then the service's, then istio-system; the most specific host;
-  workload selectors) decides. A mode of ISTIO_MUTUAL towards an external host
-  fails as Envoy does: HTTP 503 `upstream connect error or disconnect/reset
-  before headers. reset reason: connection termination`, or a reset TLS handshake.
+- *TLS mode*: a mode of ISTIO_MUTUAL towards an external host fails as Envoy
+  does: HTTP 503 `upstream connect error or disconnect/reset before headers.
+  reset reason: connection termination`, or a reset TLS handshake; SIMPLE on an
+  HTTP port originates TLS.
 - *headers*: requests get the headers Istio's sidecar adds (decorator
   operation, peer metadata id, B3 trace ids, ...); responses get
   `server: envoy` and `x-envoy-upstream-service-time`.
@@ -39,30 +27,21 @@ from __future__ import annotations
 
 import base64
 import collections
-import json
 import re
 import socket
 import ssl
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from . import istio, meshrules
 from .network import reset, splice
+from .proxyconfig import DOMAIN, HTTP_PROTOCOLS, Entry, Proxy, ProxyConfig
 
 if TYPE_CHECKING:  # pragma: no cover
     from .network import Network, PodNet
 
-DESTINATION_RULES = "networking.istio.io/destinationrules"
-SERVICE_ENTRIES = "networking.istio.io/serviceentries"
-SIDECARS = "networking.istio.io/sidecars"
-ROOT_NAMESPACE = "istio-system"
 BLACKHOLE = "BlackHoleCluster"
-DOMAIN = "svc.cluster.local"
-HTTP_PROTOCOLS = ("http", "http2", "grpc", "grpc-web", "http_proxy")
-KNOWN_PROTOCOLS = HTTP_PROTOCOLS + ("https", "tls", "tcp", "udp", "mongo", "redis", "mysql")
 MTLS_RESET = ("upstream connect error or disconnect/reset before headers. "
               "reset reason: connection termination")
 TLS_ERROR = ("upstream connect error or disconnect/reset before headers. reset reason: connection "
@@ -70,216 +49,16 @@ TLS_ERROR = ("upstream connect error or disconnect/reset before headers. reset r
              "WRONG_VERSION_NUMBER:TLS_error_end")
 
 
-def port_protocol(port: dict) -> str:
-    """Istio protocol selection: appProtocol, else the name's prefix; '' when unrecognised."""
-    name = (port.get("appProtocol") or port.get("name") or port.get("protocol") or "").lower()
-    prefix = name.split("-", 1)[0]
-    return prefix if prefix in KNOWN_PROTOCOLS else ""
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A service in the mesh's registry, as Envoy clusters see it."""
-
-    host: str
-    namespace: str
-    port: int
-    protocol: str  # from the port's name; '' when Istio would sniff
-    upstreams: tuple[tuple[str, int], ...] = ()  # static endpoints (ip, port)
-    dns: str = ""  # resolution DNS: connect to this name, at `port`
-    target_port: int = 0
-    service: dict | None = field(default=None, compare=False, repr=False)  # its endpoints, read when used
-    service_port: dict | None = field(default=None, compare=False, repr=False)
-
-    @property
-    def cluster(self) -> str:
-        return f"outbound|{self.port}||{self.host}"
-
-
-@dataclass
-class Proxy:
-    """What istiod pushes to one sidecar, read from the cluster at each connection: the revision
-    that injected it (annotation istio.io/rev) and so that istiod's version and ExternalName mode,
-    the outbound traffic policy in force, the Sidecar resource that scopes it, and the
-    DestinationRules as its revision indexes them (meshrules.py)."""
-
-    namespace: str
-    labels: dict[str, str]
-    revision: str
-    version: tuple[int, int]
-    alias: bool
-    policy: str
-    scope: dict | None
-    rules: meshrules.DestinationRuleIndex
-
-    def visible(self, entry: "Entry", services_export: dict[tuple[str, str], list[str]]) -> bool:
-        """Is the entry in this proxy's registry? Its exportTo (Service annotation
-        networking.istio.io/exportTo, ServiceEntry spec.exportTo: `*` by default, `.` its own
-        namespace, `~` none) and the Sidecar's egress hosts (`namespace/dnsName`, namespace `*`,
-        `.` or a name; pilot/pkg/model/sidecar.go selectServices, hostClassification.Matches)."""
-        export = services_export.get((entry.namespace, entry.host))
-        if export:
-            ok = "*" in export or self.namespace in export or ("." in export and entry.namespace == self.namespace)
-            if not ok:
-                return False
-        listeners = ((self.scope or {}).get("spec") or {}).get("egress") or []
-        if not listeners:
-            return True
-        scope_ns = (self.scope or {}).get("metadata", {}).get("namespace", "")
-        for listener in listeners:
-            port = (listener.get("port") or {}).get("number")
-            if port and port != entry.port:
-                continue
-            for item in listener.get("hosts") or []:
-                ns, _, dns = item.partition("/")
-                ns = scope_ns if ns == "." else ns
-                if ns not in ("*", entry.namespace):
-                    continue
-                if dns == "*" or dns == entry.host or (meshrules.is_wildcarded(dns) and
-                                                       meshrules.subset_of(entry.host, dns)):
-                    return True
-        return False
-
-
 class Sidecar:
     def __init__(self, network: "Network") -> None:
         self.network = network
         self.stats: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
         self.lock = threading.Lock()
-        self._rules: tuple | None = None
+        self.config = ProxyConfig(network.cluster)
 
     @property
     def store(self):
         return self.network.cluster.store
-
-    # -- mesh configuration -------------------------------------------------------------
-    def proxy(self, net: "PodNet") -> Proxy:
-        pod = self.store.get("/pods", net.namespace, net.name) or {}
-        meta = pod.get("metadata") or {}
-        notes = meta.get("annotations") or {}
-        revision = notes.get("istio.io/rev") or istio.DEFAULT_REVISION
-        if "istio.io/rev" not in notes:
-            try:
-                revision = json.loads(notes.get("sidecar.istio.io/status", "{}")).get("revision") or revision
-            except ValueError:
-                pass
-        deploy = istio.istiods(self.store).get(revision)
-        if deploy is not None:
-            version, env = istio.istiod_version(deploy), istio.istiod_env(deploy)
-        else:  # its control plane is gone: the proxy keeps what its image says
-            version, env = _proxy_image_version(pod), {}
-        version = version or (self.network.cluster.istio_version or "1.20.0")
-        mesh = istio.read_mesh_config(self.store, revision)
-        labels = meta.get("labels") or {}
-        scope = meshrules.sidecar_for(self.store.scan(SIDECARS), net.namespace, labels,
-                                      mesh.get("rootNamespace") or ROOT_NAMESPACE)
-        export = frozenset(mesh.get("defaultDestinationRuleExportTo") or ["*"])
-        rules = self.rule_index(mesh.get("rootNamespace") or ROOT_NAMESPACE, export)
-        return Proxy(net.namespace, labels, revision, istio.minor(version),
-                     istio.external_name_alias(version, env), meshrules.outbound_policy(mesh, scope), scope, rules)
-
-    def rule_index(self, root: str, export: frozenset[str]) -> meshrules.DestinationRuleIndex:
-        """The DestinationRule index, built again only when a rule changed (as istiod's push)."""
-        rules = self.store.scan(DESTINATION_RULES)
-        key = (root, export, tuple((r["metadata"].get("uid"), r["metadata"].get("resourceVersion")) for r in rules))
-        with self.lock:
-            if self._rules is not None and self._rules[0] == key:
-                return self._rules[1]
-        index = meshrules.index_destination_rules(rules, root, export)
-        with self.lock:
-            self._rules = (key, index)
-        return index
-
-    def registry(self, proxy: Proxy) -> list[Entry]:
-        """Every (host, port) the proxy has a cluster for."""
-        entries: list[Entry] = []
-        exports: dict[tuple[str, str], list[str]] = {}
-        for svc in self.store.scan("/services"):
-            meta, spec = svc["metadata"], svc.get("spec", {})
-            host = f"{meta['name']}.{meta['namespace']}.{DOMAIN}"
-            note = (meta.get("annotations") or {}).get("networking.istio.io/exportTo")
-            if note:
-                exports[(meta["namespace"], host)] = [x.strip() for x in note.split(",")]
-            for port in spec.get("ports") or []:
-                if spec.get("type") == "ExternalName":
-                    if proxy.alias:
-                        continue  # only an alias in 1.21+: see aliases()
-                    entries.append(Entry(host, meta["namespace"], port["port"], port_protocol(port),
-                                         dns=spec.get("externalName", "").rstrip(".")))
-                else:
-                    entries.append(Entry(host, meta["namespace"], port["port"], port_protocol(port),
-                                         service=svc, service_port=port))
-        for se in self.store.scan(SERVICE_ENTRIES):
-            spec = se.get("spec", {})
-            for host in spec.get("hosts") or []:
-                if spec.get("exportTo"):
-                    exports[(se["metadata"]["namespace"], host)] = spec["exportTo"]
-                for port in spec.get("ports") or []:
-                    protocol = (port.get("protocol") or "").lower()
-                    ups = tuple((e["address"], (e.get("ports") or {}).get(port.get("name"), port.get("targetPort") or port["number"]))
-                                for e in spec.get("endpoints") or [] if e.get("address"))
-                    entries.append(Entry(host, se["metadata"]["namespace"], port["number"],
-                                         protocol if protocol in KNOWN_PROTOCOLS else "",
-                                         upstreams=ups if spec.get("resolution") == "STATIC" else (),
-                                         dns="" if spec.get("resolution") == "STATIC" else host,
-                                         target_port=port.get("targetPort") or 0))
-        return [e for e in entries if proxy.visible(e, exports)]
-
-    def aliases(self, proxy: Proxy) -> dict[str, str]:
-        """1.21+: ExternalName hosts that are DNS aliases of another mesh host."""
-        if not proxy.alias:
-            return {}
-        out = {}
-        for svc in self.store.scan("/services"):
-            spec = svc.get("spec", {})
-            if spec.get("type") == "ExternalName":
-                meta = svc["metadata"]
-                out[f"{meta['name']}.{meta['namespace']}.{DOMAIN}"] = spec.get("externalName", "").rstrip(".")
-        return out
-
-    @staticmethod
-    def tls_mode(entry: Entry, proxy: Proxy) -> str | None:
-        """The TLS mode of the DestinationRule that applies to entry for this proxy, or None (auto mTLS)."""
-        rule = meshrules.destination_rule_for(proxy.rules, proxy.namespace, proxy.labels, entry.host,
-                                              entry.namespace)
-        return meshrules.tls_mode(rule, entry.port)
-
-    # -- matching -------------------------------------------------------------------------
-    def by_host(self, host: str, port: int, proxy: Proxy, registry: list[Entry]) -> Entry | None:
-        host = host.lower().rstrip(".")
-        names = {host}
-        if "." not in host:
-            names.add(f"{host}.{proxy.namespace}.{DOMAIN}")
-        elif host.count(".") == 1:
-            names.add(f"{host}.{DOMAIN}")
-        elif host.endswith(".svc"):
-            names.add(f"{host}.cluster.local")
-        aliases = self.aliases(proxy)
-        for name in list(names):
-            target = aliases.get(name)
-            if target:
-                names.add(target)
-        for entry in registry:
-            if entry.port == port and entry.host in names:
-                return entry
-        return None
-
-    def by_address(self, ip: str, port: int, sni: str, registry: list[Entry]) -> Entry | None:
-        entries = [e for e in registry if e.port == port]
-        for svc in self.store.scan("/services"):
-            if ip in (svc.get("spec", {}).get("clusterIPs") or []):
-                meta = svc["metadata"]
-                host = f"{meta['name']}.{meta['namespace']}.{DOMAIN}"
-                return next((e for e in entries if e.host == host), None)
-        for se in self.store.scan(SERVICE_ENTRIES):
-            if ip in (se.get("spec", {}).get("addresses") or []):
-                return next((e for e in entries if e.host in se["spec"].get("hosts", [])), None)
-        if sni:
-            found = next((e for e in entries if e.host == sni and e.protocol in ("https", "tls")), None)
-            if found:
-                return found
-        # a TCP port of a DNS service without addresses captures all traffic on the port
-        return next((e for e in entries if e.protocol == "tcp" and e.dns), None)
 
     # -- traffic --------------------------------------------------------------------------------
     def count(self, net: "PodNet", entry: "Entry | None", host: str, protocol: str, code: int = 0,
@@ -306,13 +85,13 @@ class Sidecar:
             self.stats[net.uid][key] += 1
 
     def outbound(self, net: "PodNet", conn: socket.socket, ip: str, port: int) -> None:
-        proxy = self.proxy(net)
-        registry = self.registry(proxy)
+        proxy = self.config.proxy(net)
+        registry = self.config.registry(proxy)
         first = peek(conn)
         is_tls = first[:1] == b"\x16"
         http_port = any(e.port == port and e.protocol in HTTP_PROTOCOLS for e in registry)
         looks_http = bool(re.match(rb"^[A-Z]+ \S+ HTTP/1\.[01]\r?\n", first))
-        by_address = self.by_address(ip, port, sni_of(first) if is_tls else "", registry)
+        by_address = self.config.by_address(ip, port, sni_of(first) if is_tls else "", registry)
         if by_address is not None and by_address.protocol not in HTTP_PROTOCOLS + ("",):
             return self.tcp(net, conn, ip, port, by_address, proxy)
         if looks_http and (http_port or (by_address is not None)):
@@ -349,7 +128,7 @@ class Sidecar:
 
     def tcp(self, net: "PodNet", conn: socket.socket, ip: str, port: int, entry: Entry, proxy: Proxy) -> None:
         self.count(net, entry, entry.host, "tcp")
-        mode = self.tls_mode(entry, proxy)
+        mode = self.config.tls_mode(entry, proxy)
         if mode in ("ISTIO_MUTUAL", "MUTUAL", "SIMPLE"):
             # Envoy wraps the app's bytes in its own TLS; the external host cannot follow.
             peek(conn)
@@ -370,7 +149,7 @@ class Sidecar:
             return
         line, headers, body = request
         host = header(headers, "host").split(":")[0] or ip
-        entry = by_address or self.by_host(host, port, proxy, registry)
+        entry = by_address or self.config.by_host(host, port, proxy, registry)
         started = time.monotonic()
         headers = outbound_headers(headers, entry, net, b3=proxy.version < (1, 22))
         if entry is None and proxy.policy == "REGISTRY_ONLY":
@@ -384,7 +163,7 @@ class Sidecar:
             code = self._forward(conn, upstream, line, headers, body, started)
             self.count(net, None, host, "http", code)
             return
-        mode = self.tls_mode(entry, proxy)
+        mode = self.config.tls_mode(entry, proxy)
         if mode in ("ISTIO_MUTUAL", "MUTUAL"):
             send_envoy_error(conn, 503, MTLS_RESET)
             self.count(net, entry, entry.host, "http", 503)
@@ -574,17 +353,6 @@ def relay_response(upstream: socket.socket, client: socket.socket, started: floa
         return int(line.split(" ")[1])
     except (IndexError, ValueError):
         return 0
-
-
-def _proxy_image_version(pod: dict) -> str:
-    """The version of a pod's istio-proxy image (proxyv2:1.24.3), '' when there is none."""
-    spec = pod.get("spec") or {}
-    for container in (spec.get("containers") or []) + (spec.get("initContainers") or []):
-        if container.get("name") == "istio-proxy":
-            tag = container.get("image", "").rpartition(":")[2]
-            if re.fullmatch(r"\d+\.\d+\.\d+.*", tag):
-                return tag.split("-")[0]
-    return ""
 
 
 def send_envoy_error(conn: socket.socket, code: int, text: str) -> None:
