@@ -391,3 +391,26 @@ def test_where_the_injector_puts_its_containers(native, cni, inits, containers):
     assert status["containers"] == (None if native else ["istio-proxy"])
     assert status["revision"] == "canary" and new["metadata"]["annotations"]["istio.io/rev"] == "canary"
     assert new["metadata"]["labels"]["service.istio.io/canonical-name"] == "web"
+
+
+@pytest.mark.parametrize("version,served,storage,version_label", [
+    # manifests/charts/base/files/crd-all.gen.yaml of each release; the operator's labels before 1.24,
+    # Helm's from 1.24 (istio-discovery templates)
+    ("1.20", ["v1alpha3", "v1beta1"], "v1alpha3", "operator.istio.io/version"),
+    ("1.22", ["v1", "v1alpha3", "v1beta1"], "v1alpha3", "operator.istio.io/version"),
+    ("1.24", ["v1", "v1alpha3", "v1beta1"], "v1beta1", "app.kubernetes.io/version"),
+    ("1.28", ["v1", "v1alpha3", "v1beta1"], "v1", "app.kubernetes.io/version"),
+])
+def test_each_release_installs_its_own(version, served, storage, version_label):
+    full = istio.full_version(version)
+    for definition in istio.crds(full):
+        versions = definition["spec"]["versions"]
+        assert [v["name"] for v in versions] == served
+        assert [v["name"] for v in versions if v["storage"]] == [storage]
+    deploy = istio.istiod_deployment(full, revision="canary")
+    assert deploy["metadata"]["name"] == "istiod-canary"
+    assert deploy["metadata"]["labels"][version_label] == full
+    assert deploy["spec"]["selector"]["matchLabels"] == {"app": "istiod", "istio.io/rev": "canary"}
+    assert istio.istiod_version(deploy) == full
+    assert [c["metadata"]["name"] for c in istio.crds(full)] == [
+        "destinationrules.networking.istio.io", "serviceentries.networking.istio.io", "sidecars.networking.istio.io"]
