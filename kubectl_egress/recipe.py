@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import inventory, manifests, mesh as meshes
+from .mesh import fit
 from .apply import Applier, plan
 from .errors import UsageError
 from .model import ObjectChange, Target
@@ -30,11 +31,14 @@ class Result:
 
 
 def apply_target(kube: Kube, target: Target, force: bool, dry_run: str, istio_mode: str = "auto") -> Result:
-    exists = kube.namespace_exists(target.namespace)
+    facts = meshes.read(kube, istio_mode, [target.namespace], ambient=False)
+    exists = facts.namespace_exists(target.namespace)
+    if exists is None:
+        exists = kube.namespace_exists(target.namespace)
     if exists is False:
         raise UsageError(f'namespace "{target.namespace}" not found: create it with "kubectl '
                          f'create namespace {target.namespace}", or pick another with -n')
-    mesh = meshes.detect(kube, istio_mode)
+    mesh = facts.mesh(target.namespace)
     notes = []
     if not mesh.istio and target.tls_mode is not None and istio_mode != "none":
         notes.append("Istio is not installed (networking.istio.io is not served): "
@@ -43,6 +47,7 @@ def apply_target(kube: Kube, target: Target, force: bool, dry_run: str, istio_mo
         notes.append(f"Warning: a tcp port on an ExternalName Service makes Istio send all traffic on port "
                      f"{target.port} to it (IST0150); prefer --protocol tls or https if {target.host} "
                      "speaks TLS")
+    notes += fit.notes(target, mesh, facts)
     desired = manifests.objects(target, mesh)
     live = inventory.lookup(kube, target.namespace, mesh, target.name)
     steps = plan(desired, live, force)

@@ -74,21 +74,22 @@ def read(kube: Kube, override: str = "auto", namespaces: Iterable[str] = (), all
     wanted = list(dict.fromkeys(namespaces))
     networking = kube.preferred_version(ISTIO_NETWORKING)
     facts = MeshFacts(networking, override=override)
-    if networking is None or override == "none":
-        return facts
-    sidecar_res = sidecars(networking)
-    jobs: list = [lambda: ("istiod", _istiods(kube))]
+    istio = networking is not None and override != "none"
+    sidecar_res = sidecars(networking or "v1")
+    jobs: list = [lambda: ("istiod", _istiods(kube))] if istio else []
     if all_namespaces:
         jobs.append(lambda: ("namespaces", _tolerate(lambda: kube.list(NAMESPACES, None), 403)))
-        jobs.append(lambda: ("sidecars", _tolerate(lambda: kube.list_if_served(sidecar_res, None), 403, default=[])))
+        if istio:
+            jobs.append(lambda: ("sidecars", _tolerate(lambda: kube.list_if_served(sidecar_res, None), 403,
+                                                       default=[])))
     else:
         for ns in wanted:
             jobs.append(lambda ns=ns: ("namespace", ns, _tolerate(lambda: kube.get(NAMESPACES, ns), 403,
                                                                   default=KeyError)))
-        for ns in dict.fromkeys([*wanted, SYSTEM_NAMESPACE]):
+        for ns in dict.fromkeys([*wanted, SYSTEM_NAMESPACE]) if istio else ():
             jobs.append(lambda ns=ns: ("sidecars", _tolerate(lambda: kube.list_if_served(sidecar_res, ns), 403,
                                                              default=[])))
-    if ambient:
+    if ambient and istio:
         jobs.append(lambda: ("ztunnel", _tolerate(lambda: kube.get(DAEMON_SETS, "ztunnel", SYSTEM_NAMESPACE), 403)))
     sidecar_lists = []
     for answer in kube.parallel(lambda job: job(), jobs):
@@ -108,7 +109,8 @@ def read(kube: Kube, override: str = "auto", namespaces: Iterable[str] = (), all
             facts.ambient = Ambient(((answer[1].get("metadata") or {}).get("labels") or {})
                                     .get("app.kubernetes.io/version", ""))
     facts.sidecars = [s for found in sidecar_lists for s in found]
-    _second_round(kube, facts, sidecar_res, all_namespaces)
+    if istio:
+        _second_round(kube, facts, sidecar_res, all_namespaces)
     return facts
 
 

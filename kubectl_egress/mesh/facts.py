@@ -83,6 +83,10 @@ class MeshFacts:
         return found
 
     # -- namespaces and pods ---------------------------------------------------------------------
+    def namespace_exists(self, name: str) -> bool | None:
+        """True/False when the namespace was read, None when it was not (no permission, say)."""
+        return None if name not in self.namespaces else self.namespaces[name] is not None
+
     def namespace(self, name: str) -> NamespaceMode:
         if name not in self.namespaces:
             return NamespaceMode(name)  # not read (no permission): nothing asked that we know of
