@@ -211,8 +211,12 @@ class Kube:
                                   not_found_ok=True, quiet=quiet))
 
     def list(self, res: Resource, namespace: str | None, label_selector: str = "",
-             limit: int = PAGE, quiet: bool = False) -> list[dict]:
-        """All matching objects (namespace None: all namespaces), page by page (`continue`)."""
+             limit: int = PAGE, quiet: bool = False, keep: Callable[[dict], bool] | None = None) -> list[dict]:
+        """All matching objects (namespace None: all namespaces), page by page (`continue`).
+
+        keep: only the objects it accepts, dropped as each page arrives (memory stays that of
+        one page and what is kept).
+        """
         items: list[dict] = []
         token = ""
         while True:
@@ -220,7 +224,9 @@ class Kube:
                                 query=[("labelSelector", label_selector), ("limit", limit),
                                        ("continue", token)], quiet=quiet)
             assert page is not None
-            for item in page.get("items") or []:
+            for item in page.pop("items", None) or []:
+                if keep is not None and not keep(item):
+                    continue
                 item.setdefault("apiVersion", res.api_version)
                 item.setdefault("kind", res.kind)
                 items.append(_lean(item))

@@ -42,6 +42,8 @@ BAD_INPUT = [
     (["externalname", "x", "httpbin.org "], 'HOST "httpbin.org " has spaces around it; give it without them'),
     (["endpoints", "x", "198.35.26.96", "--port", "443", "--host", " en.wikipedia.org"], "has spaces around it"),
     (["get", "Bad_Name"], 'NAME "Bad_Name" is not a valid Service name'),
+    (["get", "-l", "a b"], '-l "a b" is not a label selector'),
+    (["probe", "--host", "x"], '--host "x" must be NAME=HOST'),
     (["clean", "Bad_Name"], 'NAME "Bad_Name" is not a valid Service name'),
     (["externalname", "x", "httpbin.org", "-n", "Bad_NS"], 'namespace "Bad_NS" is not a valid namespace name'),
     (["externalname", "x", "httpbin.org", "--request-timeout", "soon"], 'invalid argument "soon" for "--request-timeout"'),
