@@ -91,8 +91,10 @@ class Kube:
     """
 
     def __init__(self, ctx: KubeContext, verbosity: int = 0,
-                 warn: Callable[[str], None] | None = None, workers: int = 16) -> None:
+                 warn: Callable[[str], None] | None = None, workers: int = 16,
+                 cache_dir: "os.PathLike[str] | None" = None) -> None:
         self.ctx = ctx
+        self.cache_dir = cache_dir  # kubectl's cache (discovery.py); None: ask the server every time
         self.namespace = ctx.namespace
         self.verbosity = verbosity
         self._warn = warn or (lambda text: sys.stderr.write(f"Warning: {text}\n"))
@@ -282,7 +284,24 @@ class Kube:
             raise
 
     def preferred_version(self, group: str) -> str | None:
-        """The group's preferred version from discovery, or None when not served."""
+        """The group's preferred version from discovery, or None when not served.
+
+        From kubectl's discovery cache while it is fresh (see discovery.py); a group missing
+        there may have been installed since, so the server is asked about it.
+        """
+        if self.cache_dir is not None:
+            from . import discovery
+            from pathlib import Path
+            directory = discovery.server_dir(Path(self.cache_dir), self.base)
+            groups = discovery.read_groups(directory)
+            if groups is None:
+                core = self.request("GET", "/api") or {}
+                groups = (self.request("GET", "/apis") or {}).get("groups") or []
+                discovery.write_groups(directory, core, groups)
+                return discovery.preferred(groups, group)
+            version = discovery.preferred(groups, group)
+            if version is not None:
+                return version
         doc = self.request("GET", f"/apis/{group}", not_found_ok=True)
         if not doc:
             return None
