@@ -14,28 +14,33 @@ port), messages, ports, endpoints, rules.
 from __future__ import annotations
 
 from ..model import is_egress_service
-from .endpoints import endpoint_ports, external_name_ip, mirrored_twice
-from .ports import port_names
 from .protocol import protocol_of
-from .rules import alias_rules, effective_rule, mesh_mtls, tls_of
+from .rules import effective_rule, tls_of
 from .snapshot import ROOT_NAMESPACE, SEVERITIES, SYSTEM_NAMESPACES, Finding, Snapshot
 
 __all__ = ["ROOT_NAMESPACE", "SEVERITIES", "SYSTEM_NAMESPACES", "Finding", "Snapshot", "analyze",
            "at_or_above", "effective_rule", "protocol_of", "tls_of"]
 
-# (analyzer, needs Istio): port names and rules only matter in a mesh; endpoints and names always
-ANALYZERS = ((port_names, True), (endpoint_ports, False), (mirrored_twice, False), (external_name_ip, False),
-             (alias_rules, True), (mesh_mtls, True))
+
+def analyzers() -> tuple:
+    """(analyzer, needs Istio): port names and rules only matter in a mesh; endpoints and names
+    always. Imported when check runs: get and probe read snapshots without them."""
+    from .endpoints import endpoint_ports, external_name_ip, mirrored_twice
+    from .ports import port_names
+    from .rules import alias_rules, mesh_mtls
+    return ((port_names, True), (endpoint_ports, False), (mirrored_twice, False), (external_name_ip, False),
+            (alias_rules, True), (mesh_mtls, True))
 
 
 def analyze(snapshot: Snapshot, names: tuple[str, ...] = ()) -> list[Finding]:
     """Every finding for the egress services of the snapshot (or only NAMEs)."""
+    every = analyzers()
     findings = []
     for svc in sorted(snapshot.services, key=lambda s: (s["metadata"].get("namespace", ""), s["metadata"]["name"])):
         if not is_egress_service(svc) or (names and svc["metadata"]["name"] not in names) or \
                 svc["metadata"].get("namespace") in SYSTEM_NAMESPACES:
             continue
-        for analyzer, istio_only in ANALYZERS:
+        for analyzer, istio_only in every:
             if snapshot.mesh.istio or not istio_only:
                 findings.extend(analyzer(snapshot, svc))
     order = {s: i for i, s in enumerate(reversed(SEVERITIES))}

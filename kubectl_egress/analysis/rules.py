@@ -1,7 +1,6 @@
 """DestinationRules: which one applies to a host (EG0004, EG0005), and its TLS settings."""
 from __future__ import annotations
 
-from .messages import finding
 from .snapshot import DOMAIN, ROOT_NAMESPACE, Finding, Snapshot, fix_command, ref
 
 
@@ -60,6 +59,7 @@ def tls_of(rule: dict | None, port: int = 0) -> dict:
 
 def alias_rules(snapshot: Snapshot, svc: dict) -> list[Finding]:
     """EG0004: a DestinationRule for an ExternalName Service's own name, which 1.21+ ignores."""
+    from .messages import finding
     spec = svc.get("spec") or {}
     if not snapshot.mesh.alias or spec.get("type") != "ExternalName":
         return []
@@ -78,6 +78,7 @@ def alias_rules(snapshot: Snapshot, svc: dict) -> list[Finding]:
 
 def mesh_mtls(snapshot: Snapshot, svc: dict) -> list[Finding]:
     """EG0005: Istio mutual TLS towards an external host (the mesh-wide rule, or a wrong one)."""
+    from .messages import finding
     mesh = snapshot.mesh
     if not mesh.istio:
         return []
