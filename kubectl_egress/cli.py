@@ -254,9 +254,12 @@ def probe_command(ctx: click.Context, **kw: Any) -> int:
     recorded by `endpoints --host`, a DestinationRule's tls.sni, or its
     ServiceEntry's host; with none, only the TLS handshake through the cluster
     IP is checked, and the row says so. The SIDECAR column says whether the
-    sidecar's headers or metrics were seen; -o wide adds where it connected
-    and a hint with the fixing command. Exits 1 when any check fails. Writes
-    nothing but its own labelled sources (--deploy-sources).
+    sidecar's headers or metrics were seen. Below the table, each failing or
+    suspicious row says why, with the fixing command on a line of its own;
+    -o wide puts that in a HINT column instead, with where curl connected. A
+    terminal too narrow for the table leaves out URL, then TIME. Exits 1 when
+    any check fails. Writes nothing but its own labelled sources
+    (--deploy-sources).
 
     \b
     Examples:
@@ -290,7 +293,9 @@ def check_command(ctx: click.Context, **kw: Any) -> int:
     ExternalName that is an IP, a DestinationRule the running Istio ignores,
     and Istio mutual TLS sent to an external host. Istio's system namespaces
     (kube-system, kube-public, kube-node-lease, local-path-storage) are
-    skipped, as istioctl analyze skips them. Exits 1 when a finding is at or
+    skipped, as istioctl analyze skips them. Each finding is a line as
+    istioctl analyze prints it, then the fixing command on a line of its own.
+    Exits 1 when a finding is at or
     above --fail-on.
 
     \b

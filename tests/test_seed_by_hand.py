@@ -172,16 +172,17 @@ def test_the_seed_by_hand_then_probe_and_clean(seeded, kubectl):
     assert "ENABLE_EXTERNAL_NAME_ALIAS=false" in kubectl("egress", "version").out  # legacy mode, and why
     res = kubectl("egress", "probe", "--all-sources")
     assert res.code == 0, res.out + res.err
-    rows = [line.split() for line in res.lines[1:]]
+    table = res.out.split("\n\n")[0].splitlines()  # the table, then a note per hinted row
+    rows = [line.split() for line in table[1:]]
     assert [(r[0], r[1].split("/")[0], r[1].split("/")[1].startswith("sleep-"), r[3], r[6]) for r in rows] == [
         ("my-httpbin", "default", True, "OK", "yes"), ("my-httpbin", "without-istio", True, "OK", "no"),
         ("my-wikipedia", "default", True, "OK", "yes"), ("my-wikipedia", "without-istio", True, "OK", "no")]
     cluster_ip = json.loads(kubectl("get", "svc", "my-wikipedia", "-o", "json").out)["spec"]["clusterIP"]
     # no host name for the hand-made TLS port: the handshake through the cluster IP, and the row says so
     assert rows[2][2] == f"https://{cluster_ip}/"
-    assert (f"my-wikipedia: no host name is known for port 443, so only the TLS handshake through {cluster_ip}:443 "
-            "was checked: its certificate names en.wikipedia.org") in res.err
-    assert "kubectl egress probe my-wikipedia --host my-wikipedia=en.wikipedia.org" in res.err
+    assert (f"OK my-wikipedia from default/{rows[2][1].split('/')[1]}: no host name is known for port 443, so only "
+            f"the TLS handshake through {cluster_ip}:443 was checked: its certificate names en.wikipedia.org") in res.out
+    assert "  fix: kubectl egress probe my-wikipedia --host my-wikipedia=en.wikipedia.org\n" in res.out
     full = kubectl("egress", "probe", "my-wikipedia", "--all-sources", "--host", "my-wikipedia=en.wikipedia.org")
     assert full.code == 0 and [line.split()[2] for line in full.lines[1:]] == ["https://en.wikipedia.org/"] * 2
 

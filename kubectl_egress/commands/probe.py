@@ -14,7 +14,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from .. import inventory, mesh as meshes, podexec, printers, probe, sources, validate as check
+from .. import inventory, mesh as meshes, podexec, printers, probe, sources, terminal, validate as check
 from ..analysis import tls_of
 from ..app import App
 from ..errors import EgressError, UsageError
@@ -24,6 +24,9 @@ from .get import missing_error, no_resources
 
 HEADERS = ("SERVICE", "SOURCE", "URL", "RESULT", "CODE", "TIME", "SIDECAR")
 WIDE = HEADERS + ("CONNECTED-TO", "HINT")
+# left out, in this order, on a terminal too narrow for the table (never from -o wide or a pipe);
+# the URL follows from the service, and a failure's hint names what matters
+OPTIONAL = ("URL", "TIME")
 
 
 @dataclass(frozen=True)
@@ -53,18 +56,22 @@ class Row:
     time: str
     sidecar: str
     connected_to: str
-    hint: str
+    hint: probe.Hint
     exit: int
     port: int = 0
 
     def cells(self, wide: bool) -> list[str]:
         cells = [self.service, self.source, self.url, self.result, self.code, self.time, self.sidecar]
-        return cells + [self.connected_to, self.hint] if wide else cells
+        return cells + [self.connected_to, str(self.hint)] if wide else cells
+
+    def note(self) -> printers.Note:
+        """The row's hint below the table: `FAIL my-httpbin from default/curl-...: why`, then its fix."""
+        return printers.Note(self.result, f"{self.service} from {self.source}:", self.hint.message, self.hint.fix)
 
     def as_dict(self) -> dict:
         return {"service": self.service, "namespace": self.namespace, "port": self.port, "source": self.source,
                 "url": self.url, "result": self.result, "code": self.code, "time": self.time,
-                "sidecar": self.sidecar, "connectedTo": self.connected_to, "hint": self.hint,
+                "sidecar": self.sidecar, "connectedTo": self.connected_to, "hint": str(self.hint),
                 "curlExitCode": self.exit}
 
 
@@ -199,9 +206,6 @@ def run(app: App, opts: Options) -> int:
         for source, outcomes in zip(chosen, results):
             rows.append(row(p, outcomes.get(p.check.id, probe.Outcome()), source, timeout))
     output(app, rows, opts.output)
-    if opts.output is None:  # the table has no HINT column: what a passing row could not check
-        for hint in dict.fromkeys(f"{r.service}: {r.hint}" for r in rows if r.result == "OK" and r.hint):
-            app.printer.note(hint)
     return 0 if all(r.result == "OK" for r in rows) else 1
 
 
@@ -217,9 +221,18 @@ def row(planned: Planned, outcome: probe.Outcome, source: probe.Source, timeout:
 
 
 def output(app: App, rows: list[Row], fmt: str | None) -> None:
+    """The table as kubectl prints one; then, unless -o wide put them in its HINT column, each
+    hinted row's hint (a failure's, or a suspicious pass's) and its fixing command below it."""
     if fmt in ("json", "yaml"):
         listing = {"apiVersion": "v1", "kind": "List", "items": [r.as_dict() for r in rows]}
         app.printer.text(printers.format_json(listing) if fmt == "json" else printers.format_yaml(listing))
         return
-    wide = fmt == "wide"
-    app.printer.text(printers.format_table(WIDE if wide else HEADERS, [r.cells(wide) for r in rows]))
+    term = app.printer.terminal()
+    colors = {"RESULT": terminal.RESULT_COLORS}
+    if fmt == "wide":
+        app.printer.text(printers.format_table(WIDE, [r.cells(True) for r in rows], term, colors))
+        return
+    app.printer.text(printers.format_table(HEADERS, [r.cells(False) for r in rows], term, colors, OPTIONAL))
+    hinted = [r.note() for r in rows if r.hint]
+    if hinted:
+        app.printer.text("\n" + printers.format_notes(hinted, term, terminal.RESULT_COLORS))
