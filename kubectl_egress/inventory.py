@@ -120,23 +120,29 @@ def to_target(found: Found, port: dict | None = None) -> Target:
 
 # -- the read side: every egress service ----------------------------------------------------------
 def snapshot(kube: Kube, namespace: str | None, mesh: Mesh, selector: str = "") -> Snapshot:
-    """What egress services are read from, one list per kind: the egress Services (selector: a
-    label selector on them; other Services are dropped page by page), the endpoints the cluster's
-    controllers did not write, the DestinationRules (the root namespace's too) and ServiceEntries."""
+    """What egress services are read from: the egress Services (selector: a label selector on
+    them; other Services are dropped page by page), then only what they can have: the endpoints
+    the cluster's controllers did not write (for Services with endpoints), the DestinationRules
+    (the root namespace's too) and the ServiceEntries (for Services with endpoints, and for
+    ExternalName ones in alias mode). One list per kind, each only when it can matter."""
+    services = kube.list(SERVICES, namespace, selector, keep=is_egress_service, limit=SERVICE_PAGE)
+    snap = Snapshot(mesh=mesh, services=services)
+    external = any((s.get("spec") or {}).get("type") == "ExternalName" for s in services)
+    endpoints = any((s.get("spec") or {}).get("type") != "ExternalName" for s in services)
     rules = destination_rules(mesh.networking_version)
-    jobs = [lambda: kube.list(SERVICES, namespace, selector, keep=is_egress_service, limit=SERVICE_PAGE),
-            lambda: kube.list(ENDPOINTS, namespace, NOT_CONTROLLER_ENDPOINTS, quiet=True),
-            lambda: kube.list(ENDPOINT_SLICES, namespace, NOT_CONTROLLER_SLICES)]
-    if mesh.served:
-        jobs.append(lambda: kube.list_if_served(rules, namespace))
+    jobs: list[tuple[str, object]] = []
+    if endpoints:
+        jobs += [("endpoints", lambda: kube.list(ENDPOINTS, namespace, NOT_CONTROLLER_ENDPOINTS, quiet=True)),
+                 ("slices", lambda: kube.list(ENDPOINT_SLICES, namespace, NOT_CONTROLLER_SLICES))]
+    if mesh.served and services:
+        jobs.append(("rules", lambda: kube.list_if_served(rules, namespace)))
         if namespace is not None and namespace != ROOT_NAMESPACE:
-            jobs.append(lambda: kube.list_if_served(rules, ROOT_NAMESPACE))
-        jobs.append(lambda: kube.list_if_served(service_entries(mesh.networking_version), namespace))
-    lists = kube.parallel(lambda job: job(), jobs)
-    snap = Snapshot(mesh=mesh, services=lists[0], endpoints=lists[1], slices=lists[2])
-    if mesh.served:
-        snap.rules = [r for found in lists[3:-1] for r in found]
-        snap.entries = lists[-1]
+            jobs.append(("rules", lambda: kube.list_if_served(rules, ROOT_NAMESPACE)))
+        if endpoints or (external and mesh.alias):
+            jobs.append(("entries", lambda: kube.list_if_served(service_entries(mesh.networking_version),
+                                                                namespace)))
+    for (field_name, _), found in zip(jobs, kube.parallel(lambda job: job[1](), jobs)):  # type: ignore[operator]
+        setattr(snap, field_name, getattr(snap, field_name) + found)
     return snap
 
 
