@@ -296,3 +296,8 @@ def test_hand_made_services_take_their_host_from_the_cluster(apiserver, egress, 
     wrong = egress("probe", "web")
     assert wrong.code == 1 and 'service "web" is not an egress service' in wrong.err
     assert egress("probe", "wiki-sni", "--host", "nope=a.example").code == 2
+    assert egress("externalname", "ext", "httpbin.org").code == 0
+    apiserver.clear_requests()
+    pointless = egress("probe", "--host", "ext=other.example")
+    assert pointless.code == 1 and "--host ext=other.example: ext has no TLS port with endpoints" in pointless.err
+    assert apiserver.writes() == []

@@ -170,6 +170,10 @@ def run(app: App, opts: Options) -> int:
     if unknown:
         raise missing_error(kube, unknown[0], namespace)
     planned, notes = plan(found, mesh, hosts, opts.path)
+    used = {p.found.name for p in planned if p.target.protocol in probe.TLS_PROTOCOLS and not p.target.external_name}
+    for name in sorted(set(hosts) - used):  # said, but it would change nothing: say so rather than ignore it
+        raise EgressError(f"--host {name}={hosts[name]}: {name} has no TLS port with endpoints, whose host the "
+                          "probe could not know otherwise (an ExternalName's host is its externalName); drop it")
     for note in notes:
         app.printer.note(note)
     if not planned:
