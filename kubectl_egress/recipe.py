@@ -47,8 +47,11 @@ def apply_target(kube: Kube, target: Target, force: bool, dry_run: str, istio_mo
         notes.append(f"Warning: a tcp port on an ExternalName Service makes Istio send all traffic on port "
                      f"{target.port} to it (IST0150); prefer --protocol tls or https if {target.host} "
                      "speaks TLS")
-    notes += fit.notes(target, mesh, facts)
     desired = manifests.objects(target, mesh)
+    entry = fit.registry_entry(target, mesh, facts)
+    if entry is not None:  # legacy mode, REGISTRY_ONLY, TLS: the SNI's host must be in the registry
+        desired.insert(1, entry)
+    notes += fit.notes(target, mesh, facts, desired)
     live = inventory.lookup(kube, target.namespace, mesh, target.name)
     steps = plan(desired, live, force)
     return Result(Applier(kube, dry_run).run(steps), notes)

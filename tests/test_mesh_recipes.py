@@ -74,8 +74,8 @@ def test_registry_only_and_ambient_are_said(make_apiserver, egress, kubectl):
     res = egress(*HTTPBIN)
     assert res.code == 0 and res.lines[1] == "serviceentry.networking.istio.io/my-httpbin created"
     assert res.err == ("outbound traffic policy REGISTRY_ONLY (from the mesh config istio-system/istio): the "
-                       "ServiceEntry puts httpbin.org in the registry; without it sidecars block it (HTTP 502 from "
-                       "the BlackHoleCluster, reset TLS handshakes)\n")
+                       "ServiceEntry puts httpbin.org in the registry; without it sidecars block httpbin.org (HTTP 502 "
+                       "from the BlackHoleCluster, reset TLS handshakes)\n")
     assert "a Service with endpoints is a registry entry itself" in egress(*WIKIPEDIA).err
     forced = egress("externalname", "old-style", "httpbin.org", "--istio-mode", "legacy")
     assert forced.err.startswith("Warning: outbound traffic policy REGISTRY_ONLY") and \
@@ -127,7 +127,12 @@ def revision(name, alias, outbound="ALLOW_ANY"):
     (Target("a", "default", host="httpbin.org"), True, "REGISTRY_ONLY", False,
      ["Service", "ServiceEntry", "DestinationRule"], ["the ServiceEntry puts httpbin.org in the registry"]),
     (Target("a", "default", host="httpbin.org"), False, "REGISTRY_ONLY", False,
-     ["Service", "DestinationRule"], ["an ExternalName Service is a registry entry itself"]),
+     ["Service", "DestinationRule"], ["an ExternalName Service is a registry entry itself for HTTP"]),
+    # legacy mode routes TLS by its SNI, the external host: a ServiceEntry is added (see fit.registry_entry)
+    (Target("a", "default", host="en.wikipedia.org", port=443, protocol="tls"), False, "REGISTRY_ONLY", False,
+     ["Service", "ServiceEntry", "DestinationRule"], ["TLS is routed by its SNI, en.wikipedia.org"]),
+    (Target("a", "default", host="en.wikipedia.org", port=443, protocol="tls"), False, "ALLOW_ANY", False,
+     ["Service", "DestinationRule"], []),
     (Target("a", "default", host="httpbin.org", tls_mode=None), True, "ALLOW_ANY", True,
      ["Service", "ServiceEntry"], ["need only the Service: the ServiceEntry serve"]),
 ])
@@ -137,7 +142,11 @@ def test_notes_table(target, alias, outbound, ambient, kinds, said):
                       configs={"default": MeshConfig(outbound)},
                       namespaces={"default": {"metadata": {"name": "default", "labels": labels}}})
     mesh = facts.mesh("default")
-    assert [o["kind"] for o in manifests.objects(target, mesh)] == kinds
-    notes = fit.notes(target, mesh, facts)
+    objects = manifests.objects(target, mesh)
+    entry = fit.registry_entry(target, mesh, facts)
+    if entry is not None:
+        objects.insert(1, entry)
+    assert [o["kind"] for o in objects] == kinds
+    notes = fit.notes(target, mesh, facts, objects)
     assert len(notes) == len(said) and all(s in n for s, n in zip(said, notes))
     assert fit.notes(target, Mesh(), None) == []

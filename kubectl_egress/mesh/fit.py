@@ -5,8 +5,10 @@ allows any outbound traffic (there nothing is said: same objects, same output). 
   or a Sidecar resource): a sidecar reaches only hosts in its registry; a blocked HTTP request
   gets Envoy's 502 from the BlackHoleCluster, blocked TLS a reset handshake (istio#28994,
   istio#43065). In alias mode (1.21+) the ServiceEntry is what puts the external host there; up
-  to 1.20 an ExternalName Service is a registry entry of its own, and a Service with endpoints
-  always is one. A Sidecar's egress hosts can still hide it.
+  to 1.20 an ExternalName Service is a registry entry of its own for HTTP, which is routed by
+  the Service's name, but TLS is routed by its SNI, the external host, which only a ServiceEntry
+  names: so there the recipe adds one for TLS ports. A Service with endpoints is always a
+  registry entry. A Sidecar's egress hosts can still hide it.
 - Ambient (the namespace labelled istio.io/dataplane-mode=ambient): ztunnel sends no Istio mutual
   TLS to destinations outside the mesh and passes unknown addresses through, ignoring
   REGISTRY_ONLY (istio#54281; pilot/pkg/serviceregistry/ambient does not implement ExternalName,
@@ -19,14 +21,29 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..model import Mesh, Target
+import dataclasses
+
+from .. import manifests
+from ..model import TLS_PROTOCOLS, Mesh, Target
 
 if TYPE_CHECKING:  # pragma: no cover
     from .facts import MeshFacts
 
 
-def notes(target: Target, mesh: Mesh, facts: MeshFacts | None) -> list[str]:
-    """Lines for stderr about what the objects do in this mesh; none in a sidecar ALLOW_ANY mesh."""
+def registry_entry(target: Target, mesh: Mesh, facts: MeshFacts | None) -> dict | None:
+    """The ServiceEntry a legacy-mode TLS ExternalName needs under REGISTRY_ONLY (see above), else None."""
+    if facts is None or not mesh.istio or mesh.alias or facts.override != "auto" or not target.external_name \
+            or target.protocol not in TLS_PROTOCOLS or facts.ambient_namespace(target.namespace):
+        return None
+    policy = facts.policy(target.namespace)
+    if policy is None or not policy.registry_only:
+        return None
+    return manifests.service_entry(target, dataclasses.replace(mesh, mode="alias"))
+
+
+def notes(target: Target, mesh: Mesh, facts: MeshFacts | None, objects: list[dict] = ()) -> list[str]:
+    """Lines for stderr about what the objects (those written) do in this mesh; none in a sidecar
+    ALLOW_ANY mesh."""
     if facts is None or not mesh.istio:
         return []
     out: list[str] = []
@@ -42,7 +59,8 @@ def notes(target: Target, mesh: Mesh, facts: MeshFacts | None) -> list[str]:
     policy = facts.policy(ns)
     if policy is not None and policy.registry_only:
         real = facts.revision_for(ns)
-        out.append(_registry_only(target, mesh, policy, real.alias if real is not None else mesh.alias))
+        entry = any(o.get("kind") == "ServiceEntry" for o in objects)
+        out.append(_registry_only(target, mesh, policy, real.alias if real is not None else mesh.alias, entry))
         host = target.host if mesh.alias and target.external_name else target.fqdn
         if not policy.sees(ns, host) and policy.sidecar is not None:
             out.append(f"Warning: Sidecar {policy.sidecar_name}'s egress hosts do not include {ns}/{host}: "
@@ -51,19 +69,24 @@ def notes(target: Target, mesh: Mesh, facts: MeshFacts | None) -> list[str]:
     return out + _revisions(target, mesh, facts)
 
 
-def _registry_only(target: Target, mesh: Mesh, policy, alias: bool) -> str:
-    """alias: how the namespace's istiod treats ExternalName (mesh may be forced by --istio-mode)."""
+def _registry_only(target: Target, mesh: Mesh, policy, alias: bool, entry: bool) -> str:
+    """alias: how the namespace's istiod treats ExternalName (mesh may be forced by --istio-mode);
+    entry: a ServiceEntry is written."""
     head = f"outbound traffic policy REGISTRY_ONLY (from the {policy.source}): "
+    blocked = f"sidecars block {target.host} (HTTP 502 from the BlackHoleCluster, reset TLS handshakes)"
     if not target.external_name:
         return head + "a Service with endpoints is a registry entry itself, so no ServiceEntry is needed"
-    if not alias:
-        return (head + "up to Istio 1.20 an ExternalName Service is a registry entry itself, so no "
-                "ServiceEntry is needed")
-    if not mesh.alias:
-        return (f"Warning: {head}no ServiceEntry is written (--istio-mode {mesh.mode}), so the sidecars of "
-                f"this alias-mode istiod block {target.host} (HTTP 502, reset TLS handshakes)")
-    return (head + f"the ServiceEntry puts {target.host} in the registry; without it sidecars block it "
-            "(HTTP 502 from the BlackHoleCluster, reset TLS handshakes)")
+    if alias:
+        if entry:
+            return head + f"the ServiceEntry puts {target.host} in the registry; without it {blocked}"
+        return f"Warning: {head}no ServiceEntry is written (--istio-mode {mesh.mode}), so the {blocked}"
+    if target.protocol not in TLS_PROTOCOLS:
+        return head + ("up to Istio 1.20 an ExternalName Service is a registry entry itself for HTTP, which is "
+                       "routed by its name, so no ServiceEntry is needed")
+    if entry:
+        return head + (f"TLS is routed by its SNI, {target.host}, which only a ServiceEntry puts in the registry "
+                       "(up to Istio 1.20 the ExternalName Service itself is known by its own name)")
+    return f"Warning: {head}no ServiceEntry names {target.host}, the SNI its TLS is routed by, so {blocked}"
 
 
 def _revisions(target: Target, mesh: Mesh, facts: MeshFacts) -> list[str]:
