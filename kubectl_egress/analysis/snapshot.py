@@ -41,6 +41,7 @@ class Snapshot:
     slices: list[dict] = field(default_factory=list)
     rules: list[dict] = field(default_factory=list)  # DestinationRules, istio-system's included
     entries: list[dict] = field(default_factory=list)
+    namespaces: list[str] = field(default_factory=list)  # in scope, for the namespace analyzers
     _index: object = field(default=None, repr=False, compare=False)
 
     def rule_index(self):

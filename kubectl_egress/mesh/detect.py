@@ -123,7 +123,8 @@ def _second_round(kube: Kube, facts: MeshFacts, sidecar_res, all_namespaces: boo
                   for rev in facts.revisions.values()]
     asked = {facts.namespace(ns).revision for ns in facts.namespaces} - {""}
     if asked - set(facts.revisions) or (facts.revisions and DEFAULT_REVISION not in facts.revisions):
-        jobs.append(lambda: ("tags", _tolerate(lambda: kube.list(MUTATING_WEBHOOKS, None, TAG_LABEL), 403, 404)))
+        # not served (no admission webhooks at all): no tags; forbidden: unknown
+        jobs.append(lambda: ("tags", _tolerate(lambda: kube.list_if_served(MUTATING_WEBHOOKS, None, TAG_LABEL), 403)))
     else:
         facts.tags_known = True  # every name asked for is a revision: no tag can change the answer
     roots = set()
