@@ -174,9 +174,8 @@ HIDING = facts("ALLOW_ANY", sidecars=[{"metadata": {"name": "default", "namespac
      "down", ""),
     (Target("gone", "default", host="en.wikipedia.org", port=443, protocol="tls", external=False),
      out(exit=7, error="curl: (7) Failed to connect"), AMBIENT, Context(None, True),
-     "connection refused (gone.default.svc.cluster.local): the Service has no endpoints (no EndpointSlice or "
-     "Endpoints with its name): give its IPs again", "kubectl egress endpoints gone IP --port 443 --host "
-     "en.wikipedia.org"),
+     "the Service has no endpoints (no EndpointSlice or Endpoints with its name), so nothing answers on port 443 "
+     "(curl exit 7): give its IPs again", "kubectl egress endpoints gone IP --port 443 --host en.wikipedia.org"),
 ])
 def test_mesh_hints(target, outcome, source, context, message, fix):
     chk = probe.check_for(0, target, "10.96.0.7" if target.ips else "", "/headers",

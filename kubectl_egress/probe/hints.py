@@ -189,6 +189,10 @@ def diagnose(check: Check, outcome: Outcome, target: Target, source: Source, tim
     hint = registry_blocked(check, outcome, target, source, ctx)
     if hint:
         return hint
+    if not target.external_name and not target.ips and outcome.exit not in (0, 6):
+        return Hint(f"the Service has no endpoints (no EndpointSlice or Endpoints with its name), so nothing "
+                    f"answers on port {target.port} (curl exit {outcome.exit}): give its IPs again",
+                    command_line(target))
     if outcome.exit in (35, 56) and source.sidecar and check.tls and \
             ("reset" in error or "ssl_error_syscall" in error or "unexpected eof" in error):
         return Hint("the sidecar reset the TLS handshake: Istio mutual TLS is applied to an external host "
@@ -210,9 +214,6 @@ def diagnose(check: Check, outcome: Outcome, target: Target, source: Source, tim
                     f"(kubectl egress get {target.name})")
     if outcome.exit == 7:
         where = outcome.remote or check.url.split("://", 1)[1].split("/", 1)[0]
-        if not target.external_name and not target.ips:
-            return Hint(f"connection refused ({where}): the Service has no endpoints (no EndpointSlice or Endpoints "
-                        "with its name): give its IPs again", command_line(target))
         if not target.external_name:
             return Hint(f"connection refused ({where}): the Service has no ready endpoint on port "
                         f"{target.port}, or the external service does not listen there; check the IPs and --port")
