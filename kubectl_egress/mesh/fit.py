@@ -51,7 +51,7 @@ def notes(target: Target, mesh: Mesh, facts: MeshFacts | None, objects: list[dic
     if facts.ambient_namespace(ns):
         extra = [x for x, wanted in (("the DestinationRule", target.tls_mode is not None),
                                      ("the ServiceEntry", mesh.alias and target.external_name)) if wanted]
-        serve = f": {' and '.join(extra)} serve callers with a sidecar" if extra else ""
+        serve = f": {' and '.join(extra)} serve{'s' if len(extra) == 1 else ''} callers with a sidecar" if extra else ""
         out.append(f"namespace {ns} is in ambient mode: ztunnel sends no Istio mutual TLS to hosts outside "
                    "the mesh and does not apply REGISTRY_ONLY (istio#54281), so its pods need only the "
                    f"Service{serve}")

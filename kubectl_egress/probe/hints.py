@@ -36,6 +36,12 @@ class Hint:
 NO_HINT = Hint()
 
 
+def recipe(target: Target) -> str:
+    """The recipe's command for target as it should be: never Istio mutual TLS to an external host
+    (read back, tls_mode is the rule that applies, which may be the mesh-wide ISTIO_MUTUAL one)."""
+    return command_line(target, tls_mode="DISABLE") if target.tls_mode == "ISTIO_MUTUAL" else command_line(target)
+
+
 @dataclass(frozen=True)
 class Context:
     """What the mesh says about a check beyond curl's outcome (from MeshFacts; the defaults: unknown)."""
@@ -114,7 +120,7 @@ def registry_blocked(check: Check, outcome: Outcome, target: Target, source: Sou
         "a reset connection" + (", counted for the BlackHoleCluster" if blackhole else ""))
     head = f"the sidecar blocked it ({seen}): outbound traffic policy REGISTRY_ONLY, from the {policy.source}, and "
     if missing:
-        return Hint(head + f"no ServiceEntry puts {host} in its registry", command_line(target))
+        return Hint(head + f"no ServiceEntry puts {host} in its registry", recipe(target))
     if hidden:
         ns, name = policy.sidecar_name.split("/")
         return Hint(head + f"the egress hosts of Sidecar {policy.sidecar_name} do not include "
@@ -192,7 +198,7 @@ def diagnose(check: Check, outcome: Outcome, target: Target, source: Source, tim
     if not target.external_name and not target.ips and outcome.exit not in (0, 6):
         return Hint(f"the Service has no endpoints (no EndpointSlice or Endpoints with its name), so nothing "
                     f"answers on port {target.port} (curl exit {outcome.exit}): give its IPs again",
-                    command_line(target))
+                    recipe(target))
     if outcome.exit in (35, 56) and source.sidecar and check.tls and \
             ("reset" in error or "ssl_error_syscall" in error or "unexpected eof" in error):
         return Hint("the sidecar reset the TLS handshake: Istio mutual TLS is applied to an external host "
