@@ -1,6 +1,7 @@
 """The local cluster's pods: exec over WebSocket, a network where every reachable address is local,
 cluster DNS, kube-proxy, the emulated internet and the emulated Istio sidecar."""
 import json
+import os
 
 import pytest
 
@@ -64,6 +65,18 @@ def test_injection_and_readiness(pods, kubectl):
     assert [c["name"] for c in plain["spec"]["containers"]] == ["curl"]
     table = kubectl("get", "pods", "-A").out
     assert "2/2     Running" in table and "1/1     Running" in table
+
+
+def test_exec_works_when_the_server_holds_more_than_1024_descriptors(pods):
+    """A server with many pods holds thousands of sockets; exec must not depend on select(),
+    which refuses descriptors numbered 1024 and above."""
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        res = pods("plain", "sh", "-c", "echo out; echo err >&2")
+        assert (res.code, res.out) == (0, "out\n") and "err" in res.err
+    finally:
+        for fd in held:
+            os.close(fd)
 
 
 def test_exec_exit_codes_and_streams(pods):

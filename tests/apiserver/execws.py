@@ -13,7 +13,7 @@ import base64
 import hashlib
 import json
 import os
-import select
+import selectors
 import struct
 import subprocess
 import threading
@@ -127,17 +127,22 @@ def run_session(ws: WebSocket, argv: list[str], command: list[str], want_stdin: 
         threading.Thread(target=_feed_stdin, args=(ws, proc), daemon=True).start()
     else:
         threading.Thread(target=_drain_client, args=(ws, proc), daemon=True).start()
+    # selectors (epoll), not select(): a server with many pods holds thousands of sockets, and
+    # select() fails on any descriptor numbered 1024 or more
     streams = {proc.stdout.fileno(): STDOUT, proc.stderr.fileno(): STDERR}
-    while streams:
-        ready, _, _ = select.select(list(streams), [], [], 1.0)
-        for fd in ready:
-            data = os.read(fd, 65536)
-            if data:
-                ws.send_channel(streams[fd], data)
-            else:
-                del streams[fd]
-        if ws.closed and proc.poll() is None:
-            proc.kill()
+    with selectors.DefaultSelector() as selector:
+        for fd in streams:
+            selector.register(fd, selectors.EVENT_READ)
+        while streams:
+            for key, _ in selector.select(1.0):
+                data = os.read(key.fd, 65536)
+                if data:
+                    ws.send_channel(streams[key.fd], data)
+                else:
+                    selector.unregister(key.fd)
+                    del streams[key.fd]
+            if ws.closed and proc.poll() is None:
+                proc.kill()
     code = proc.wait()
     ws.send_channel(ERROR, json.dumps(exit_status(code, command)).encode())
     ws.close()
