@@ -19,6 +19,7 @@ import json
 import threading
 from typing import TYPE_CHECKING
 
+from . import events
 from .api import NAME_CHARS, now_rfc3339
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -26,6 +27,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 DEPLOYMENTS, REPLICASETS, PODS = "apps/deployments", "apps/replicasets", "/pods"
 CONTROLLER_MANAGER, KUBELET = "kube-controller-manager", "kubelet"
+# the event sources (each controller's recorder component)
+DEPLOYMENT_CONTROLLER, REPLICASET_CONTROLLER = "deployment-controller", "replicaset-controller"
 
 
 def template_hash(template: dict) -> str:
@@ -55,8 +58,9 @@ class Deployments:
 
     def changed(self, event: str, obj: dict, old: dict | None) -> None:
         if obj.get("kind") == "Pod" or obj.get("apiVersion") == "v1":
-            if event == "ADDED":
-                self._schedule(obj)
+            if event == "ADDED" or (event == "MODIFIED" and (obj.get("spec") or {}).get("nodeName")
+                                    and not ((old or {}).get("spec") or {}).get("nodeName")):
+                self._schedule(obj)  # a new pod, or one just bound by another scheduler
             elif event == "DELETED":
                 self.cluster.pod_stopped(obj)
             self._resync_owner_of(obj)
@@ -92,18 +96,31 @@ class Deployments:
                              "template": {**copy.deepcopy(template),
                                           "metadata": {**template.get("metadata", {}), "labels": labels}}}},
                     manager=CONTROLLER_MANAGER)
+                events.record(cluster, deploy, "ScalingReplicaSet",
+                              f"Scaled up replica set {rs_name} from 0 to {replicas}", DEPLOYMENT_CONTROLLER)
+            elif rs["spec"].get("replicas") != replicas:  # scaled: the ReplicaSet follows
+                before, old_rs = rs["spec"].get("replicas", 0), copy.deepcopy(rs)
+                rs["spec"]["replicas"] = replicas
+                cluster.api.system_update(rs_kind, old_rs, rs, CONTROLLER_MANAGER)
+                rs = store.put(REPLICASETS, rs, "MODIFIED")
+                events.record(cluster, deploy, "ScalingReplicaSet", f"Scaled {'up' if replicas > before else 'down'} "
+                              f"replica set {rs_name} from {before} to {replicas}", DEPLOYMENT_CONTROLLER)
             pods = [p for p in store.items(PODS, ns) if _owned_by(p, rs)]
             for _ in range(replicas - len(pods)):
                 pod_template = rs["spec"]["template"]
-                cluster.api.create_object(pod_kind, {
+                pod = cluster.api.create_object(pod_kind, {
                     "apiVersion": "v1", "kind": "Pod",
                     "metadata": {"generateName": f"{rs_name}-", "namespace": ns,
                                  "labels": dict(pod_template["metadata"].get("labels") or {}),
                                  "annotations": dict(pod_template["metadata"].get("annotations") or {}),
                                  "ownerReferences": [_owner(rs, "ReplicaSet", "apps/v1")]},
                     "spec": copy.deepcopy(pod_template.get("spec", {}))}, manager=CONTROLLER_MANAGER)
+                events.record(cluster, rs, "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}",
+                              REPLICASET_CONTROLLER)
             for pod in pods[replicas:]:
                 self._delete_tree(pod)
+                events.record(cluster, rs, "SuccessfulDelete", f"Deleted pod: {pod['metadata']['name']}",
+                              REPLICASET_CONTROLLER)
             self._status(deploy["metadata"]["namespace"], deploy["metadata"]["name"])
 
     def _status(self, ns: str, name: str) -> None:
@@ -176,6 +193,10 @@ class Deployments:
             pod = store.get(PODS, ns, name)
             if pod is None or pod.get("status", {}).get("phase") == "Running":
                 return
+            spec = pod.get("spec", {})
+            if not spec.get("nodeName") and spec.get("schedulerName", "default-scheduler") != "default-scheduler":
+                return  # another scheduler's pod: it stays Pending until something binds it
+            scheduled = not spec.get("nodeName")
             ip = str(ipaddress.ip_address("10.244.0.0") + next(self._ips))
         started = self.cluster.pod_started(pod, ip)  # the pod's network, outside the lock
         with store.lock:
@@ -186,11 +207,13 @@ class Deployments:
             now = now_rfc3339()
             spec = pod.get("spec", {})
             statuses = [{"name": c["name"], "image": c.get("image", ""), "imageID": "",
+                         **({"containerID": container_id(pod, c["name"])} if started else {}),
                          "ready": started, "restartCount": 0, "started": started,
                          "state": {"running": {"startedAt": now}} if started else
                          {"waiting": {"reason": "ContainerCreating"}}}
                         for c in spec.get("containers") or []]
-            init = [{"name": c["name"], "image": c.get("image", ""), "imageID": "", "ready": True,
+            init = [{"name": c["name"], "image": c.get("image", ""), "imageID": "",
+                     "containerID": container_id(pod, c["name"]), "ready": True,
                      "restartCount": 0, "started": True, "state": {"running": {"startedAt": now}}}
                     for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
             cond = "True" if started else "False"
@@ -202,10 +225,34 @@ class Deployments:
                              "startTime": now, "qosClass": "BestEffort", "containerStatuses": statuses}
             if init:
                 pod["status"]["initContainerStatuses"] = init
-            pod["spec"]["nodeName"] = "local-control-plane"  # the binding: nobody's field
+            pod["spec"]["nodeName"] = pod["spec"].get("nodeName") or events.NODE  # the binding: nobody's field
             self.cluster.api.system_update(self.cluster.kinds.by_key(PODS), old, pod, KUBELET, "status")
-            store.put(PODS, pod, "MODIFIED")
+            stored = store.put(PODS, pod, "MODIFIED")
             self._resync_owner_of(pod)
+        if started:
+            self._kubelet_started(stored, scheduled)
+
+    def _kubelet_started(self, pod: dict, scheduled: bool) -> None:
+        """What a pod's start leaves behind: the scheduler's event when it bound the pod, the
+        kubelet's events for each container (init containers first) and their logs begun."""
+        cluster, spec = self.cluster, pod.get("spec", {})
+        if scheduled:
+            events.record_scheduled(cluster, pod)
+        for group in ("initContainers", "containers"):
+            for c in spec.get(group) or []:
+                where = f"spec.{group}{{{c['name']}}}"
+                cluster.logs.start(pod["metadata"]["uid"], c["name"])
+                events.pulled(cluster, pod, c, where)
+                events.record(cluster, pod, "Created", f"Created container: {c['name']}", KUBELET, events.NODE,
+                              field_path=where)
+                events.record(cluster, pod, "Started", f"Started container {c['name']}", KUBELET, events.NODE,
+                              field_path=where)
+
+
+def container_id(pod: dict, container: str, restarts: int = 0) -> str:
+    """A containerd container ID: 64 hex digits, stable for the pod, container and instance."""
+    seed = f"{pod['metadata']['uid']}/{container}/{restarts}".encode()
+    return "containerd://" + hashlib.sha256(seed).hexdigest()
 
 
 def _ready(pod: dict) -> bool:

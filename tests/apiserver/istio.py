@@ -7,7 +7,11 @@
 - sidecar injection enabled in `default`;
 - a mesh-wide DestinationRule `default` in istio-system with ISTIO_MUTUAL for
   `*.local`: Istio's classic global mutual TLS, the reason the seed recipe
-  needs a DestinationRule with `tls.mode: DISABLE` for external hosts.
+  needs a DestinationRule with `tls.mode: DISABLE` for external hosts;
+- the mesh config, ConfigMap `istio` (key `mesh`), with Envoy's access log on
+  (`accessLogFile: /dev/stdout`), as Istio's egress tasks ask before they begin
+  (`istioctl install --set meshConfig.accessLogFile=/dev/stdout`, istio.io
+  tasks/observability/logs/access-log): each sidecar logs what it carries.
 
 Field managers as such a cluster shows them: istioctl applies its manifests
 server-side as "istio-operator" (istio operator/pkg/helmreconciler, fieldOwnerOperator,
@@ -206,6 +210,19 @@ MESH_WIDE_MTLS = {
 }
 
 
+def mesh_config(version: str) -> dict:
+    """ConfigMap istio-system/istio as istiod's chart renders it, access log to stdout."""
+    mesh = ("accessLogFile: /dev/stdout\n"
+            "defaultConfig:\n  discoveryAddress: istiod.istio-system.svc:15012\n"
+            "defaultProviders:\n  metrics:\n  - prometheus\n"
+            "enablePrometheusMerge: true\nrootNamespace: istio-system\ntrustDomain: cluster.local")
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "istio", "namespace": "istio-system",
+                         "labels": {"install.operator.istio.io/owning-resource": "unknown", "istio.io/rev": "default",
+                                    "operator.istio.io/component": "Pilot", "release": "istio"}},
+            "data": {"mesh": mesh, "meshNetworks": "networks: {}"}}
+
+
 def install(cluster: "Cluster", version: str, alias: bool | None = None) -> None:
     version = full_version(version)
     cluster.istio_version = version
@@ -223,6 +240,7 @@ def install(cluster: "Cluster", version: str, alias: bool | None = None) -> None
     for definition in crds(version):
         api.create_object(crd_kind, definition, manager="istio-operator", apply=True)
     deploy_kind = kinds.get("apps", "v1", "deployments")
+    api.create_object(kinds.get("", "v1", "configmaps"), mesh_config(version), manager="istio-operator", apply=True)
     api.create_object(deploy_kind, istiod_deployment(version, alias), manager="istio-operator", apply=True)
     dr_kind = kinds.by_key("networking.istio.io/destinationrules")
     rule = dict(MESH_WIDE_MTLS, apiVersion=dr_kind.api_version())

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from . import tables, validation
+from . import events, reviews, tables, validation
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 READ_VERBS = ("get", "list", "watch")
@@ -52,6 +52,9 @@ class Kind:
     # the scheme's defaulting (SetDefaults_*), which runs as the request body is decoded:
     # before field management, so the writer owns what it defaults (`default` is the rest)
     decode: Callable[[dict], None] | None = None
+    # a kind that is computed, not stored (SelfSubjectAccessReview, ...): POST answers
+    # virtual(cluster, request, target, body) with 201
+    virtual: Callable[..., dict] | None = None
     _field_types: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -180,7 +183,7 @@ def builtin_kinds() -> list[Kind]:
                       _age()),
              validate=validation.validate_generic, field_selectors=_meta_fields()),
         Kind("", ("v1",), "events", "Event", "event", short_names=("ev",),
-             columns=(_name(), _age()), validate=validation.validate_generic,
+             columns=events.columns(), validate=validation.validate_generic,
              field_selectors={**_meta_fields(),
                               "involvedObject.kind": lambda o: o.get("involvedObject", {}).get("kind", ""),
                               "involvedObject.name": lambda o: o.get("involvedObject", {}).get("name", ""),
@@ -210,6 +213,13 @@ def builtin_kinds() -> list[Kind]:
              columns=(_name(), _age()), validate=validation.validate_generic,
              decode=validation.decode_replicaset,
              field_selectors=_meta_fields(), has_generation=True, status_subresource=True),
+        # computed per request, never stored (reviews.py)
+        Kind("authorization.k8s.io", ("v1",), "selfsubjectaccessreviews", "SelfSubjectAccessReview",
+             "selfsubjectaccessreview", namespaced=False, verbs=("create",), virtual=reviews.access_review),
+        Kind("authorization.k8s.io", ("v1",), "selfsubjectrulesreviews", "SelfSubjectRulesReview",
+             "selfsubjectrulesreview", namespaced=False, verbs=("create",), virtual=reviews.rules_review),
+        Kind("authentication.k8s.io", ("v1",), "selfsubjectreviews", "SelfSubjectReview",
+             "selfsubjectreview", namespaced=False, verbs=("create",), virtual=reviews.self_review),
         Kind("apiextensions.k8s.io", ("v1",), "customresourcedefinitions", "CustomResourceDefinition",
              "customresourcedefinition", namespaced=False, short_names=("crd", "crds"),
              categories=("api-extensions",), subresources={"status": ("get", "patch", "update")},

@@ -430,15 +430,18 @@ def reset(conn: socket.socket) -> None:
         pass
 
 
-def splice(a: socket.socket, b: socket.socket) -> None:
-    """Copy bytes both ways until either side closes."""
-    def pump(src: socket.socket, dst: socket.socket) -> None:
+def splice(a: socket.socket, b: socket.socket) -> tuple[int, int]:
+    """Copy bytes both ways until either side closes; the bytes copied (a to b, b to a)."""
+    counts = [0, 0]
+
+    def pump(src: socket.socket, dst: socket.socket, which: int) -> None:
         try:
             while True:
                 data = src.recv(65536)
                 if not data:
                     break
                 dst.sendall(data)
+                counts[which] += len(data)
         except OSError:
             pass
         finally:
@@ -447,7 +450,8 @@ def splice(a: socket.socket, b: socket.socket) -> None:
             except OSError:
                 pass
 
-    other = threading.Thread(target=pump, args=(b, a), daemon=True)
+    other = threading.Thread(target=pump, args=(b, a, 1), daemon=True)
     other.start()
-    pump(a, b)
+    pump(a, b, 0)
     other.join(timeout=60)
+    return counts[0], counts[1]
