@@ -199,6 +199,8 @@ class Cluster:
         self.controllers: list = [controllers.Deployments(self)]
         self.network = Network(self)
         self._seed()
+        from . import openapi
+        openapi.warm(self)  # explain's schemas, built once per process in the background
 
     # -- identity ------------------------------------------------------------
     def authenticate(self, header: str, cert: dict | None = None) -> User | None:
