@@ -131,8 +131,8 @@ class Entry:
 
 def start_time(ts: float) -> str:
     """%START_TIME% with Envoy's default format, %Y-%m-%dT%H:%M:%E3SZ."""
-    millis = int((ts - int(ts)) * 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(int(ts))) + f".{millis:03d}Z"
+    millis = int(round(ts * 1000))
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(millis // 1000)) + f".{millis % 1000:03d}Z"
 
 
 _OPERATOR = re.compile(r"%([A-Z_]+(?:\([^)]*\))?)%")

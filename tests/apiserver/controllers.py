@@ -63,6 +63,7 @@ class Deployments:
                 self._schedule(obj)  # a new pod, or one just bound by another scheduler
             elif event == "DELETED":
                 self.cluster.pod_stopped(obj)
+                self._replace_pod(obj)
             self._resync_owner_of(obj)
             return
         if event == "DELETED":
@@ -160,6 +161,22 @@ class Deployments:
                 continue
             for dref in rs["metadata"].get("ownerReferences") or []:
                 self._status(ns, dref["name"])
+
+    def _replace_pod(self, pod: dict) -> None:
+        """The ReplicaSet controller replaces a pod that was deleted (or evicted) while its
+        ReplicaSet still wants it (pkg/controller/replicaset/replica_set.go manageReplicas)."""
+        from .errors import APIError
+        store = self.cluster.store
+        ns = pod["metadata"].get("namespace", "")
+        for ref in pod["metadata"].get("ownerReferences") or []:
+            rs = store.get(REPLICASETS, ns, ref.get("name", ""))
+            for dref in (rs or {}).get("metadata", {}).get("ownerReferences") or []:
+                deploy = store.get(DEPLOYMENTS, ns, dref.get("name", ""))
+                if deploy is not None:
+                    try:
+                        self.sync(deploy)
+                    except APIError:
+                        pass  # a terminating namespace takes no new pods
 
     # -- garbage collection --------------------------------------------------
     def _collect(self, owner: dict) -> None:

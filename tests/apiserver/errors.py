@@ -13,6 +13,10 @@ class Cause:
     field: str
 
     def text(self) -> str:
+        """field.Error.Error(): `path: body`; a cause with no field at all is the body alone, and
+        " " stands for the empty path of field.NewPath("") (which prints as ": body")."""
+        if self.field == " ":
+            return f": {self.message}"
         return f"{self.field}: {self.message}" if self.field else self.message
 
 
@@ -90,7 +94,7 @@ def invalid(kind: str, name: str, causes: list[Cause], group: str = "") -> APIEr
     details: dict = {"name": name, "kind": kind}
     if group:
         details["group"] = group
-    details["causes"] = [{"reason": c.reason, "message": c.message, "field": c.field}
+    details["causes"] = [{"reason": c.reason, "message": c.message, "field": c.field.strip()}
                          for c in causes]
     return APIError(422, "Invalid", f'{kind}{"." + group if group else ""} "{name}" is invalid: {joined}',
                     details)

@@ -40,7 +40,7 @@ class Instance:
     """The log of one container instance (one log file of the runtime)."""
 
     lines: list[Line] = field(default_factory=list)
-    partial: dict[str, bytes] = field(default_factory=dict)  # per stream, waiting for a newline
+    partial: dict[str, tuple[float, bytes]] = field(default_factory=dict)  # per stream: no newline yet
     running: bool = True
 
 
@@ -66,19 +66,19 @@ class LogStore:
             if not instances or not instances[-1].running:
                 instances.append(Instance())
             current = instances[-1]
-            buffered = current.partial.pop(stream, b"") + data
-            *whole, rest = buffered.split(b"\n")
             now = time.time() if ts is None else ts
-            current.lines.extend(Line(now, stream, chunk + b"\n") for chunk in whole)
+            first, held = current.partial.pop(stream, (now, b""))
+            *whole, rest = (held + data).split(b"\n")
+            for i, chunk in enumerate(whole):  # a held start keeps the time it came
+                current.lines.append(Line(first if i == 0 else now, stream, chunk + b"\n"))
             if rest:
-                current.partial[stream] = rest
+                current.partial[stream] = (first if not whole else now, rest)
             self.changed.notify_all()
 
     @staticmethod
     def _end(instance: Instance) -> None:
-        now = time.time()
-        for stream, rest in instance.partial.items():
-            instance.lines.append(Line(now, stream, rest))
+        for stream, (ts, rest) in instance.partial.items():
+            instance.lines.append(Line(ts, stream, rest))
         instance.partial.clear()
         instance.running = False
 
@@ -197,9 +197,9 @@ def parse_options(query: dict[str, list[str]], name: str, now: float) -> LogOpti
                             "tailLines"))
     if limit_n is not None and limit_n < 1:
         causes.append(Cause("FieldValueInvalid", f"Invalid value: {limit_n}: must be greater than 0", "limitBytes"))
-    if since_n is not None and since_t is not None:
+    if since_n is not None and since_t is not None:  # field.Forbidden(field.NewPath(""), ...): an empty path
         causes.append(Cause("FieldValueForbidden",
-                            "Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified", ""))
+                            "Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified", " "))
     elif since_n is not None and since_n < 1:
         causes.append(Cause("FieldValueInvalid", f"Invalid value: {since_n}: must be greater than 0", "sinceSeconds"))
     if causes:
@@ -263,13 +263,13 @@ def validate_status(pod: dict, container: str, previous: bool) -> None:
         if not last or not last.get("containerID"):
             raise bad_request(f'previous terminated container "{container}" in pod "{name}" not found')
         return
-    if state.get("running"):
+    if state.get("running") is not None:
         return
-    if state.get("terminated"):
+    if state.get("terminated") is not None:
         if not state["terminated"].get("containerID") and not (last and last.get("containerID")):
             raise bad_request(f'container "{container}" in pod "{name}" is terminated')
         return
-    if last:
+    if last is not None:
         if not last.get("containerID"):
             raise bad_request(f'container "{container}" in pod "{name}" is terminated')
         return
