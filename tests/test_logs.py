@@ -214,3 +214,17 @@ def test_the_proxy_logs_each_request_it_carried(apiserver, sleep, kubectl):
     assert mtls[4:7] == ["503", "UC", "upstream_reset_before_response_started{connection_termination}"]
     assert passthrough[1:4] == ['"-', "-", '-"'] and "PassthroughCluster" in passthrough
     assert passthrough[-2:] == ["en.wikipedia.org", "-"]  # the SNI the TLS inspector saw
+
+
+def test_kubectl_attach_streams_the_containers_output(apiserver, sleep):
+    """AttachREST: the container's stdout and stderr from now on, over kubectl's WebSocket."""
+    uid = apiserver.cluster.store.get("/pods", "default", sleep)["metadata"]["uid"]
+    proc = subprocess.Popen(["kubectl", "attach", sleep, "-c", "istio-proxy"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env={**__import__("os").environ, "PATH": plugin_path()})
+    try:
+        time.sleep(1.0)
+        apiserver.cluster.logs.write(uid, "istio-proxy", b"written while attached\n")
+        assert proc.stdout.readline() == b"written while attached\n"
+    finally:
+        proc.kill()
+        proc.wait()
