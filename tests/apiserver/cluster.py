@@ -10,6 +10,7 @@ a function of the user and its groups.
 from __future__ import annotations
 
 import ipaddress
+import json
 import random
 import re
 import secrets
@@ -18,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import controllers, execws, istio, rbac
+from . import controllers, ephemeral, execws, images, istio, podsecurity, rbac
 from . import tokens as serviceaccount_tokens
 from .logs import LogStore
 from .network import Network
@@ -196,7 +197,9 @@ class Cluster:
         self._log: list[LoggedRequest] = []
         self._log_lock = threading.Lock()
         self.address = "127.0.0.1:0"  # host:port, set once the server listens
-        self.controllers: list = [controllers.Deployments(self)]
+        self.closed = False  # set by shutdown: background work stops
+        self.kubelet = ephemeral.Kubelet(self)  # ephemeral containers and their processes
+        self.controllers: list = [controllers.Deployments(self), self.kubelet]
         self.network = Network(self)
         self._seed()
         from . import openapi
@@ -292,11 +295,20 @@ class Cluster:
             raise APIError(400, "BadRequest", "you must specify at least 1 command")
         from .logs import validate_container
         container = validate_container(pod, req.param("container"))  # streamLocation
-        phase = (pod.get("status") or {}).get("phase")
-        if phase != "Running":
-            raise APIError(400, "BadRequest", f"unable to upgrade connection: container not found "
-                           f'("{container}")' if phase == "Pending" else
-                           f"cannot exec into a container in a completed pod; current phase is {phase}")
+        spec = pod.get("spec", {})
+        every = [c for group in ("containers", "initContainers", "ephemeralContainers")
+                 for c in spec.get(group) or []]
+        status = pod.get("status") or {}
+        phase = status.get("phase")
+        if phase in ("Succeeded", "Failed"):
+            raise APIError(400, "BadRequest", f"cannot exec into a container in a completed pod; current "
+                           f"phase is {phase}")
+        states = {s.get("name"): s.get("state") or {} for group in ("containerStatuses", "initContainerStatuses",
+                                                                     "ephemeralContainerStatuses")
+                  for s in status.get(group) or []}
+        running = "running" in states[container] if container in states else phase == "Running"
+        if not running:  # kubelet's findContainer sees running containers only
+            raise APIError(400, "BadRequest", f'unable to upgrade connection: container not found ("{container}")')
         if req.headers.get("upgrade", "").lower() != "websocket":
             raise APIError(400, "BadRequest", "Upgrade request required")
         protocol = execws.choose_protocol(req.headers.get("sec-websocket-protocol", ""))
@@ -309,7 +321,9 @@ class Cluster:
         except (RuntimeError, OSError) as err:
             raise APIError(500, "InternalError", f"Internal error occurred: the pod's network could not "
                            f"be set up: {err}")
-        argv = net.argv(command)
+        image = images.lookup(next(c for c in every if c["name"] == container).get("image", ""))
+        missing = image.lookup(command[0])[1] if image is not None else ""
+        argv = net.argv(self.kubelet.command(image, command)) if not missing else []
         want_stdin = req.param("stdin").lower() in ("true", "1")
         env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME": name,
                "HOME": "/root", "SSL_CERT_FILE": str(net.dir / "ca.crt")}
@@ -317,6 +331,9 @@ class Cluster:
         def session(handler) -> None:
             execws.handshake(handler, protocol)
             ws = execws.WebSocket(handler.rfile, handler.wfile)
+            if missing:  # the runtime cannot start it: the streams open, then the error arrives
+                execws.fail_session(ws, images.exec_failure(command[0], missing))
+                return
             execws.run_session(ws, argv, command, want_stdin, env)
 
         return Response(101, session)
@@ -326,7 +343,12 @@ class Cluster:
         """Mutating admission for new pods: Istio's sidecar injector."""
         if self.istio_version:
             ns = self.store.get("/namespaces", "", pod["metadata"].get("namespace", "")) or {}
-            istio.inject(pod, ns, self.istio_version)
+            injector = self.store.get("/configmaps", "istio-system", "istio-sidecar-injector") or {}
+            try:
+                values = json.loads((injector.get("data") or {}).get("values") or "{}")
+            except ValueError:
+                values = {}
+            istio.inject(pod, ns, self.istio_version, cni=istio.cni_enabled(values if isinstance(values, dict) else {}))
 
     def pod_started(self, pod: dict, ip: str) -> bool:
         """Bring up what a pod needs to run (its network comes with its first exec)."""
@@ -337,16 +359,25 @@ class Cluster:
         network and logs go (pkg/kubelet/kuberuntime/kuberuntime_container.go killContainer)."""
         from . import events
         status = pod.get("status") or {}
-        for group, statuses in (("initContainers", "initContainerStatuses"), ("containers", "containerStatuses")):
+        for group, statuses in (("initContainers", "initContainerStatuses"), ("containers", "containerStatuses"),
+                                ("ephemeralContainers", "ephemeralContainerStatuses")):
             for cs in status.get(statuses) or []:
                 if (cs.get("state") or {}).get("running") is not None:
                     events.record(self, pod, "Killing", f"Stopping container {cs['name']}", "kubelet",
                                   events.NODE, field_path=f"spec.{group}{{{cs['name']}}}")
+        self.kubelet.stopped(pod)
         self.network.stopped(pod)
         self.logs.drop(pod["metadata"]["uid"])
 
+    def admit(self, kind: Kind, obj: dict, old: dict | None, sub: str) -> list[str]:
+        """Validating admission, after validation and before storage: Pod Security.
+        Returns its warnings; raises its refusal."""
+        return podsecurity.admit(self, kind, obj, old, sub)
+
     def shutdown(self) -> None:
-        """Stop background work: pod networks."""
+        """Stop background work: controllers' retries, ephemeral containers' processes, pod networks."""
+        self.closed = True
+        self.kubelet.shutdown()
         self.network.shutdown()
 
     # -- what happens around writes -------------------------------------------

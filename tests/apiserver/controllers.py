@@ -17,10 +17,13 @@ import ipaddress
 import itertools
 import json
 import threading
+import time
 from typing import TYPE_CHECKING
 
-from . import events
+from . import events, images
 from .api import NAME_CHARS, now_rfc3339
+from .ephemeral import container_id, run_as_non_root_error
+from .errors import APIError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .cluster import Cluster
@@ -55,6 +58,8 @@ class Deployments:
         self.cluster = cluster
         self._ips = itertools.count(10)
         self._lock = threading.RLock()
+        self._failures: dict[tuple[str, str], int] = {}  # ReplicaSet -> failed syncs in a row
+        self._pending: set[tuple[str, str]] = set()  # ReplicaSets with a retry scheduled
 
     def changed(self, event: str, obj: dict, old: dict | None) -> None:
         if obj.get("kind") == "Pod" or obj.get("apiVersion") == "v1":
@@ -107,17 +112,25 @@ class Deployments:
                 events.record(cluster, deploy, "ScalingReplicaSet", f"Scaled {'up' if replicas > before else 'down'} "
                               f"replica set {rs_name} from {before} to {replicas}", DEPLOYMENT_CONTROLLER)
             pods = [p for p in store.items(PODS, ns) if _owned_by(p, rs)]
+            failure = None
             for _ in range(replicas - len(pods)):
                 pod_template = rs["spec"]["template"]
-                pod = cluster.api.create_object(pod_kind, {
-                    "apiVersion": "v1", "kind": "Pod",
-                    "metadata": {"generateName": f"{rs_name}-", "namespace": ns,
-                                 "labels": dict(pod_template["metadata"].get("labels") or {}),
-                                 "annotations": dict(pod_template["metadata"].get("annotations") or {}),
-                                 "ownerReferences": [_owner(rs, "ReplicaSet", "apps/v1")]},
-                    "spec": copy.deepcopy(pod_template.get("spec", {}))}, manager=CONTROLLER_MANAGER)
+                try:
+                    pod = cluster.api.create_object(pod_kind, {
+                        "apiVersion": "v1", "kind": "Pod",
+                        "metadata": {"generateName": f"{rs_name}-", "namespace": ns,
+                                     "labels": dict(pod_template["metadata"].get("labels") or {}),
+                                     "annotations": dict(pod_template["metadata"].get("annotations") or {}),
+                                     "ownerReferences": [_owner(rs, "ReplicaSet", "apps/v1")]},
+                        "spec": copy.deepcopy(pod_template.get("spec", {}))}, manager=CONTROLLER_MANAGER)
+                except APIError as err:  # admission refused it (Pod Security): FailedCreate, retry later
+                    failure = err.message
+                    events.record(cluster, rs, "FailedCreate", f"Error creating: {failure}", REPLICASET_CONTROLLER,
+                                  type_="Warning")
+                    break
                 events.record(cluster, rs, "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}",
                               REPLICASET_CONTROLLER)
+            self._replica_failure(rs, failure)
             for pod in pods[replicas:]:
                 self._delete_tree(pod)
                 events.record(cluster, rs, "SuccessfulDelete", f"Deleted pod: {pod['metadata']['name']}",
@@ -141,6 +154,10 @@ class Deployments:
                                       "status": "True" if ready >= replicas else "False",
                                       "reason": "MinimumReplicasAvailable" if ready >= replicas
                                       else "MinimumReplicasUnavailable"}]}
+            failed = [c for rs in store.items(REPLICASETS, ns) if _owned_by(rs, deploy)
+                      for c in (rs.get("status") or {}).get("conditions") or [] if c.get("type") == "ReplicaFailure"]
+            if failed:  # deployment progress.go: the ReplicaSets' failure condition moves up
+                status["conditions"].append({**failed[0], "lastUpdateTime": failed[0].get("lastTransitionTime")})
             if ready < len(pods):
                 status["unavailableReplicas"] = len(pods) - ready
             if not ready:
@@ -151,6 +168,52 @@ class Deployments:
                 self.cluster.api.system_update(self.cluster.kinds.by_key(DEPLOYMENTS), old, deploy,
                                                CONTROLLER_MANAGER, "status")
                 store.put(DEPLOYMENTS, deploy, "MODIFIED")
+
+    # -- failures: the ReplicaSet's ReplicaFailure condition, events, retries ------------------
+    def _replica_failure(self, rs: dict, message: str | None) -> None:
+        """replica_set.go calculateStatus: ReplicaFailure (FailedCreate) while pods cannot be made;
+        the sync is retried with the workqueue's backoff (5ms doubling, at most 1000s)."""
+        store = self.cluster.store
+        key = (rs["metadata"]["namespace"], rs["metadata"]["name"])
+        current = store.get(REPLICASETS, *key)
+        if current is None:
+            return
+        conditions = [c for c in (current.get("status") or {}).get("conditions") or []
+                      if c.get("type") != "ReplicaFailure"]
+        had = len(conditions) != len((current.get("status") or {}).get("conditions") or [])
+        if message is None:
+            self._failures.pop(key, None)
+            if not had:
+                return
+        else:
+            if had:
+                conditions = (current.get("status") or {}).get("conditions")
+            else:
+                conditions.append({"type": "ReplicaFailure", "status": "True", "lastTransitionTime": now_rfc3339(),
+                                   "reason": "FailedCreate", "message": message})
+            count = self._failures[key] = self._failures.get(key, 0) + 1
+            owner = next((r["name"] for r in rs["metadata"].get("ownerReferences") or []
+                          if r.get("kind") == "Deployment"), None)
+            if owner is not None and key not in self._pending:
+                self._pending.add(key)
+                timer = threading.Timer(min(0.005 * 2 ** count, 1000.0), self._retry, args=(key, owner))
+                timer.daemon = True
+                timer.start()
+            if had:
+                return
+        old = copy.deepcopy(current)
+        current.setdefault("status", {})["conditions"] = conditions
+        if not conditions:
+            del current["status"]["conditions"]
+        self.cluster.api.system_update(self.cluster.kinds.by_key(REPLICASETS), old, current, CONTROLLER_MANAGER,
+                                       "status")
+        store.put(REPLICASETS, current, "MODIFIED")
+
+    def _retry(self, key: tuple[str, str], name: str) -> None:
+        self._pending.discard(key)
+        deploy = self.cluster.store.get(DEPLOYMENTS, key[0], name)
+        if deploy is not None and not self.cluster.closed:
+            self.sync(deploy)
 
     def _resync_owner_of(self, pod: dict) -> None:
         store = self.cluster.store
@@ -223,16 +286,25 @@ class Deployments:
             old = copy.deepcopy(pod)
             now = now_rfc3339()
             spec = pod.get("spec", {})
-            statuses = [{"name": c["name"], "image": c.get("image", ""), "imageID": "",
-                         **({"containerID": container_id(pod, c["name"])} if started else {}),
-                         "ready": started, "restartCount": 0, "started": started,
-                         "state": {"running": {"startedAt": now}} if started else
-                         {"waiting": {"reason": "ContainerCreating"}}}
-                        for c in spec.get("containers") or []]
-            init = [{"name": c["name"], "image": c.get("image", ""), "imageID": "",
-                     "containerID": container_id(pod, c["name"]), "ready": True,
-                     "restartCount": 0, "started": True, "state": {"running": {"startedAt": now}}}
-                    for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
+
+            def status(c: dict) -> dict:
+                # kuberuntime verifyRunAsNonRoot: the image's user, before the container exists
+                refused = run_as_non_root_error(pod, c, images.lookup(c.get("image", "")))
+                if refused or not started:
+                    state = {"waiting": {"reason": "CreateContainerConfigError", "message": refused}
+                             if refused else {"reason": "ContainerCreating"}}
+                    return {"name": c["name"], "image": c.get("image", ""), "imageID": "", "ready": False,
+                            "restartCount": 0, "started": False, "state": state}
+                ref = images.parse(c.get("image", ""))
+                return {"name": c["name"], "image": str(ref), "imageID": ref.image_id,
+                        "containerID": container_id(), "ready": True, "restartCount": 0, "started": True,
+                        "state": {"running": {"startedAt": now}}}
+
+            statuses = [status(c) for c in spec.get("containers") or []]
+            init = [status(c) for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
+            sandbox = started  # the pod's sandbox runs, whatever its containers do
+            # kubelet getPhase: a container still waiting keeps the pod Pending
+            started = started and all("running" in s["state"] for s in statuses + init)
             cond = "True" if started else "False"
             pod["status"] = {"phase": "Running" if started else "Pending",
                              "conditions": [{"type": t, "status": "True" if t in ("PodScheduled", "Initialized") else cond,
@@ -246,30 +318,31 @@ class Deployments:
             self.cluster.api.system_update(self.cluster.kinds.by_key(PODS), old, pod, KUBELET, "status")
             stored = store.put(PODS, pod, "MODIFIED")
             self._resync_owner_of(pod)
-        if started:
+        if sandbox:
             self._kubelet_started(stored, scheduled)
 
     def _kubelet_started(self, pod: dict, scheduled: bool) -> None:
         """What a pod's start leaves behind: the scheduler's event when it bound the pod, the
         kubelet's events for each container (init containers first) and their logs begun."""
-        cluster, spec = self.cluster, pod.get("spec", {})
+        cluster, spec, status = self.cluster, pod.get("spec", {}), pod.get("status", {})
         if scheduled:
             events.record_scheduled(cluster, pod)
+        states = {s["name"]: s.get("state") or {} for group in ("initContainerStatuses", "containerStatuses")
+                  for s in status.get(group) or []}
         for group in ("initContainers", "containers"):
             for c in spec.get(group) or []:
                 where = f"spec.{group}{{{c['name']}}}"
-                cluster.logs.start(pod["metadata"]["uid"], c["name"])
                 events.pulled(cluster, pod, c, where)
+                waiting = states.get(c["name"], {}).get("waiting") or {}
+                if waiting.get("reason") == "CreateContainerConfigError":  # kuberuntime startContainer
+                    events.record(cluster, pod, "Failed", f"Error: {waiting.get('message', '')}", KUBELET,
+                                  events.NODE, type_="Warning", field_path=where)
+                    continue
+                cluster.logs.start(pod["metadata"]["uid"], c["name"])
                 events.record(cluster, pod, "Created", f"Created container: {c['name']}", KUBELET, events.NODE,
                               field_path=where)
                 events.record(cluster, pod, "Started", f"Started container {c['name']}", KUBELET, events.NODE,
                               field_path=where)
-
-
-def container_id(pod: dict, container: str, restarts: int = 0) -> str:
-    """A containerd container ID: 64 hex digits, stable for the pod, container and instance."""
-    seed = f"{pod['metadata']['uid']}/{container}/{restarts}".encode()
-    return "containerd://" + hashlib.sha256(seed).hexdigest()
 
 
 def _ready(pod: dict) -> bool:

@@ -64,22 +64,33 @@ def reference(obj: dict, field_path: str = "") -> dict:
 
 def record(cluster: "Cluster", obj: dict, reason: str, message: str, component: str, host: str = "",
            type_: str = "Normal", field_path: str = "") -> None:
-    """The legacy recorder (client-go tools/record), with the correlator's counting of repeats."""
+    """The legacy recorder (client-go tools/record events_cache.go): the EventAggregator turns
+    the tenth distinct message of similar events (same object, type, reason, source) into one
+    "(combined from similar events): ..." event; the EventLogger counts repeats of one event."""
     now = time.time()
     ref = reference(obj, field_path)
     namespace = ref.get("namespace") or "default"
     kind = cluster.kinds.by_key(EVENTS)
+    cache = cluster.__dict__.setdefault("_event_cache", {"similar": {}, "names": {}})
+    similar = (ref["uid"], field_path, type_, reason, component, host)
+    seen = cache["similar"].setdefault(similar, set())
+    seen.add(message)
+    if len(seen) >= 10:  # maxEvents of the aggregator
+        seen.discard(message)
+        key, message = similar, f"(combined from similar events): {message}"
+    else:
+        key = (*similar, message)
     with cluster.store.lock:
-        for event in cluster.store.items(EVENTS, namespace):
-            same = event.get("involvedObject", {})
-            if same.get("uid") == ref["uid"] and same.get("fieldPath", "") == field_path \
-                    and event.get("reason") == reason and event.get("message") == message \
-                    and (event.get("source") or {}).get("component") == component:
-                event = dict(event, count=event.get("count", 1) + 1, lastTimestamp=_rfc3339(now))
-                _write(cluster, kind, namespace, event, update=True)
-                return
+        name = cache["names"].get(key)
+        event = cluster.store.get(EVENTS, namespace, name) if name else None
+        if event is not None:
+            event = dict(event, count=event.get("count", 1) + 1, lastTimestamp=_rfc3339(now), message=message)
+            _write(cluster, kind, namespace, event, update=True)
+            return
+        name = f"{ref['name']}.{int(now * 1e9):x}"
+        cache["names"][key] = name
     event = {"apiVersion": "v1", "kind": "Event",
-             "metadata": {"name": f"{ref['name']}.{int(now * 1e9):x}", "namespace": namespace},
+             "metadata": {"name": name, "namespace": namespace},
              "involvedObject": ref, "reason": reason, "message": message,
              "source": {"component": component, **({"host": host} if host else {})},
              "firstTimestamp": _rfc3339(now), "lastTimestamp": _rfc3339(now), "count": 1, "type": type_,
