@@ -228,3 +228,21 @@ def test_kubectl_attach_streams_the_containers_output(apiserver, sleep):
     finally:
         proc.kill()
         proc.wait()
+
+
+@requires_pod_networks
+def test_an_ephemeral_containers_process_writes_its_log(sleep, kubectl):
+    """What a container's process prints is its log: here a `kubectl debug` container's."""
+    res = kubectl("debug", sleep, "--image=busybox", "-c", "dbg", "--", "sh", "-c",
+                  "echo hello from the debugger; echo to stderr >&2; sleep 600")
+    assert res.code == 0, res.err
+
+    def logged():
+        return kubectl("logs", sleep, "-c", "dbg").out
+
+    deadline = time.monotonic() + 15
+    while "to stderr" not in logged() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    # two streams, each in its order; the log keeps the order in which lines arrived
+    assert sorted(logged().splitlines()) == ["hello from the debugger", "to stderr"]
+    assert kubectl("logs", sleep, "-c", "dbg", "--tail=1").out in ("to stderr\n", "hello from the debugger\n")
