@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import re
 import threading
 from typing import TYPE_CHECKING
@@ -124,11 +125,33 @@ def _clean(node, refs: dict[str, str]):
 
 
 def builtin_schemas(kinds: list["Kind"]) -> dict[str, dict]:
-    """Component schemas of the built-in kinds (computed once per process)."""
+    """Component schemas of the built-in kinds: computed once per process, and kept in a file
+    of the temporary directory named after the client's version and this module's text, so a
+    later process reads them (building them takes seconds)."""
     with _lock:
         if not _builtin:
-            _builtin.update(_generate(kinds))
+            cache = _cache_file(kinds)
+            try:
+                _builtin.update(json.loads(cache.read_text()))
+            except (OSError, ValueError):
+                _builtin.update(_generate(kinds))
+                try:
+                    partial = cache.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+                    partial.write_text(json.dumps(_builtin))
+                    partial.replace(cache)
+                except OSError:
+                    pass
         return _builtin
+
+
+def _cache_file(kinds: list["Kind"]):
+    import tempfile
+    from pathlib import Path
+
+    import kubernetes
+    seed = json.dumps([kubernetes.__version__, Path(__file__).read_text(), sorted(f"{k.group}/{k.versions}/{k.kind}" for k in kinds)])
+    digest = hashlib.sha256(seed.encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"local-apiserver-openapi-{digest}.json"
 
 
 def _generate(kinds: list["Kind"]) -> dict[str, dict]:
