@@ -246,3 +246,36 @@ def test_an_ephemeral_containers_process_writes_its_log(sleep, kubectl):
     # two streams, each in its order; the log keeps the order in which lines arrived
     assert sorted(logged().splitlines()) == ["hello from the debugger", "to stderr"]
     assert kubectl("logs", sleep, "-c", "dbg", "--tail=1").out in ("to stderr\n", "hello from the debugger\n")
+
+
+@requires_pod_networks
+def test_registry_only_blocks_are_logged_per_revision(make_apiserver, kubectl):
+    """REGISTRY_ONLY: HTTP to an unknown host takes the block_all route, a direct response that
+    picks no cluster ("-"); a connection the catch-all's BlackHoleCluster closes is logged with
+    UH and nothing else known (the line of istio#33281). Each proxy reads its own revision's mesh
+    config: with the canary's access log off, its pods log nothing."""
+    make_apiserver("1.24", revisions={"canary": "1.22"}, outbound_policy="REGISTRY_ONLY")
+    kubectl("create", "service", "clusterip", "mesh-web", "--tcp=80:8080")  # an HTTP listener on 80
+    kubectl("patch", "svc", "mesh-web", "--type", "json", "-p",
+            '[{"op": "replace", "path": "/spec/ports/0/name", "value": "http"}]')
+    assert kubectl("create", "namespace", "canary").code == 0
+    assert kubectl("label", "namespace", "canary", "istio.io/rev=canary").code == 0
+    assert kubectl("patch", "configmap", "istio-canary", "-n", "istio-system", "--type", "merge", "-p",
+                   '{"data": {"mesh": "outboundTrafficPolicy:\\n  mode: REGISTRY_ONLY\\n"}}').code == 0
+    for ns in ("default", "canary"):
+        assert kubectl("apply", "-n", ns, "-f", "-", input=SLEEP).code == 0
+    names = {}
+    for ns in ("default", "canary"):
+        assert kubectl("wait", "-n", ns, "--for=condition=Ready", "pod", "-l", "app=sleep", "--timeout=30s").code == 0
+        names[ns] = kubectl("get", "pod", "-n", ns, "-l", "app=sleep", "-o", "jsonpath={.items[0].metadata.name}").out
+        curl = ["exec", "-n", ns, names[ns], "-c", "sleep", "--", "curl", "-sS", "--max-time", "5"]
+        assert kubectl(*curl, "-o", "/dev/null", "-w", "%{http_code}", "http://httpbin.org/headers").out == "502"
+        assert kubectl(*curl, "https://en.wikipedia.org/").code == 35
+    http, tcp = (line.split() for line in kubectl("logs", "-n", "default", names["default"],
+                                                  "-c", "istio-proxy").out.splitlines())
+    assert http[1:10] == ['"GET', "/headers", 'HTTP/1.1"', "502", "-", "direct_response", "-", '"-"', "0"]
+    assert http[10] == "0" and http[-8] == '"httpbin.org"' and http[-1] == "block_all"
+    assert http[-7:-4] == ['"-"', "-", "-"]  # no upstream host, no cluster, no upstream address
+    assert tcp[1:10] == ['"-', "-", '-"', "0", "UH", "-", "-", '"-"', "0"]
+    assert tcp[-7:] == ['"-"', "-", "-", tcp[-4], tcp[-3], "-", "-"] and tcp[-4].endswith(":443")
+    assert kubectl("logs", "-n", "canary", names["canary"], "-c", "istio-proxy").out == ""

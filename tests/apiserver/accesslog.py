@@ -17,15 +17,17 @@ substitution_format_string.proto). An example line from Istio's docs
     "curl/7.73.0-DEV" "84961386-6d84-929d-98bd-c5aee93b5c88" "httpbin:8000" "10.44.1.27:80"
     outbound|8000||httpbin.foo.svc.cluster.local 10.44.1.23:37652 10.0.45.184:8000 10.44.1.23:46520 - default
 
-Interface for the emulated proxies (sidecar.py, and issue 9's REGISTRY_ONLY
-and ztunnel work): build an `Entry` where a request or connection completes
-and hand it to `record`:
+Interface for the emulated proxies (sidecar.py): build an `Entry` where a
+request or connection completes and hand it to `record` with the proxy's
+revision and version. REGISTRY_ONLY's block_all route, a direct response that
+picks no cluster:
 
     accesslog.record(cluster, pod_uid, accesslog.Entry(
         start=started, method="GET", path="/headers", protocol="HTTP/1.1", code=502,
-        details="direct_response", cluster="BlackHoleCluster", route="block_all",
-        authority="httpbin.org", user_agent="curl/8.5.0", request_id=rid,
-        downstream_local="198.51.100.1:80", downstream_remote="10.244.0.10:40112"))
+        details="direct_response", route="block_all", authority="httpbin.org",
+        user_agent="curl/8.5.0", request_id=rid,
+        downstream_local="198.51.100.1:80", downstream_remote="10.244.0.10:40112"),
+        revision="default", version=(1, 24))
 
 `record` writes the line to the pod's istio-proxy log (logs.py) when the mesh
 config asks for /dev/stdout (or /dev/stderr), in the mesh's encoding and
@@ -172,18 +174,11 @@ class Settings:
     format: str = ""
 
 
-def settings(cluster: "Cluster") -> Settings:
-    """Read from the `istio` ConfigMap in istio-system, key `mesh` (no ConfigMap: logging off)."""
-    cm = cluster.store.get("/configmaps", "istio-system", "istio")
-    if cm is None:
-        return Settings()
-    import yaml
-    try:
-        mesh = yaml.safe_load((cm.get("data") or {}).get("mesh") or "") or {}
-    except yaml.YAMLError:
-        return Settings()
-    if not isinstance(mesh, dict):
-        return Settings()
+def settings(cluster: "Cluster", revision: str = "default") -> Settings:
+    """Read from the mesh config of the proxy's revision (ConfigMap `istio`, or `istio-REV`, in
+    istio-system, key `mesh`; istio.read_mesh_config); none: logging off."""
+    from . import istio
+    mesh = istio.read_mesh_config(cluster.store, revision)
     return Settings(str(mesh.get("accessLogFile") or ""), str(mesh.get("accessLogEncoding") or "TEXT").upper(),
                     str(mesh.get("accessLogFormat") or ""))
 
@@ -204,12 +199,16 @@ def render(entry: Entry, config: Settings, istio_version: tuple[int, int]) -> st
     return format_text(entry, fmt)
 
 
-def record(cluster: "Cluster", pod_uid: str, entry: Entry) -> None:
-    """Write entry to the pod's istio-proxy log, if the mesh logs to the proxy's stdout or stderr."""
-    config = settings(cluster)
+def record(cluster: "Cluster", pod_uid: str, entry: Entry, revision: str = "default",
+           version: tuple[int, int] | None = None) -> None:
+    """Write entry to the pod's istio-proxy log, if the mesh config of the proxy's revision logs
+    to the proxy's stdout or stderr; version: the proxy's (its format's), else the cluster's."""
+    config = settings(cluster, revision)
     if config.file not in ("/dev/stdout", "/dev/stderr"):
         return
-    major, minor = (int(x) for x in (cluster.istio_version or "1.20").split(".")[:2])
-    line = render(entry, config, (major, minor))
+    if version is None:
+        major, minor = (int(x) for x in (cluster.istio_version or "1.20").split(".")[:2])
+        version = (major, minor)
+    line = render(entry, config, version)
     cluster.logs.write(pod_uid, PROXY_CONTAINER, line.encode(),
                        "stderr" if config.file == "/dev/stderr" else "stdout")

@@ -217,6 +217,12 @@ def builtin_kinds() -> list[Kind]:
              columns=(_name(), _age()), validate=validation.validate_generic,
              decode=validation.decode_replicaset,
              field_selectors=_meta_fields(), has_generation=True, status_subresource=True),
+        Kind("apps", ("v1",), "daemonsets", "DaemonSet", "daemonset", short_names=("ds",), categories=("all",),
+             subresources={"status": ("get", "patch", "update")},
+             columns=tables.DAEMONSET_COLUMNS, default=validation.default_daemonset,
+             decode=validation.default_daemonset,
+             validate=validation.validate_deployment, field_selectors=_meta_fields(),
+             has_generation=True, status_subresource=True),
         # computed per request, never stored (reviews.py)
         Kind("authorization.k8s.io", ("v1",), "selfsubjectaccessreviews", "SelfSubjectAccessReview",
              "selfsubjectaccessreview", namespaced=False, verbs=("create",), virtual=reviews.access_review),

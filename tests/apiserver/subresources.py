@@ -129,23 +129,31 @@ def split_scheme_name_port(value: str) -> tuple[str, str, str]:
 
 
 def proxy(cluster: "Cluster", req: "Request", target: "Target") -> "Response":
+    from .server import Response
     kind = target.kind.plural
+    pod = None
     if kind == "pods":
-        host, port = _pod_location(cluster, target)
+        pod, host, port = _pod_location(cluster, target)
     elif kind == "services":
-        host, port = _service_location(cluster, target)
+        pod, host, port = _service_location(cluster, target)
     else:  # nodes: the kubelet, at the node's address and its port
         if cluster.store.get("/nodes", "", split_scheme_name_port(target.name)[1]) is None:
             raise not_found("nodes", target.name)
         host, port = NODE_KUBELET.split(":")
-    # the backend: nothing in this cluster answers on a pod's or a node's own address (pods run
-    # no server processes; the node no kubelet API), so the dial is refused, and the proxy
-    # transport reports it (apimachinery util/proxy/transport.go: "error trying to reach service")
+    # the backend: what listens on a pod's address here (network.pod_http: ztunnel's stats
+    # server; pods run no other server processes, the node no kubelet API). Otherwise the dial
+    # is refused, and the proxy transport reports it (apimachinery util/proxy/transport.go)
+    if pod is not None:
+        served = cluster.network.pod_http(pod, int(port) if port.isdigit() else 80, req.method,
+                                          "/" + target.subpath)
+        if served is not None:
+            status, content_type, body = served
+            return Response(status, body, content_type=content_type)
     raise service_unavailable(f"error trying to reach service: dial tcp {host}:{port or 80}: connect: "
                               "connection refused")
 
 
-def _pod_location(cluster: "Cluster", target: "Target") -> tuple[str, str]:
+def _pod_location(cluster: "Cluster", target: "Target") -> tuple[dict, str, str]:
     """pod.ResourceLocation: the pod's first IP, the named port or the first container port."""
     try:
         _, name, port = split_scheme_name_port(target.name)
@@ -166,10 +174,10 @@ def _pod_location(cluster: "Cluster", target: "Target") -> tuple[str, str]:
             raise ValueError(ip)
     except ValueError:
         raise bad_request("address not allowed")
-    return ip, port
+    return pod, ip, port
 
 
-def _service_location(cluster: "Cluster", target: "Target") -> tuple[str, str]:
+def _service_location(cluster: "Cluster", target: "Target") -> tuple[dict, str, str]:
     """Service REST ResourceLocation (pkg/registry/core/service/storage/storage.go): the port
     number names a service port; the v1 Endpoints give an address whose targetRef is a pod
     with that IP (isValidAddress)."""
@@ -202,7 +210,7 @@ def _service_location(cluster: "Cluster", target: "Target") -> tuple[str, str]:
                     continue  # "Address has no target ref, skipping"
                 pod = cluster.store.get("/pods", target.namespace, ref.get("name", ""))
                 if pod and address.get("ip") in [i.get("ip") for i in (pod.get("status") or {}).get("podIPs") or []]:
-                    return address["ip"], str(svc_port.get("port", ""))
+                    return pod, address["ip"], str(svc_port.get("port", ""))
     raise service_unavailable(f'no endpoints available for service "{target.name}"')
 
 
