@@ -29,7 +29,7 @@ from .errors import APIError
 if TYPE_CHECKING:  # pragma: no cover
     from .cluster import Cluster
 
-DEPLOYMENTS, REPLICASETS, PODS, EVENTS = "apps/deployments", "apps/replicasets", "/pods", "/events"
+DEPLOYMENTS, REPLICASETS, PODS = "apps/deployments", "apps/replicasets", "/pods"
 DAEMONSETS = "apps/daemonsets"
 CONTROLLER_MANAGER, KUBELET = "kube-controller-manager", "kubelet"
 # the event sources (each controller's recorder component)
