@@ -179,13 +179,13 @@ def _feed_stdin(ws: WebSocket, proc: subprocess.Popen) -> None:
             proc.kill()
 
 
-def _drain_client(ws: WebSocket, proc: subprocess.Popen) -> None:
+def _drain_client(ws: WebSocket, proc) -> None:
     """Without stdin, still read the client's frames: pings, resizes, its close."""
     try:
         while True:
             ws.receive()
     except (EOFError, OSError, ValueError):
-        if proc.poll() is None:
+        if proc.poll() is None or isinstance(proc, _Done):
             with ws.lock:
                 ws.closed = True
 
@@ -201,3 +201,37 @@ def handshake(handler, protocol: str) -> None:
     handler.end_headers()
     handler.wfile.flush()
 
+
+
+def attach_session(ws: WebSocket, store, instance, since: float) -> None:
+    """pods/attach: what the container's process writes from now on, stdout on channel 1 and
+    stderr on 2, until the client closes or the container stops (then a Success status on 3).
+    The client's stdin and resize frames are read and dropped: the emulated containers' main
+    processes read no input."""
+    threading.Thread(target=_drain_client, args=(ws, _Done()), daemon=True).start()
+    with store.changed:
+        position = len(instance.lines)
+    while not ws.closed:
+        with store.changed:
+            if len(instance.lines) == position and instance.running:
+                store.changed.wait(timeout=0.5)
+            lines, running = list(instance.lines[position:]), instance.running
+        position += len(lines)
+        try:
+            for line in lines:
+                ws.send_channel(STDOUT if line.stream == "stdout" else STDERR, line.data)
+        except OSError:
+            return
+        if not running:
+            break
+    if not ws.closed:
+        ws.send_channel(ERROR, json.dumps({"metadata": {}, "status": "Success"}).encode())
+        ws.close()
+
+
+class _Done:
+    """A stand-in for a process that has already finished (for _drain_client)."""
+
+    @staticmethod
+    def poll() -> int:
+        return 0
