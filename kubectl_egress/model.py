@@ -19,6 +19,9 @@ SLICE_MANAGED_BY = "endpointslice.kubernetes.io/managed-by"
 SLICE_SERVICE_NAME = "kubernetes.io/service-name"
 # the host clients use for an endpoints service (`endpoints --host`), for the probe
 HOST_ANNOTATION = "kubectl-egress/host"
+# the egress waypoint (NAMESPACE/NAME) an ExternalName Service is routed through (`--waypoint`), whose
+# namespace holds its ServiceEntry
+WAYPOINT_ANNOTATION = "kubectl-egress/waypoint"
 # The labels the cluster's own controllers put on the endpoints they write for Services with a
 # selector (kubernetes pkg/controller/endpoint: LabelManagedBy, ControllerName; and
 # pkg/controller/endpointslice: ControllerName): never an egress service's, so lists skip them.

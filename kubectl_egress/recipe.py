@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import inventory, manifests, mesh as meshes
+from . import waypoint as routes
 from .mesh import fit
 from .apply import Applier, plan
 from .errors import EgressError
-from .model import ObjectChange, Target
+from .model import ObjectChange, Target, service_entries
 
 if TYPE_CHECKING:  # the connection module loads only when a command talks to the cluster
     from .kube import Kube
@@ -30,7 +31,8 @@ class Result:
     notes: list[str]
 
 
-def apply_target(kube: Kube, target: Target, force: bool, dry_run: str, istio_mode: str = "auto") -> Result:
+def apply_target(kube: Kube, target: Target, force: bool, dry_run: str, istio_mode: str = "auto",
+                 waypoint: tuple[str, str] | None = None) -> Result:
     facts = meshes.read(kube, istio_mode, [target.namespace], ambient=False)
     exists = facts.namespace_exists(target.namespace)
     if exists is None:
@@ -52,6 +54,29 @@ def apply_target(kube: Kube, target: Target, force: bool, dry_run: str, istio_mo
     if entry is not None:  # legacy mode, REGISTRY_ONLY, TLS: the SNI's host must be in the registry
         desired.insert(1, entry)
     notes += fit.notes(target, mesh, facts, desired)
+    if waypoint is not None:
+        if not mesh.alias:
+            raise EgressError(f"--waypoint routes a ServiceEntry through a waypoint, which needs Istio's alias mode "
+                              f"for ExternalName Services (1.21+, ambient); this mesh is in {mesh.mode} mode "
+                              f"({mesh.source})")
+        routes.check_gateway(kube, waypoint)
+        desired = routes.route(desired, target, waypoint)
+        notes += routes.notes(target, waypoint, routes.dns_capture(kube))
     live = inventory.lookup(kube, target.namespace, mesh, target.name)
+    live.update(_routed(kube, mesh, target, live, waypoint))
     steps = plan(desired, live, force)
     return Result(Applier(kube, dry_run).run(steps), notes)
+
+
+def _routed(kube: Kube, mesh, target: Target, live: dict, waypoint: tuple[str, str] | None) -> dict:
+    """The ServiceEntries in waypoints' namespaces the service has or had (its Service's annotation),
+    keyed as inventory.lookup keys objects, so that the plan keeps, moves or prunes them."""
+    found = {}
+    places = {routes.previous(live.get(("Service", target.name))), waypoint} - {None}
+    for ns, _ in places:
+        obj = kube.get(service_entries(mesh.networking_version), routes.entry_name(target), ns) if mesh.served else None
+        if obj is not None:
+            obj.setdefault("apiVersion", service_entries(mesh.networking_version).api_version)
+            here = waypoint is not None and ns == waypoint[0]  # else one to prune, keyed apart from the wanted one
+            found[("ServiceEntry", obj["metadata"]["name"] + ("" if here else f" in {ns}"))] = obj
+    return found
