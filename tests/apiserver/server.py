@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 from . import discovery
 from .errors import APIError, method_not_allowed, not_acceptable, not_found_path, unauthorized
 from .cluster import Cluster, User
+from .impersonation import impersonate
 
 TABLE_V1 = ("meta.k8s.io", "v1")
 TABLE_V1BETA1 = ("meta.k8s.io", "v1beta1")
@@ -37,6 +38,7 @@ class Request:
     body: bytes
     user: User | None = None
     peer_cert: dict | None = None  # a verified TLS client certificate
+    header_list: list[tuple[str, str]] = field(default_factory=list)  # as sent, repeats kept
 
     def param(self, name: str, default: str = "") -> str:
         values = self.query.get(name)
@@ -104,6 +106,7 @@ class App:
             req.user = self.cluster.authenticate(req.headers.get("authorization", ""), req.peer_cert)
             if req.user is None:
                 raise unauthorized()
+            req.user = impersonate(req.user, req.header_list)
             return self._route(req)
         except APIError as err:
             return Response(err.code, err.status(), headers=err.headers, warnings=err.warnings)
@@ -288,7 +291,8 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
-        req = Request(self.command, url.path, parse_qs(url.query, keep_blank_values=True), headers, body)
+        req = Request(self.command, url.path, parse_qs(url.query, keep_blank_values=True), headers, body,
+                      header_list=list(self.headers.items()))
         if isinstance(self.connection, ssl.SSLSocket):
             req.peer_cert = self.connection.getpeercert() or None
         app: App = self.server.app  # type: ignore[attr-defined]
