@@ -371,6 +371,7 @@ def version_command(ctx: click.Context, **kw: Any) -> int:
 
 
 @cli.command("options", context_settings=CONTEXT)
+@kube_flags
 def options_command() -> int:
     """Print the global command-line options, which every command accepts, before or after its
     name (as `kubectl options` does).

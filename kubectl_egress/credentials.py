@@ -77,10 +77,7 @@ def proxy_of(cluster: dict, environ: Mapping[str, str]) -> str | None:
     from .transport import ProxyEnv, check_proxy_url, proxy_for_url
 
     if cluster.get("proxy-url"):
-        try:
-            return check_proxy_url(cluster["proxy-url"])
-        except ValueError as err:
-            raise EgressError(f"kubeconfig: proxy-url: {err}") from None
+        return check_proxy_url(cluster["proxy-url"])  # checked when the kubeconfig was read
     return proxy_for_url(ProxyEnv.from_environ(environ), cluster["server"])
 
 
@@ -135,7 +132,7 @@ def credentials(ctx: KubeContext, scratch: list[str], environ: Mapping[str, str]
             if not token:
                 raise
     basic = user.get("username") or user.get("password")
-    if token and basic:
+    if token and basic:  # a token file or an exec plugin's token beside basic auth
         raise EgressError("username/password or bearer token may be set, but not both")
     if token:
         creds["authorization"] = f"Bearer {token}"
@@ -190,7 +187,7 @@ def exec_credential(spec: dict, cluster: dict, environ: Mapping[str, str]) -> di
         info["spec"]["cluster"] = cluster
     env = dict(environ)
     env.update({e["name"]: e.get("value", "") for e in spec.get("env") or [] if "name" in e})
-    env["KUBERNETES_EXEC_INFO"] = json.dumps(info)
+    env["KUBERNETES_EXEC_INFO"] = json.dumps(info, separators=(",", ":"))  # compact, as Go encodes it
     command = [spec.get("command", "")] + [str(a) for a in spec.get("args") or []]
     try:
         proc = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=None if interactive else subprocess.PIPE,

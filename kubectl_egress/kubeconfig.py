@@ -209,6 +209,30 @@ def _in_cluster(flags: ConnectionFlags, environ: Mapping[str, str], sa_dir: str)
                     {"name": "in-cluster", "user": user}, namespace, flags, in_cluster=True)
 
 
+def _validate(cluster_name: str, cluster: dict, user_name: str, user: dict, flags: ConnectionFlags) -> None:
+    """The checks of clientcmd validation.go (validateClusterInfo, validateAuthInfo) that the
+    plugin's own reading does not already make; from flags they are bad input (exit 2)."""
+    from .transport import check_proxy_url
+
+    if cluster.get("proxy-url"):
+        try:
+            check_proxy_url(cluster["proxy-url"])
+        except ValueError as err:
+            raise EgressError(f"invalid configuration: invalid 'proxy-url' \"{cluster['proxy-url']}\" "
+                              f'for cluster "{cluster_name}": {err}') from None
+    if (user.get("as-uid") or user.get("as-groups") or user.get("as-user-extra")) and not user.get("as"):
+        message = f"requesting uid, groups or user-extra for {user_name} without impersonating a user"
+        if flags.impersonate_groups or flags.impersonate_uid:
+            raise UsageError(message + "; add --as USER")
+        raise EgressError(message)
+    methods = [m for m, on in (("token", user.get("token")),
+                               ("basicAuth", user.get("username") or user.get("password"))) if on]
+    if len(methods) > 1:
+        message = (f"invalid configuration: more than one authentication method found for {user_name}; "
+                   f"found [{' '.join(methods)}], only one is allowed")
+        raise (UsageError if flags.token or flags.username or flags.password else EgressError)(message)
+
+
 def server_url(server: str, cluster: dict, user: dict) -> str:
     """rest.DefaultServerURL: a server without a scheme is https when a CA, a client certificate
     or insecure-skip-tls-verify is set, else http."""
@@ -275,6 +299,7 @@ def resolve(flags: ConnectionFlags, environ: Mapping[str, str] | None = None,
     user_entry = _named(merged["users"], context.get("user", "")) or {}
     user = user_overrides(user_entry.get("user") or {}, flags)
     cluster["server"] = server_url(cluster["server"], cluster, user)
+    _validate(cluster_entry.get("name") or "", cluster, user_entry.get("name") or "", user, flags)
     namespace = flags.namespace or context.get("namespace") or ""
     if not namespace:
         # merged_client_builder.go Namespace: no namespace in the kubeconfig, inside a pod

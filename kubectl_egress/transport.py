@@ -101,10 +101,11 @@ def proxy_for_url(env: ProxyEnv, url: str) -> str | None:
 
 
 def _ascii(host: str) -> str:
+    """httpproxy's idnaASCII: non-ASCII labels in punycode (`.示例.com` -> `.xn--fsq092h.com`)."""
     if host.isascii():
         return host
     try:
-        return host.encode("idna").decode()
+        return ".".join(label if label.isascii() else label.encode("idna").decode() for label in host.split("."))
     except UnicodeError:
         return host
 
