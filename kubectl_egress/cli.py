@@ -91,16 +91,26 @@ GLOBAL_FLAGS: list[tuple[tuple[str, ...], str, str, bool, bool]] = [
 OPTIONS_HINT = 'Use "kubectl egress options" for a list of global command-line options (applies to all commands).'
 
 
+def _global_options() -> list[click.Option]:
+    options = []
+    for names, metavar, text, is_flag, multiple in GLOBAL_FLAGS:
+        extra: dict[str, Any] = {"is_flag": True, "default": None} if is_flag else {"metavar": metavar}
+        if names[-1] == "--v":
+            extra["type"] = Level()
+        options.append(click.Option([*names, names[-1].lstrip("-").replace("-", "_")], help=text, hidden=True,
+                                    expose_value=False, callback=_remember, multiple=multiple, **extra))
+    return options
+
+
+_GLOBAL_OPTIONS = _global_options()  # made once, shared by every command: start-up stays light
+
+
 def kube_flags(f: F) -> F:
     """kubectl's global connection flags, on the group and on every command, hidden from each
     page (`kubectl egress options` lists them); they record themselves (see _remember) instead
     of reaching the command function."""
-    for names, metavar, text, is_flag, multiple in reversed(GLOBAL_FLAGS):
-        extra: dict[str, Any] = {"is_flag": True, "default": None} if is_flag else {"metavar": metavar}
-        if names[-1] == "--v":
-            extra["type"] = Level()
-        f = click.option(*names, names[-1].lstrip("-").replace("-", "_"), help=text, hidden=True,
-                         expose_value=False, callback=_remember, multiple=multiple, **extra)(f)  # type: ignore[operator]
+    params = f.__dict__.setdefault("__click_params__", [])
+    params.extend(reversed(_GLOBAL_OPTIONS))  # click reverses decorator order
     return f
 
 

@@ -19,7 +19,6 @@ import re
 import socket
 import ssl
 import sys
-import threading
 import time
 from typing import Any, Callable, Iterable, Mapping, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
@@ -28,7 +27,7 @@ from . import __version__
 from .errors import ConnectError, EgressError, ServerError
 from .credentials import credentials
 from .kubeconfig import KubeContext
-from .transport import Dialer, Transport, TransportError
+from .transport import Dialer, Transport, TransportError, tls_context
 from .model import NAMESPACES, Resource
 
 T = TypeVar("T")
@@ -318,17 +317,3 @@ class Kube:
         with ThreadPoolExecutor(max_workers=min(self.workers, len(items))) as pool:
             return list(pool.map(fn, items))
 
-
-def tls_context(creds) -> ssl.SSLContext | None:
-    """client-go's TLS config: the cluster's CA (or the system's), insecure-skip-tls-verify, the
-    client certificate; HTTP/1.1 only."""
-    if not creds.server.startswith("https://"):
-        return None
-    context = ssl.create_default_context(cafile=creds.ca_file if not creds.insecure else None)
-    if creds.insecure:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    if creds.cert_file:
-        context.load_cert_chain(creds.cert_file, creds.key_file)
-    context.set_alpn_protocols(["http/1.1"])
-    return context

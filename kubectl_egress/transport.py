@@ -189,6 +189,21 @@ def check_proxy_url(text: str) -> str:
     return text
 
 
+def tls_context(creds) -> ssl.SSLContext | None:
+    """client-go's TLS config: the cluster's CA (or the system's), insecure-skip-tls-verify, the
+    client certificate; HTTP/1.1 only."""
+    if not creds.server.startswith("https://"):
+        return None
+    context = ssl.create_default_context(cafile=creds.ca_file if not creds.insecure else None)
+    if creds.insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if creds.cert_file:
+        context.load_cert_chain(creds.cert_file, creds.key_file)
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
 # -- opening a connection ------------------------------------------------------------------------
 def _hostport(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
