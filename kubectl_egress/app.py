@@ -48,7 +48,7 @@ class App:
             username=text["username"], password=text["password"], impersonate=text["as"],
             impersonate_groups=tuple(str(g) for g in raw.get("as_group") or ()),  # type: ignore[union-attr]
             impersonate_uid=text["as_uid"])
-        return cls(flags=flags, verbosity=int(raw.get("v") or 0), printer=printer or Printer(),  # type: ignore[call-overload]
+        return cls(flags=flags, verbosity=int(raw.get("v") or 0), printer=printer or Printer(environ=environ),  # type: ignore[call-overload]
                    environ=environ if environ is not None else os.environ,
                    warnings_as_errors=bool(raw.get("warnings_as_errors")))
 
