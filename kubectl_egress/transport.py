@@ -268,15 +268,17 @@ class Dialer:
         sock.settimeout(self.timeout)
         return sock
 
-    def _handshake(self, sock: Any, name: str, deadline: float | None, nested: bool = False) -> Any:
-        assert self.context is not None
+    def _handshake(self, sock: Any, name: str, deadline: float | None, nested: bool = False,
+                   context: ssl.SSLContext | None = None) -> Any:
+        context = context or self.context
+        assert context is not None
         wait, is_request = self._limit(TLS_HANDSHAKE_TIMEOUT, deadline)
         sock.settimeout(wait)
         try:
             if nested:  # TLS inside the proxy's TLS
                 from urllib3.util.ssltransport import SSLTransport
-                return SSLTransport(sock, self.context, server_hostname=name)
-            return self.context.wrap_socket(sock, server_hostname=name)
+                return SSLTransport(sock, context, server_hostname=name)
+            return context.wrap_socket(sock, server_hostname=name)
         except (socket.timeout, TimeoutError):
             sock.close()
             if is_request:
@@ -305,11 +307,10 @@ class Dialer:
                 _socks5_connect(sock, self.host, self.port, proxy, f"{proxy_addr}->{target}")
                 return sock
             if scheme == "https":
-                # net/http's addTLS: the transport's own TLS config, ServerName the proxy's host
-                # unless tls-server-name is set
-                if self.context is None:
-                    self.context = ssl.create_default_context()
-                sock = self._handshake(sock, self.server_name or proxy_host, deadline)
+                # net/http's addTLS: the transport's own TLS config (the system's for an http
+                # server), ServerName the proxy's host unless tls-server-name is set
+                sock = self._handshake(sock, self.server_name or proxy_host, deadline,
+                                       context=self.context or ssl.create_default_context())
             _http_connect(sock, target, proxy)
             return sock
         except BaseException:

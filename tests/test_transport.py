@@ -191,3 +191,19 @@ def test_silent_server_tls_handshake_limits():
             transport.TLS_HANDSHAKE_TIMEOUT = original
     finally:
         silent.close()
+
+
+def test_plain_server_through_an_https_proxy(echo, ca, monkeypatch):
+    """TLS to the proxy only (verified by the system's trust, here SSL_CERT_FILE, as OpenSSL reads
+    it): the tunnel itself carries the plain server's bytes."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca.pair.cert))
+    serving = ca.serving()
+    proxy = ConnectProxy(tls=(serving.cert, serving.key))
+    try:
+        sock = Dialer(f"http://unresolvable.internal:{echo}", context=None, server_name=None,
+                      proxy=proxy.url, timeout=5).open()
+        sock.sendall(b"plain")
+        assert sock.recv(100) == b"echo: plain"
+        sock.close()
+    finally:
+        proxy.close()
