@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Mapping
 
 from . import validate
@@ -22,6 +23,7 @@ class App:
     printer: Printer = field(default_factory=Printer)
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     warnings_as_errors: bool = False
+    cache_dir: str | None = None  # --cache-dir (else KUBECACHEDIR, else ~/.kube/cache)
     _context: KubeContext | None = field(default=None, repr=False)
     _kube: object | None = field(default=None, repr=False)
 
@@ -50,7 +52,8 @@ class App:
             impersonate_uid=text["as_uid"])
         return cls(flags=flags, verbosity=int(raw.get("v") or 0), printer=printer or Printer(environ=environ),  # type: ignore[call-overload]
                    environ=environ if environ is not None else os.environ,
-                   warnings_as_errors=bool(raw.get("warnings_as_errors")))
+                   warnings_as_errors=bool(raw.get("warnings_as_errors")),
+                   cache_dir=str(raw["cache_dir"]) if raw.get("cache_dir") else None)
 
     @property
     def context(self) -> KubeContext:
@@ -61,10 +64,12 @@ class App:
     def kube(self):
         """The connection (kube.Kube), made once."""
         if self._kube is None:
+            from .discovery import cache_dir
             from .kube import Kube  # the HTTP stack, loaded only when a command talks to the cluster
 
             self._kube = Kube(self.context, verbosity=self.verbosity, warn=self.printer.warn,
-                              environ=self.environ)
+                              environ=self.environ,
+                              cache_dir=Path(self.cache_dir) if self.cache_dir else cache_dir(self.environ))
         return self._kube
 
     def warning_count(self) -> int:

@@ -80,3 +80,14 @@ def test_options_loads_nothing_heavy():
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('kubernetes', 'yaml', 'http', 'ssl')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_cache_dir_flag_wins_over_kubecachedir(apiserver, egress, kubectl, tmp_path):
+    """kubectl's --cache-dir (default $KUBECACHEDIR, else ~/.kube/cache): the discovery cache the
+    plugin shares with kubectl goes there."""
+    from kubectl_egress import discovery
+
+    assert egress("get", "--cache-dir", str(tmp_path / "flag")).code == 0
+    written = discovery.read_groups(discovery.server_dir(tmp_path / "flag", apiserver.url))
+    assert written is not None and discovery.preferred(written, "networking.istio.io")
+    assert kubectl("get", "svc", "--cache-dir", str(tmp_path / "flag")).code == 0
