@@ -6,15 +6,16 @@ buildImpersonationRequests).
 (repeated), `Impersonate-Uid` and `Impersonate-Extra-*` each ask the authorizer for the verb
 `impersonate` on users, serviceaccounts, groups, uids or userextras; the first refusal is the
 403. Groups, a UID or extras without a user are a 400. The impersonated user gets
-`system:authenticated` unless a group says otherwise. Here, as in a kubeadm cluster's RBAC, only
-`system:masters` may impersonate, and an impersonated user is an admin only with that group.
+`system:authenticated` unless a group says otherwise. The cluster's RBAC decides both who may
+impersonate (the admin, through `system:masters`) and what the impersonated user may do.
 """
 from __future__ import annotations
 
 from urllib.parse import unquote
 
-from .cluster import User
-from .errors import APIError, bad_request, forbidden
+from . import rbac
+from .cluster import Cluster, User
+from .errors import bad_request, forbidden
 
 SA_PREFIX = "system:serviceaccount:"
 
@@ -24,7 +25,7 @@ def _reference(kind: str, name: str, namespace: str = "", api_version: str = "",
     return "{" + " ".join([kind, namespace, name, "", api_version, "", field_path]) + "}"
 
 
-def impersonate(requestor: User, headers: list[tuple[str, str]]) -> User:
+def impersonate(cluster: Cluster, requestor: User, headers: list[tuple[str, str]]) -> User:
     """The user a request acts as: requestor itself, or whom its Impersonate-* headers name."""
     lower = [(k.lower(), v) for k, v in headers]
     user_name = next((v for k, v in lower if k == "impersonate-user"), "")
@@ -57,9 +58,11 @@ def impersonate(requestor: User, headers: list[tuple[str, str]]) -> User:
         refs.append(_reference("UID", uid, api_version="authentication.k8s.io/v1"))
     if not user_name:
         raise bad_request(f"requested [{' '.join(refs)}] without impersonating a user")
-    if requestor.read_only:  # the reader may only get, list and watch (Cluster.authorize)
-        resource, namespace, name, sub = asks[0]
-        raise _forbidden(requestor.name, resource, namespace, name, sub)
+    for resource, namespace, name, sub in asks:
+        group = "authentication.k8s.io" if resource in ("uids", "userextras") else ""
+        if not cluster.allowed(requestor, rbac.Attributes("impersonate", True, namespace, group, resource, sub,
+                                                          name))[0]:
+            raise forbidden(requestor.name, "impersonate", resource, group, namespace, name, sub)
     groups = list(groups_asked)
     if service_account and not groups_asked:
         groups = ["system:serviceaccounts", f"system:serviceaccounts:{service_account[0]}"]
@@ -68,11 +71,5 @@ def impersonate(requestor: User, headers: list[tuple[str, str]]) -> User:
             groups.append("system:authenticated")
     elif "system:unauthenticated" not in groups:
         groups.append("system:unauthenticated")
-    return User(user_name, tuple(groups), read_only="system:masters" not in groups)
+    return User(user_name, tuple(groups))
 
-
-def _forbidden(user: str, resource: str, namespace: str, name: str, sub: str) -> APIError:
-    """responsewriters.Forbidden for the impersonate verb (core group, and authentication.k8s.io
-    for uids and userextras)."""
-    group = "authentication.k8s.io" if resource in ("uids", "userextras") else ""
-    return forbidden(user, "impersonate", resource, group, namespace, name, sub)
