@@ -150,3 +150,26 @@ def test_notes_table(target, alias, outbound, ambient, kinds, said):
     notes = fit.notes(target, mesh, facts, objects)
     assert len(notes) == len(said) and all(s in n for s, n in zip(said, notes))
     assert fit.notes(target, Mesh(), None) == []
+
+
+def test_version_shows_revisions_policy_and_ambient(make_apiserver, egress, kubectl):
+    make_apiserver("1.23", revisions={"canary": "1.28"}, outbound_policy="REGISTRY_ONLY", ambient=True)
+    kubectl("set", "env", "deploy/istiod", "-n", "istio-system", "ENABLE_EXTERNAL_NAME_ALIAS=false")
+    kubectl("set", "env", "deploy/istiod-canary", "-n", "istio-system", "ENABLE_EXTERNAL_NAME_ALIAS=false")
+    lines = egress("version").lines[2:]
+    assert lines == [
+        "Istio: 1.23.6, legacy mode: an ExternalName Service is a mesh service: rules go on "
+        "NAME.NAMESPACE.svc.cluster.local (istiod 1.23.6 sets ENABLE_EXTERNAL_NAME_ALIAS=false, honoured from 1.21 "
+        "to 1.23)",
+        "Istio revision canary: 1.28.10, alias mode (istiod-canary 1.28.10: alias is the only mode from 1.24; "
+        "ENABLE_EXTERNAL_NAME_ALIAS=false is no longer read, the opt-out ended with 1.23 (istio#52317))",
+        "Outbound traffic policy (revision canary): REGISTRY_ONLY, from the mesh config istio-system/istio-canary: "
+        "sidecars reach only services in their registry (Kubernetes Services and ServiceEntries)",
+        "Outbound traffic policy (revision default): REGISTRY_ONLY, from the mesh config istio-system/istio: "
+        "sidecars reach only services in their registry (Kubernetes Services and ServiceEntries)",
+        "Ambient: ztunnel 1.28.10 (DaemonSet istio-system/ztunnel); it sends no Istio mTLS to hosts outside the mesh "
+        "and does not enforce REGISTRY_ONLY (istio#54281)"]
+    info = egress("version", "-o", "json").json()["istio"]
+    assert [(r["name"], r["mode"], r["outboundTrafficPolicy"]) for r in info["revisions"]] == [
+        ("canary", "alias", "REGISTRY_ONLY"), ("default", "legacy", "REGISTRY_ONLY")]
+    assert info["ambient"] == {"installed": True, "ztunnelVersion": "1.28.10"}
