@@ -129,6 +129,7 @@ def test_workload_name_label_wins_for_telemetry_not_for_restarts():
     (None, MeshConfig(readable=False)),
     ("", MeshConfig(readable=True)),
     ("accessLogFile: /dev/stdout\n", MeshConfig()),
+    ("accessLogFile: /dev/stdout\nrootNamespace: istio-system\ntrustDomain: cluster.local\n", MeshConfig()),
     ("outboundTrafficPolicy:\n  mode: REGISTRY_ONLY\nrootNamespace: istio-config\n",
      MeshConfig("REGISTRY_ONLY", "istio-config")),
     ("outboundTrafficPolicy: {mode: ALLOW_ANY}\n", MeshConfig()),

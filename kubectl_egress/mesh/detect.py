@@ -86,9 +86,8 @@ def read(kube: Kube, override: str = "auto", namespaces: Iterable[str] = (), all
         for ns in wanted:
             jobs.append(lambda ns=ns: ("namespace", ns, _tolerate(lambda: kube.get(NAMESPACES, ns), 403,
                                                                   default=KeyError)))
-        for ns in dict.fromkeys([*wanted, SYSTEM_NAMESPACE]) if istio else ():
-            jobs.append(lambda ns=ns: ("sidecars", _tolerate(lambda: kube.list_if_served(sidecar_res, ns), 403,
-                                                             default=[])))
+        if istio:  # Sidecar resources are few: one list of them all, else each namespace's
+            jobs.append(lambda: ("sidecars", _sidecars(kube, sidecar_res, [*wanted, SYSTEM_NAMESPACE])))
     if ambient and istio:
         jobs.append(lambda: ("ztunnel", _tolerate(lambda: kube.get(DAEMON_SETS, "ztunnel", SYSTEM_NAMESPACE), 403)))
     sidecar_lists = []
@@ -112,6 +111,14 @@ def read(kube: Kube, override: str = "auto", namespaces: Iterable[str] = (), all
     if istio:
         _second_round(kube, facts, sidecar_res, all_namespaces)
     return facts
+
+
+def _sidecars(kube: Kube, res, namespaces: list[str]) -> list[dict]:
+    found = _tolerate(lambda: kube.list_if_served(res, None), 403)
+    if found is not None:
+        return found
+    return [s for ns in dict.fromkeys(namespaces)
+            for s in _tolerate(lambda ns=ns: kube.list_if_served(res, ns), 403, default=[])]
 
 
 def _second_round(kube: Kube, facts: MeshFacts, sidecar_res, all_namespaces: bool) -> None:
@@ -145,6 +152,8 @@ def _second_round(kube: Kube, facts: MeshFacts, sidecar_res, all_namespaces: boo
                 labels = (hook.get("metadata") or {}).get("labels") or {}
                 if labels.get(TAG_LABEL) and labels.get("istio.io/rev"):
                     facts.tags[labels[TAG_LABEL]] = labels["istio.io/rev"]
+    have = {((s.get("metadata") or {}).get("namespace"), (s.get("metadata") or {}).get("name")) for s in facts.sidecars}
     for root in sorted(roots - {SYSTEM_NAMESPACE}):
         if not all_namespaces:
-            facts.sidecars += _tolerate(lambda: kube.list_if_served(sidecar_res, root), 403, default=[])
+            facts.sidecars += [s for s in _tolerate(lambda: kube.list_if_served(sidecar_res, root), 403, default=[])
+                               if (root, s["metadata"]["name"]) not in have]

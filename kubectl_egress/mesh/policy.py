@@ -15,11 +15,16 @@
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 ALLOW_ANY = "ALLOW_ANY"
 REGISTRY_ONLY = "REGISTRY_ONLY"
 MODES = (ALLOW_ANY, REGISTRY_ONLY)
+
+
+# a rootNamespace line other than the default one (the charts write `rootNamespace: istio-system`)
+_ROOT_ELSEWHERE = re.compile(r"rootNamespace(?!:[ \t]*istio-system[ \t]*$)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -33,8 +38,8 @@ def mesh_config(text: str | None) -> MeshConfig:
     """The parts of a `mesh` text the plugin needs (istiod applies it over its defaults)."""
     if not text:
         return MeshConfig(readable=text is not None)
-    if "outboundTrafficPolicy" not in text and "rootNamespace" not in text:
-        return MeshConfig()  # nothing to parse: the defaults hold (and YAML's import is spared)
+    if "outboundTrafficPolicy" not in text and not _ROOT_ELSEWHERE.search(text):
+        return MeshConfig()  # nothing that differs from the defaults (and YAML's import is spared)
     import yaml  # lazily: only commands that read the mesh config pay for it
 
     try:
