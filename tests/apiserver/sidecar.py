@@ -14,10 +14,12 @@ This module does the same for the connections network.py hands it:
   1.21 it is only an alias of its target's host, and only rules on the target
   host (written for a ServiceEntry) apply.
 - *TLS mode*: the DestinationRule that applies (exact host before wildcards;
-  the client's namespace, then the service's, then istio-system) decides. A
-  mode of ISTIO_MUTUAL towards an external host fails as Envoy does: HTTP 503
-  `upstream connect error or disconnect/reset before headers. reset reason:
-  connection termination`, or a reset TLS handshake.
+  the client's namespace, then the service's, then istio-system; one selecting
+  the pod first) decides. A mode of ISTIO_MUTUAL towards an external host fails
+  as Envoy does: HTTP 503 `upstream connect error or disconnect/reset before
+  headers. reset reason: connection termination`, or a reset TLS handshake.
+  SIMPLE originates TLS as Envoy does under Istio's settings (origination.py):
+  HTTP is sent on in TLS, TCP (an app's own TLS included) is wrapped again.
 - *headers*: requests get the headers Istio's sidecar adds (decorator
   operation, peer metadata id, B3 trace ids, ...); responses get
   `server: envoy` and `x-envoy-upstream-service-time`.
@@ -33,29 +35,24 @@ import base64
 import collections
 import re
 import socket
-import ssl
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from . import origination
 from .network import reset, splice
 
 if TYPE_CHECKING:  # pragma: no cover
     from .network import Network, PodNet
 
-DESTINATION_RULES = "networking.istio.io/destinationrules"
 SERVICE_ENTRIES = "networking.istio.io/serviceentries"
-ROOT_NAMESPACE = "istio-system"
 DOMAIN = "svc.cluster.local"
 HTTP_PROTOCOLS = ("http", "http2", "grpc", "grpc-web", "http_proxy")
 KNOWN_PROTOCOLS = HTTP_PROTOCOLS + ("https", "tls", "tcp", "udp", "mongo", "redis", "mysql")
 MTLS_RESET = ("upstream connect error or disconnect/reset before headers. "
               "reset reason: connection termination")
-TLS_ERROR = ("upstream connect error or disconnect/reset before headers. reset reason: connection "
-             "failure, transport failure reason: TLS_error:|268435703:SSL routines:OPENSSL_internal:"
-             "WRONG_VERSION_NUMBER:TLS_error_end")
 
 
 def port_protocol(port: dict) -> str:
@@ -144,21 +141,30 @@ class Sidecar:
                 out[f"{meta['name']}.{meta['namespace']}.{DOMAIN}"] = spec.get("externalName", "").rstrip(".")
         return out
 
-    def tls_mode(self, entry: Entry, client_ns: str) -> str | None:
+    def tls_mode(self, entry: Entry, client_ns: str, labels: dict | None = None) -> str | None:
         """The TLS mode of the DestinationRule that applies to entry, or None (auto mTLS)."""
-        for ns in dict.fromkeys([client_ns, entry.namespace, ROOT_NAMESPACE]):
-            best, best_rank = None, -1
-            for rule in self.store.scan(DESTINATION_RULES, ns):
-                rank = host_match(rule.get("spec", {}).get("host", ""), entry.host, ns)
-                if rank > best_rank:
-                    best, best_rank = rule, rank
-            if best is not None and best_rank >= 0:
-                policy = best.get("spec", {}).get("trafficPolicy") or {}
-                for level in policy.get("portLevelSettings") or []:
-                    if (level.get("port") or {}).get("number") == entry.port and level.get("tls"):
-                        return level["tls"].get("mode")
-                return (policy.get("tls") or {}).get("mode")
-        return None
+        return self.client_tls(entry, client_ns, labels or {})[1].get("mode")
+
+    def client_tls(self, entry: Entry, client_ns: str, labels: dict) -> tuple[dict | None, dict]:
+        """The DestinationRule that applies to entry for a client pod, and its TLS settings for the port."""
+        rule = origination.applicable_rule(self.store, entry.host, entry.namespace, client_ns, labels)
+        return rule, origination.port_settings(rule, entry.port)
+
+    def pod_labels(self, net: "PodNet") -> dict:
+        pod = self.store.get("/pods", net.namespace, net.name) or {}
+        return (pod.get("metadata") or {}).get("labels") or {}
+
+    def originate(self, net: "PodNet", entry: Entry, rule: dict | None, settings: dict, host: str,
+                  upstream: socket.socket, http: bool = True) -> socket.socket:
+        """Envoy's TLS towards the upstream under SIMPLE settings (origination.py); raises origination.Failed."""
+        sans: tuple[str, ...] = ()
+        for se in self.store.scan(SERVICE_ENTRIES, entry.namespace):
+            if entry.host in (se.get("spec") or {}).get("hosts") or []:
+                sans = tuple(se["spec"].get("subjectAltNames") or ())
+        ca = self.network.cluster.ca
+        plan = origination.plan(settings, rule, self.network.cluster.istio_version or "", host if http else "",
+                                sans, ca.pem if ca else b"", http=http)
+        return origination.handshake(plan, upstream) if plan.tls else upstream
 
     # -- matching -------------------------------------------------------------------------
     def by_host(self, host: str, port: int, client_ns: str) -> Entry | None:
@@ -251,9 +257,10 @@ class Sidecar:
 
     def tcp(self, net: "PodNet", conn: socket.socket, ip: str, port: int, entry: Entry) -> None:
         self.count(net, entry, entry.host, "tcp")
-        mode = self.tls_mode(entry, net.namespace)
-        if mode in ("ISTIO_MUTUAL", "MUTUAL", "SIMPLE"):
-            # Envoy wraps the app's bytes in its own TLS; the external host cannot follow.
+        rule, settings = self.client_tls(entry, net.namespace, self.pod_labels(net))
+        mode = settings.get("mode")
+        if mode in ("ISTIO_MUTUAL", "MUTUAL"):
+            # Envoy wraps the app's bytes in Istio's mutual TLS; the external host cannot follow.
             peek(conn)
             reset(conn)
             return
@@ -262,6 +269,19 @@ class Sidecar:
             reset(conn)
             return
         upstream = self.network.connect(address[0], address[1], net.ip)
+        if mode == "SIMPLE":
+            # Envoy's TCP proxy wraps whatever the app sends in its own TLS: an app that speaks TLS
+            # itself is encrypted twice (istio.io "Double TLS"), and what the server answers to the
+            # inner ClientHello reaches the app as plain text ("wrong version number").
+            try:
+                wrapped = self.originate(net, entry, rule, settings, "", upstream, http=False)
+            except origination.Failed:
+                upstream.close()
+                reset(conn)
+                return
+            origination.relay(conn, wrapped)
+            wrapped.close()
+            return
         splice(conn, upstream)
         upstream.close()
 
@@ -279,7 +299,8 @@ class Sidecar:
             code = self._forward(conn, upstream, line, headers, body, started)
             self.count(net, None, host, "http", code)
             return
-        mode = self.tls_mode(entry, net.namespace)
+        rule, settings = self.client_tls(entry, net.namespace, self.pod_labels(net))
+        mode = settings.get("mode")
         if mode in ("ISTIO_MUTUAL", "MUTUAL"):
             send_envoy_error(conn, 503, MTLS_RESET)
             self.count(net, entry, entry.host, "http", 503)
@@ -290,12 +311,12 @@ class Sidecar:
             self.count(net, entry, entry.host, "http", 503)
             return
         upstream = self.network.connect(address[0], address[1], net.ip)
-        if mode == "SIMPLE":  # TLS origination
+        if mode == "SIMPLE":  # TLS origination, as Envoy does it under Istio's settings (origination.py)
             try:
-                context = ssl.create_default_context(cadata=(self.network.cluster.ca.pem.decode()))
-                upstream = context.wrap_socket(upstream, server_hostname=entry.dns or host)
-            except (ssl.SSLError, OSError):
-                send_envoy_error(conn, 503, TLS_ERROR)
+                upstream = self.originate(net, entry, rule, settings, header(headers, "host") or host, upstream)
+            except origination.Failed as failure:
+                upstream.close()
+                send_envoy_error(conn, 503, origination.local_reply(failure))
                 self.count(net, entry, entry.host, "http", 503)
                 return
         code = self._forward(conn, upstream, line, headers, body, started)
@@ -343,20 +364,6 @@ class Sidecar:
 
 
 # -- helpers -------------------------------------------------------------------------------------
-def host_match(rule_host: str, host: str, rule_ns: str) -> int:
-    """How well a DestinationRule host names host: -1 not at all, higher is more specific."""
-    rule_host = rule_host.lower()
-    if "." not in rule_host and rule_host not in ("*",):
-        rule_host = f"{rule_host}.{rule_ns}.{DOMAIN}"  # short names are relative to the rule's namespace
-    if rule_host == host:
-        return 1000
-    if rule_host == "*":
-        return 0
-    if rule_host.startswith("*.") and host.endswith(rule_host[1:]):
-        return len(rule_host)
-    return -1
-
-
 def peek(conn: socket.socket, size: int = 4096, wait: float = 2.0) -> bytes:
     """The first bytes the client sent, left in the socket."""
     conn.settimeout(wait)
