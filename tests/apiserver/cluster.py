@@ -8,6 +8,7 @@ users of the kubeconfig it writes: `admin` (everything) and `reader` (read only)
 from __future__ import annotations
 
 import ipaddress
+import json
 import random
 import re
 import secrets
@@ -15,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from . import controllers, execws, istio
+from . import controllers, ephemeral, execws, images, istio, podsecurity
 from .network import Network
 from .errors import APIError, forbidden
 from .kinds import Kind, builtin_kinds, kind_from_crd
@@ -191,7 +192,9 @@ class Cluster:
         self._log: list[LoggedRequest] = []
         self._log_lock = threading.Lock()
         self.address = "127.0.0.1:0"  # host:port, set once the server listens
-        self.controllers: list = [controllers.Deployments(self)]
+        self.closed = False  # set by shutdown: background work stops
+        self.kubelet = ephemeral.Kubelet(self)  # ephemeral containers and their processes
+        self.controllers: list = [controllers.Deployments(self), self.kubelet]
         self.network = Network(self)
         self._seed()
 
@@ -264,7 +267,9 @@ class Cluster:
         if not command:
             raise APIError(400, "BadRequest", "you must specify at least 1 command")
         spec = pod.get("spec", {})
-        names = [c["name"] for c in (spec.get("containers") or []) + (spec.get("initContainers") or [])]
+        every = [c for group in ("containers", "initContainers", "ephemeralContainers")
+                 for c in spec.get(group) or []]
+        names = [c["name"] for c in every]
         container = req.param("container")
         if not container:
             if len(spec.get("containers") or []) != 1:
@@ -273,11 +278,17 @@ class Cluster:
             container = spec["containers"][0]["name"]
         if container not in names:
             raise APIError(400, "BadRequest", f"container {container} is not valid for pod {name}")
-        phase = (pod.get("status") or {}).get("phase")
-        if phase != "Running":
-            raise APIError(400, "BadRequest", f"unable to upgrade connection: container not found "
-                           f'("{container}")' if phase == "Pending" else
-                           f"cannot exec into a container in a completed pod; current phase is {phase}")
+        status = pod.get("status") or {}
+        phase = status.get("phase")
+        if phase in ("Succeeded", "Failed"):
+            raise APIError(400, "BadRequest", f"cannot exec into a container in a completed pod; current "
+                           f"phase is {phase}")
+        states = {s.get("name"): s.get("state") or {} for group in ("containerStatuses", "initContainerStatuses",
+                                                                     "ephemeralContainerStatuses")
+                  for s in status.get(group) or []}
+        running = "running" in states[container] if container in states else phase == "Running"
+        if not running:  # kubelet's findContainer sees running containers only
+            raise APIError(400, "BadRequest", f'unable to upgrade connection: container not found ("{container}")')
         if req.headers.get("upgrade", "").lower() != "websocket":
             raise APIError(400, "BadRequest", "Upgrade request required")
         protocol = execws.choose_protocol(req.headers.get("sec-websocket-protocol", ""))
@@ -290,7 +301,9 @@ class Cluster:
         except (RuntimeError, OSError) as err:
             raise APIError(500, "InternalError", f"Internal error occurred: the pod's network could not "
                            f"be set up: {err}")
-        argv = net.argv(command)
+        image = images.lookup(next(c for c in every if c["name"] == container).get("image", ""))
+        missing = image.lookup(command[0])[1] if image is not None else ""
+        argv = net.argv(self.kubelet.command(image, command)) if not missing else []
         want_stdin = req.param("stdin").lower() in ("true", "1")
         env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME": name,
                "HOME": "/root", "SSL_CERT_FILE": str(net.dir / "ca.crt")}
@@ -298,6 +311,9 @@ class Cluster:
         def session(handler) -> None:
             execws.handshake(handler, protocol)
             ws = execws.WebSocket(handler.rfile, handler.wfile)
+            if missing:  # the runtime cannot start it: the streams open, then the error arrives
+                execws.fail_session(ws, images.exec_failure(command[0], missing))
+                return
             execws.run_session(ws, argv, command, want_stdin, env)
 
         return Response(101, session)
@@ -307,17 +323,30 @@ class Cluster:
         """Mutating admission for new pods: Istio's sidecar injector."""
         if self.istio_version:
             ns = self.store.get("/namespaces", "", pod["metadata"].get("namespace", "")) or {}
-            istio.inject(pod, ns, self.istio_version)
+            injector = self.store.get("/configmaps", "istio-system", "istio-sidecar-injector") or {}
+            try:
+                values = json.loads((injector.get("data") or {}).get("values") or "{}")
+            except ValueError:
+                values = {}
+            istio.inject(pod, ns, self.istio_version, cni=istio.cni_enabled(values if isinstance(values, dict) else {}))
 
     def pod_started(self, pod: dict, ip: str) -> bool:
         """Bring up what a pod needs to run (its network comes with its first exec)."""
         return True
 
     def pod_stopped(self, pod: dict) -> None:
+        self.kubelet.stopped(pod)
         self.network.stopped(pod)
 
+    def admit(self, kind: Kind, obj: dict, old: dict | None, sub: str) -> list[str]:
+        """Validating admission, after validation and before storage: Pod Security.
+        Returns its warnings; raises its refusal."""
+        return podsecurity.admit(self, kind, obj, old, sub)
+
     def shutdown(self) -> None:
-        """Stop background work: pod networks."""
+        """Stop background work: controllers' retries, ephemeral containers' processes, pod networks."""
+        self.closed = True
+        self.kubelet.shutdown()
         self.network.shutdown()
 
     # -- what happens around writes -------------------------------------------

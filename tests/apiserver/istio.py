@@ -248,8 +248,16 @@ def injection_wanted(pod: dict, namespace: dict) -> bool:
         (choice is not None and choice.lower() == "true")
 
 
-def inject(pod: dict, namespace: dict, version: str) -> None:
-    """Add the sidecar as Istio's injection webhook does (istio-init and istio-proxy)."""
+def cni_enabled(values: dict) -> bool:
+    """The injector's values (ConfigMap istio-sidecar-injector, key `values`): Istio CNI is
+    `istio_cni.enabled`, `pilot.cni.enabled` in the charts of later releases."""
+    return bool((values.get("istio_cni") or {}).get("enabled")) or \
+        bool(((values.get("pilot") or {}).get("cni") or {}).get("enabled"))
+
+
+def inject(pod: dict, namespace: dict, version: str, cni: bool = False) -> None:
+    """Add the sidecar as Istio's injection webhook does: istio-init and istio-proxy, or with
+    Istio CNI istio-validation, which needs no capabilities (injection-template.yaml)."""
     spec = pod.setdefault("spec", {})
     names = [c.get("name") for c in (spec.get("containers") or []) + (spec.get("initContainers") or [])]
     if "istio-proxy" in names or not injection_wanted(pod, namespace):
@@ -259,19 +267,30 @@ def inject(pod: dict, namespace: dict, version: str) -> None:
     app = labels.get("app") or labels.get("app.kubernetes.io/name") or meta.get("generateName", "").rstrip("-")
     first = (spec.get("containers") or [{}])[0].get("name", "")
     image = f"docker.io/istio/proxyv2:{full_version(version)}"
-    spec.setdefault("initContainers", []).append({
-        "name": "istio-init", "image": image,
-        "args": ["istio-iptables", "-p", "15001", "-z", "15006", "-u", "1337", "-m", "REDIRECT", "-i", "*",
-                 "-x", "", "-b", "*", "-d", "15090,15021,15020", "--log_output_level=default:info"],
-        "securityContext": {"capabilities": {"add": ["NET_ADMIN", "NET_RAW"], "drop": ["ALL"]},
-                            "runAsUser": 0, "runAsNonRoot": False}})
+    args = ["istio-iptables", "-p", "15001", "-z", "15006", "-u", "1337", "-m", "REDIRECT", "-i", "*",
+            "-x", "", "-b", "*", "-d", "15090,15021,15020", "--log_output_level=default:info"]
+    # the securityContext of injection-template.yaml (what Pod Security admission judges)
+    if cni:
+        init = {"name": "istio-validation", "image": image, "args": [*args, "--run-validation", "--skip-rule-apply"],
+                "securityContext": {"allowPrivilegeEscalation": False, "privileged": False,
+                                    "capabilities": {"drop": ["ALL"]}, "readOnlyRootFilesystem": True,
+                                    "runAsGroup": 1337, "runAsUser": 1337, "runAsNonRoot": True}}
+    else:
+        init = {"name": "istio-init", "image": image, "args": args,
+                "securityContext": {"allowPrivilegeEscalation": False, "privileged": False,
+                                    "capabilities": {"add": ["NET_ADMIN", "NET_RAW"], "drop": ["ALL"]},
+                                    "readOnlyRootFilesystem": False, "runAsGroup": 0, "runAsNonRoot": False,
+                                    "runAsUser": 0}}
+    spec.setdefault("initContainers", []).append(init)
     spec.setdefault("containers", []).append({
         "name": "istio-proxy", "image": image,
         "args": ["proxy", "sidecar", "--domain", "$(POD_NAMESPACE).svc.cluster.local",
                  "--proxyLogLevel=warning", "--proxyComponentLogLevel=misc:error", "--log_output_level=default:info"],
         "ports": [{"containerPort": 15090, "name": "http-envoy-prom", "protocol": "TCP"}],
         "readinessProbe": {"httpGet": {"path": "/healthz/ready", "port": 15021}},
-        "securityContext": {"runAsUser": 1337, "runAsGroup": 1337, "runAsNonRoot": True}})
+        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                            "privileged": False, "readOnlyRootFilesystem": True, "runAsGroup": 1337,
+                            "runAsNonRoot": True, "runAsUser": 1337}})
     labels.setdefault("security.istio.io/tlsMode", "istio")
     labels.setdefault("service.istio.io/canonical-name", app)
     labels.setdefault("service.istio.io/canonical-revision", labels.get("version", "latest"))
@@ -279,6 +298,6 @@ def inject(pod: dict, namespace: dict, version: str) -> None:
     notes.setdefault("kubectl.kubernetes.io/default-container", first)
     notes.setdefault("kubectl.kubernetes.io/default-logs-container", first)
     notes["sidecar.istio.io/status"] = (
-        '{"initContainers":["istio-init"],"containers":["istio-proxy"],'
+        '{"initContainers":["' + init["name"] + '"],"containers":["istio-proxy"],'
         '"volumes":["workload-socket","credential-socket","workload-certs","istio-envoy","istio-data",'
         '"istio-podinfo","istio-token","istiod-ca-cert"],"imagePullSecrets":null,"revision":"default"}')

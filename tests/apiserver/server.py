@@ -317,7 +317,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Audit-Id", str(uuid.uuid4()))
         self.send_header("Cache-Control", "no-cache, private")
         for text in resp.warnings:
-            self.send_header("Warning", f'299 - "{text}"')
+            # apimachinery util/net NewWarningHeader: a quoted-string, `"` and `\` escaped
+            quoted = text.replace("\\", "\\\\").replace('"', '\\"')
+            self.send_header("Warning", f'299 - "{quoted}"')
         for key, value in resp.headers.items():
             self.send_header(key, value)
         self.send_header("Content-Type", resp.content_type)

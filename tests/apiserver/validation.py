@@ -588,10 +588,13 @@ def decode_pod_spec(spec: dict) -> None:
     spec.setdefault("terminationGracePeriodSeconds", 30)
     spec.setdefault("securityContext", {})
     spec.setdefault("schedulerName", "default-scheduler")
-    for group in ("initContainers", "containers"):
+    for group in ("initContainers", "containers", "ephemeralContainers"):
         for c in spec.get(group) or []:
             if isinstance(c, dict):
                 _decode_container(c)
+    for volume in spec.get("volumes") or []:
+        if isinstance(volume, dict) and set(volume) <= {"name"}:
+            volume["emptyDir"] = {}  # SetDefaults_Volume: no source is an emptyDir
 
 
 def decode_pod(obj: dict) -> None:
@@ -660,6 +663,9 @@ def validate_pod(obj: dict, old: dict | None, kind: "Kind") -> list[Cause]:
                 names.add(name)
             if not c.get("image") and old is None:
                 causes.append(Required(f"{path}.image"))
+    if old is None and spec.get("ephemeralContainers"):
+        # ValidatePodCreate: they come through the ephemeralcontainers subresource only
+        causes.append(Forbidden("spec.ephemeralContainers", "cannot be set on create"))
     return causes
 
 
