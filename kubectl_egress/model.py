@@ -16,6 +16,17 @@ SLICE_MANAGED_BY = "endpointslice.kubernetes.io/managed-by"
 SLICE_SERVICE_NAME = "kubernetes.io/service-name"
 # the host clients use for an endpoints service (`endpoints --host`), for the probe
 HOST_ANNOTATION = "kubectl-egress/host"
+# which command owns an Istio object: `serviceentry` marks its ServiceEntry and DestinationRule, which
+# `externalname` then uses and never changes (no label: the object belongs to the Service of its name)
+RECIPE_LABEL = "kubectl-egress/recipe"
+SERVICE_ENTRY_RECIPE = "serviceentry"
+# the proxyv2 image's OS CA bundle (Debian/Ubuntu path, the first of istio pkg/security/security.go
+# GetOSRootFilePath): naming it in caCertificates verifies against the system roots in every
+# Istio version, where an empty caCertificates verifies nothing up to 1.20 and raises IST0128/IST0129
+OS_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+VERIFY_MODES = ("system", "skip")
+RESOLUTIONS = ("DNS", "NONE", "STATIC")
+LOCATIONS = ("MESH_EXTERNAL", "MESH_INTERNAL")
 
 # Istio protocol names a port may carry (istio.io protocol selection); each is the port name.
 PROTOCOLS = ("http", "https", "tls", "tcp", "grpc", "http2")
@@ -26,6 +37,16 @@ ENDPOINTS_APIS = ("endpointslice", "endpoints")
 CLUSTER_DOMAIN = "cluster.local"
 
 IP = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
+
+
+@dataclass(frozen=True)
+class Origination:
+    """TLS origination (Istio's "Egress TLS Origination"): the app speaks plain HTTP to the service's
+    port, and the sidecar opens TLS to the host's target_port, verifying its certificate against the
+    system roots (verify `system`) or not at all (`skip`, --insecure-skip-verify)."""
+
+    target_port: int = 443
+    verify: str = "system"
 
 
 @dataclass(frozen=True)
@@ -41,6 +62,7 @@ class Target:
     tls_mode: str | None = "DISABLE"  # None: no DestinationRule
     endpoints_api: str = "endpointslice"
     cluster_domain: str = CLUSTER_DOMAIN
+    origination: Origination | None = None
 
     @property
     def external_name(self) -> bool:
@@ -56,6 +78,24 @@ class Target:
         """IP families of the endpoint addresses, IPv4 first."""
         found = {f"IPv{ip.version}" for ip in self.ips}
         return tuple(f for f in ("IPv4", "IPv6") if f in found)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What `kubectl egress serviceentry` makes: a ServiceEntry for external hosts (Istio's "Accessing
+    External Services"), and with origination, the DestinationRule that originates TLS."""
+
+    name: str
+    namespace: str
+    hosts: tuple[str, ...]
+    port: int = 80
+    protocol: str = "http"
+    resolution: str = "DNS"
+    addresses: tuple[str, ...] = ()
+    endpoints: tuple[str, ...] = ()
+    location: str = "MESH_EXTERNAL"
+    export_to: tuple[str, ...] = ()
+    origination: Origination | None = None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,10 @@ to EG0006. An egress service is an ExternalName Service or a Service without
 a selector (the API server's own `kubernetes` Service aside).
 
 One module per area, as istio's pkg/config/analysis/analyzers/<area>:
-snapshot (inputs, findings, shared readings), ports, endpoints, rules.
+snapshot (inputs, findings, shared readings), ports, endpoints, rules, and
+tls (DestinationRules that originate TLS: IST0128, IST0129, EG0007, EG0008),
+which looks at rules rather than Services, as istioctl's destinationrule
+analyzers do.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from .endpoints import endpoint_ports, external_name_ip, mirrored_twice
 from .ports import port_names
 from .rules import alias_rules, effective_rule, mesh_mtls
 from .snapshot import ROOT_NAMESPACE, SEVERITIES, Finding, Snapshot, is_egress, protocol_of
+from .tls import RULE_ANALYZERS, in_scope
 
 __all__ = ["ROOT_NAMESPACE", "SEVERITIES", "Finding", "Snapshot", "analyze", "at_or_above",
            "effective_rule", "is_egress", "protocol_of"]
@@ -34,6 +38,11 @@ def analyze(snapshot: Snapshot, names: tuple[str, ...] = ()) -> list[Finding]:
         for analyzer, istio_only in ANALYZERS:
             if snapshot.mesh.istio or not istio_only:
                 findings.extend(analyzer(snapshot, svc))
+    if snapshot.mesh.istio:  # rule analyzers, each DestinationRule in scope once
+        for rule in sorted(snapshot.rules, key=lambda r: (r["metadata"].get("namespace", ""), r["metadata"]["name"])):
+            if in_scope(snapshot, rule, names):
+                for rule_analyzer in RULE_ANALYZERS:
+                    findings.extend(rule_analyzer(snapshot, rule))
     order = {s: i for i, s in enumerate(reversed(SEVERITIES))}
     return sorted(findings, key=lambda f: order[f.severity])
 

@@ -27,7 +27,7 @@ class Options:
 
 def snapshot(kube, namespace: str | None, mesh) -> analysis.Snapshot:
     """The objects the analyzers read: one namespace's (and istio-system's rules), or all."""
-    snap = analysis.Snapshot(mesh=mesh)
+    snap = analysis.Snapshot(mesh=mesh, namespace=namespace)
     snap.services = kube.list(SERVICES, namespace)
     snap.endpoints = kube.list(ENDPOINTS, namespace, quiet=True)
     snap.slices = kube.list(ENDPOINT_SLICES, namespace)
