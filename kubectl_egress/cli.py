@@ -287,7 +287,8 @@ def clean_command(ctx: click.Context, **kw: Any) -> int:
 @click.option("--from", "from_pod", metavar="POD", help="The mesh source pod (default: app=curl or app=sleep).")
 @click.option("--source-namespace", default="without-istio", show_default=True, metavar="NS",
               help="Namespace of the source without sidecar.")
-@click.option("--path", default="/headers", show_default=True, help="Path for HTTP services.")
+@click.option("--path", default=None, help="Path for HTTP services (default /headers; / where the sidecar "
+                                          "originates TLS, since the site is not an echo).")
 @click.option("--timeout", default="10s", show_default=True, metavar="DURATION", help="Per curl.")
 @click.option("--parallel", default=8, show_default=True, type=int, metavar="N",
               help="Curls at once in each source pod (1: one by one).")

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .model import (DEPLOYMENTS, ENDPOINTS, ENDPOINT_SLICES, HOST_ANNOTATION, MANAGED_SELECTOR,
-                    NAMESPACES, SERVICE_ACCOUNTS, SERVICES, SLICE_SERVICE_NAME, Mesh, Resource,
-                    Target, destination_rules, service_entries)
+                    NAMESPACES, RECIPE_LABEL, SERVICE_ACCOUNTS, SERVICE_ENTRY_RECIPE, SERVICES,
+                    SLICE_SERVICE_NAME, Mesh, Origination, Resource, Target, destination_rules,
+                    service_entries)
 
 if TYPE_CHECKING:  # the connection module loads only when a command talks to the cluster
     from .kube import Kube
@@ -42,8 +43,53 @@ class Found:
     def target(self) -> Target:
         return to_target(self)
 
+    @property
+    def is_entry(self) -> bool:
+        """A ServiceEntry `kubectl egress serviceentry` made (with its rule), with no Service of its name."""
+        return self.service is None and self.entry is not None and \
+            (self.entry[1]["metadata"].get("labels") or {}).get(RECIPE_LABEL) == SERVICE_ENTRY_RECIPE
+
+
+def origination_of(rule: dict | None, entry: dict | None, port: int) -> Origination | None:
+    """TLS origination on a port: the rule's port-level SIMPLE settings there, and the entry's targetPort."""
+    policy = ((rule or {}).get("spec") or {}).get("trafficPolicy") or {}
+    tls = next((level.get("tls") or {} for level in policy.get("portLevelSettings") or []
+                if (level.get("port") or {}).get("number") == port), {})
+    if tls.get("mode") != "SIMPLE":
+        return None
+    entry_port = next((p for p in ((entry or {}).get("spec") or {}).get("ports") or [] if p.get("number") == port), {})
+    return Origination(target_port=int(entry_port.get("targetPort") or port),
+                       verify="skip" if tls.get("insecureSkipVerify") else "system")
+
+
+def entry_target(found: Found) -> Target:
+    """A `serviceentry` ServiceEntry read back: its hosts, its first port, and its origination."""
+    entry = found.entry[1] if found.entry else {}
+    spec = entry.get("spec") or {}
+    hosts = tuple(spec.get("hosts") or ())
+    port = (spec.get("ports") or [{}])[0]
+    number = int(port.get("number") or 0)
+    rule = found.rule[1] if found.rule else None
+    flags = []
+    if spec.get("resolution", "DNS") != "DNS":
+        flags.append(f"--resolution {spec['resolution']}")
+    if spec.get("addresses"):
+        flags.append(f"--addresses {','.join(spec['addresses'])}")
+    if spec.get("endpoints"):
+        flags.append(f"--endpoints {','.join(e.get('address', '') for e in spec['endpoints'])}")
+    if spec.get("location", "MESH_EXTERNAL") != "MESH_EXTERNAL":
+        flags.append(f"--location {spec['location']}")
+    if spec.get("exportTo"):
+        flags.append(f"--export-to {','.join(spec['exportTo'])}")
+    return Target(name=found.name, namespace=found.namespace, host=hosts[0] if hosts else "", port=number,
+                  protocol=(port.get("protocol") or port.get("name") or "").lower(), tls_mode=None,
+                  origination=origination_of(rule, entry, number), recipe=SERVICE_ENTRY_RECIPE, hosts=hosts,
+                  flags=tuple(flags))
+
 
 def to_target(found: Found) -> Target:
+    if found.is_entry:
+        return entry_target(found)
     svc = found.service or {}
     spec = svc.get("spec") or {}
     ports = spec.get("ports") or [{}]
@@ -68,9 +114,12 @@ def to_target(found: Found) -> Target:
             parsed.append(ipaddress.ip_address(ip))
         except ValueError:
             continue
+    port = int(ports[0].get("port") or 0)
+    origination = origination_of(found.rule[1] if found.rule else None, found.entry[1] if found.entry else None,
+                                 port) if spec.get("type") == "ExternalName" else None
     return Target(name=found.name, namespace=found.namespace, host=host, ips=tuple(parsed),
-                  port=int(ports[0].get("port") or 0), protocol=ports[0].get("name", ""),
-                  tls_mode=mode, endpoints_api=api)
+                  port=port, protocol=ports[0].get("name", ""),
+                  tls_mode=None if origination else mode, endpoints_api=api, origination=origination)
 
 
 def find(kube: Kube, namespace: str | None, mesh: Mesh, names: tuple[str, ...] = ()) -> list[Found]:

@@ -63,6 +63,13 @@ class Target:
     endpoints_api: str = "endpointslice"
     cluster_domain: str = CLUSTER_DOMAIN
     origination: Origination | None = None
+    recipe: str = ""  # "serviceentry": a ServiceEntry of `kubectl egress serviceentry`, no Service
+    hosts: tuple[str, ...] = ()  # a ServiceEntry's hosts (host is the first)
+    flags: tuple[str, ...] = ()  # a ServiceEntry's other `serviceentry` flags, to write it again
+
+    @property
+    def is_entry(self) -> bool:
+        return self.recipe == SERVICE_ENTRY_RECIPE
 
     @property
     def external_name(self) -> bool:

@@ -72,8 +72,9 @@ def shared_entry(kube: Kube, mesh: Mesh, target: Target) -> dict | None:
                 f'serviceentry {name}" made and this alias uses'
         fix = f"kubectl egress serviceentry {name} {' '.join(spec.get('hosts') or [])} --port {target.port}"
         if port is None:
-            raise EgressError(f"{where}, but it has no port {target.port}; add it with \"{fix}\", or give "
-                              f"--port {' or '.join(str(p.get('number')) for p in spec.get('ports') or [])}")
+            served = " or ".join(str(p.get("number")) for p in spec.get("ports") or [])
+            raise EgressError(f"{where}, but it serves port {served}, not {target.port}: give --port {served}, or "
+                              f"move the entry with \"{fix}\"")
         if target.origination is not None and not port.get("targetPort"):
             raise EgressError(f"{where}, but it does not originate TLS on port {target.port}; run \"{fix} "
                               "--tls-origination\"")

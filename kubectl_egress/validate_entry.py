@@ -156,8 +156,8 @@ def export_to(values: list[str], namespace: str) -> tuple[str, ...]:
     for value in values:
         key = namespace if value == "." else value
         if key in seen:
-            also = f' (". " is namespace {namespace})' if key != value or value == namespace else ""
-            raise UsageError(f'--export-to "{value}" is given twice{also}'.replace('". "', '"."'))
+            same = ' ("." is this namespace)' if key == namespace and "." in values else ""
+            raise UsageError(f'--export-to "{value}" is given twice{same}')
         if value not in (".", "*", "~") and (len(value) > 63 or not NAMESPACE_LABEL.match(value)):
             raise UsageError(f'--export-to "{value}" is not ".", "*", "~" or a namespace name')
         seen.add(key)
@@ -188,6 +188,9 @@ def shape(name: str, hosts_: tuple[str, ...], protocol: str, res: str, addrs: tu
                              f"to the address the app called, on port {port}, and cannot move to port "
                              f"{origination.target_port}")
     warnings = []
+    if res == "DNS" and addrs and len(hosts_) > 1 and protocol in ("tcp", "https", "tls"):
+        warnings.append("Warning: Istio: service entry can not have more than one host specified simultaneously "
+                        "with address and tcp port")
     if tcp and not addrs:
         warnings.append(f"Warning: a tcp port without --addresses captures nothing the sidecar can tell apart "
                         f"(Istio: addresses are required for ports serving TCP protocol, IST0134); give "

@@ -1,4 +1,5 @@
-"""kubectl egress get [NAME...] [-A]: the egress services kubectl-egress manages, as a table."""
+"""kubectl egress get [NAME...] [-A]: the egress services kubectl-egress manages, as a table
+(ServiceEntries of `kubectl egress serviceentry` among them, TYPE ServiceEntry)."""
 from __future__ import annotations
 
 import time
@@ -31,8 +32,24 @@ def age(obj: dict, now: float) -> str:
     return printers.human_duration(now - created)
 
 
+def entry_row(found: Found, now: float, wide: bool) -> list[str]:
+    """A ServiceEntry `kubectl egress serviceentry` made: its hosts, ports (Istio protocols) and TLS."""
+    entry = found.entry[1] if found.entry else {}
+    spec = entry.get("spec") or {}
+    target = found.target
+    ports = ",".join(f"{p.get('number')}/{p.get('protocol', '')}" for p in spec.get("ports") or [])
+    cells = [found.name, "ServiceEntry", ",".join(spec.get("addresses") or []), ",".join(spec.get("hosts") or []),
+             ports, "ORIGINATE" if target.origination else "", age(entry, now)]
+    if wide:
+        rule_host = ((found.rule[1].get("spec") or {}).get("host", "")) if found.rule else ""
+        cells += [target.protocol, target.host, spec.get("resolution", ""), rule_host, ",".join(spec.get("hosts") or [])]
+    return cells
+
+
 def row(found: Found, now: float, wide: bool = False) -> list[str]:
     """One table row for one egress service."""
+    if found.is_entry:
+        return entry_row(found, now, wide)
     svc = found.service or {}
     spec = svc.get("spec") or {}
     target = found.target
@@ -42,8 +59,8 @@ def row(found: Found, now: float, wide: bool = False) -> list[str]:
         external = ",".join(str(ip) for ip in target.ips)
     ports = ",".join(f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in spec.get("ports") or [])
     cluster_ip = (spec.get("clusterIPs") or [""])[0]
-    cells = [found.name, spec.get("type", ""), cluster_ip, external, ports, target.tls_mode or "",
-             age(svc, now)]
+    cells = [found.name, spec.get("type", ""), cluster_ip, external, ports,
+             "ORIGINATE" if target.origination else target.tls_mode or "", age(svc, now)]
     if wide:
         kinds = sorted({res.kind for res, _ in found.endpoints})
         rule_host = ((found.rule[1].get("spec") or {}).get("host", "")) if found.rule else ""
@@ -80,7 +97,7 @@ def run(app: App, opts: Options) -> int:
     kube = app.kube()
     namespace = None if opts.all_namespaces else kube.namespace
     mesh = meshes.detect(kube)
-    found = [f for f in inventory.find(kube, namespace, mesh, opts.names) if f.service is not None]
+    found = [f for f in inventory.find(kube, namespace, mesh, opts.names) if f.service is not None or f.is_entry]
     errors = [missing_error(kube, n, kube.namespace) for n in opts.names
               if n not in {f.name for f in found}]
     if found:

@@ -7,6 +7,7 @@ and, when not, why and what command fixes it. Exit 1 when any row fails, so it c
 """
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import time
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from .. import inventory, mesh as meshes, podexec, printers, probe, sources, ter
 from ..app import App
 from ..errors import EgressError, UsageError
 from ..inventory import Found
+from ..model import Target
 from .get import missing_error, no_resources
 
 HEADERS = ("SERVICE", "SOURCE", "URL", "RESULT", "CODE", "TIME", "SIDECAR")
@@ -31,7 +33,7 @@ class Options:
     all_sources: bool = False
     from_pod: str | None = None
     source_namespace: str = sources.WITHOUT_ISTIO
-    path: str = "/headers"
+    path: str | None = None  # /headers, or / for TLS-originated sites
     timeout: str = "10s"
     parallel: int = probe.PARALLEL
     deploy_sources: bool = False
@@ -52,6 +54,7 @@ class Row:
     connected_to: str
     hint: probe.Hint
     exit: int
+    originated: bool = False  # the sidecar spoke TLS for the app (TLS origination seen)
 
     def cells(self, wide: bool) -> list[str]:
         cells = [self.service, self.source, self.url, self.result, self.code, self.time, self.sidecar]
@@ -64,13 +67,14 @@ class Row:
     def as_dict(self) -> dict:
         return {"service": self.service, "namespace": self.namespace, "source": self.source, "url": self.url,
                 "result": self.result, "code": self.code, "time": self.time, "sidecar": self.sidecar,
-                "connectedTo": self.connected_to, "hint": str(self.hint), "curlExitCode": self.exit}
+                "connectedTo": self.connected_to, "hint": str(self.hint), "curlExitCode": self.exit,
+                "tlsOriginated": self.originated}
 
 
 def validate(opts: Options) -> float:
     for name in opts.names:
         check.service_name(name)
-    if not opts.path.startswith("/"):
+    if opts.path is not None and not opts.path.startswith("/"):
         raise UsageError(f'--path "{opts.path}" must start with "/" (e.g. /headers)')
     if opts.from_pod is not None and not check.DNS1123_SUBDOMAIN.match(opts.from_pod):
         raise UsageError(f'--from "{opts.from_pod}" is not a valid pod name')
@@ -95,7 +99,7 @@ def run(app: App, opts: Options) -> int:
     kube = app.kube()
     namespace = kube.namespace
     mesh = meshes.detect(kube, opts.istio_mode.lower())
-    found = [f for f in inventory.find(kube, namespace, mesh, opts.names) if f.service is not None]
+    found = [f for f in inventory.find(kube, namespace, mesh, opts.names) if f.service is not None or f.is_entry]
     errors = [missing_error(kube, n, namespace) for n in opts.names if n not in {f.name for f in found}]
     if errors:
         raise errors[0]
@@ -110,9 +114,10 @@ def run(app: App, opts: Options) -> int:
     if opts.deploy_sources:
         sources.deploy(kube, app.printer, [w for w in wanted if not (w[1] and opts.from_pod)])
     chosen = [sources.find(kube, ns, sidecar, opts.from_pod if sidecar else None) for ns, sidecar in wanted]
-    checks = [probe.check_for(i, f.target, _cluster_ip(f), opts.path,
-                              f.target.host if mesh.alias and f.target.external_name else "")
-              for i, f in enumerate(found)]
+    pairs = [(f, target, chk) for i, (f, target) in enumerate(targets(found, mesh))
+             for chk in probe.checks_for(str(i), target, _cluster_ip(f), opts.path,
+                                         target.host if mesh.alias and target.external_name else "")]
+    checks = [chk for _, _, chk in pairs]
     nonce = secrets.token_hex(6)
     argv = probe.command(checks, timeout, nonce, opts.parallel)
     budget = timeout * 2 * len(checks) + 60
@@ -132,9 +137,9 @@ def run(app: App, opts: Options) -> int:
                          f"{len(chosen)} source{'s' if len(chosen) != 1 else ''} in "
                          f"{time.monotonic() - started:.2f}s")
     rows = []
-    for f, chk in zip(found, checks):
+    for f, target, chk in pairs:
         for source, outcomes in zip(chosen, results):
-            rows.append(row(f, chk, outcomes.get(chk.id, probe.Outcome()), source, timeout))
+            rows.append(row(f, target, chk, outcomes.get(chk.id, probe.Outcome()), source, timeout))
     output(app, rows, opts.output)
     return 0 if all(r.result == "OK" for r in rows) else 1
 
@@ -143,15 +148,31 @@ def _cluster_ip(found: Found) -> str:
     return ((found.service or {}).get("spec", {}).get("clusterIPs") or [""])[0]
 
 
-def row(found: Found, chk: probe.Check, outcome: probe.Outcome, source: probe.Source, timeout: float) -> Row:
-    target = found.target
-    good = probe.ok(outcome, chk)
+def targets(found: list[Found], mesh) -> list[tuple[Found, Target]]:
+    """Each egress service as the probe sees it: an alias (1.21+) whose host is in a `serviceentry`
+    ServiceEntry of another name takes that entry's TLS origination, which applies to it."""
+    made = [(f, f.target) for f in found]
+    by_host = {h: t for f, t in made if t.is_entry for h in t.hosts}
+    out = []
+    for f, target in made:
+        owner = by_host.get(target.host)
+        if mesh.alias and target.external_name and not target.is_entry and f.rule is None and owner is not None:
+            target = dataclasses.replace(target, origination=owner.origination, tls_mode=None)
+        out.append((f, target))
+    return out
+
+
+def row(found: Found, target: Target, chk: probe.Check, outcome: probe.Outcome, source: probe.Source,
+        timeout: float) -> Row:
+    good = probe.ok(outcome, chk, source.sidecar)
     hint = probe.diagnose(chk, outcome, target, source, timeout)
+    sidecar = "yes" if probe.sidecar_seen(outcome) else "no"
+    originated = probe.originated(outcome, chk)
     return Row(service=found.name, namespace=found.namespace, source=source.label, url=chk.url,
                result="OK" if good else "FAIL", code=str(outcome.code) if outcome.code else "-",
                time=format_time(outcome.time) if outcome.ran else "-",
-               sidecar="yes" if probe.sidecar_seen(outcome) else "no",
-               connected_to=outcome.remote, hint=hint, exit=outcome.exit)
+               sidecar="yes (TLS)" if originated else sidecar,  # kubectl's own cells say "3 (5m ago)"
+               connected_to=outcome.remote, hint=hint, exit=outcome.exit, originated=originated)
 
 
 def output(app: App, rows: list[Row], fmt: str | None) -> None:

@@ -6,12 +6,12 @@
 - verdict: did a check pass, and did a sidecar carry it
 - hints:   why a check failed (Hint: the message, and apart from it the fixing command)
 """
-from .checks import Check, Source, check_for
+from .checks import Check, Source, check_for, checks_for
 from .hints import NO_HINT, Hint, command_line, diagnose
 from .parse import Outcome, parse
 from .script import BODY_LIMIT, ERROR_LIMIT, MAX_PARALLEL, PARALLEL, SCRIPT, command
-from .verdict import counted, echoed_headers, ok, passthrough, sidecar_seen
+from .verdict import counted, echoed_headers, ok, originated, passthrough, redirect_to_https, sidecar_seen
 
 __all__ = ["BODY_LIMIT", "ERROR_LIMIT", "MAX_PARALLEL", "NO_HINT", "PARALLEL", "SCRIPT", "Check", "Hint", "Outcome",
-           "Source", "check_for", "command", "command_line", "counted", "diagnose", "echoed_headers", "ok", "parse",
-           "passthrough", "sidecar_seen"]
+           "Source", "check_for", "checks_for", "command", "command_line", "counted", "diagnose", "echoed_headers", "ok", "originated", "parse",
+           "passthrough", "redirect_to_https", "sidecar_seen"]

@@ -18,6 +18,7 @@ class Check:
     tls: bool = False
     mesh_host: str = ""  # the service host Istio would report (destination_service)
     note: str = ""  # a known problem with the check itself (no host recorded, ...)
+    originates: str = ""  # TLS origination asked for: where the sidecar should speak TLS (host:port)
 
     def args(self) -> list[str]:
         return [self.id, self.url, self.option, self.value]
@@ -31,16 +32,47 @@ def bracket(ip: str) -> str:
     return f"[{ip}]" if ":" in ip else ip
 
 
-def check_for(index: int, target: Target, cluster_ip: str, path: str, alias_host: str = "") -> Check:
+ORIGINATED_PATH = "/"  # a TLS-originated site is a site, not an echo: its page, as the task curls it
+
+
+def checks_for(index: str, target: Target, cluster_ip: str, path: str | None, alias_host: str = "") -> list[Check]:
+    """The curls for one egress service: one, or one per host of a ServiceEntry (wildcards aside)."""
+    if not target.is_entry:
+        return [check_for(index, target, cluster_ip, path, alias_host)]
+    out = []
+    for i, host in enumerate(h for h in target.hosts if "*" not in h):
+        ident = f"{index}-{i}"
+        if target.origination is not None:
+            out.append(Check(ident, target.name, target.namespace,
+                             f"http://{host}{_port(target.port, 80)}{path or ORIGINATED_PATH}", mesh_host=host,
+                             originates=f"{host}:{target.origination.target_port}"))
+        elif target.protocol in TLS_PROTOCOLS:
+            out.append(Check(ident, target.name, target.namespace, f"https://{host}{_port(target.port, 443)}/",
+                             tls=True, mesh_host=host))
+        elif target.protocol in ("http", "http2", "grpc"):
+            out.append(Check(ident, target.name, target.namespace,
+                             f"http://{host}{_port(target.port, 80)}{path or '/headers'}", mesh_host=host))
+        else:
+            out.append(Check(ident, target.name, target.namespace, f"telnet://{host}:{target.port}", mesh_host=host))
+    return out
+
+
+def check_for(index: int | str, target: Target, cluster_ip: str, path: str | None, alias_host: str = "") -> Check:
     """The curl for one egress service, as the seed task does it by hand.
 
     HTTP ports: http://NAME.NS.svc.cluster.local[:port]<path>. TLS ports:
     https://HOST/ reached through the service: --connect-to for an
-    ExternalName, --resolve HOST:PORT:CLUSTER-IP for endpoints.
+    ExternalName, --resolve HOST:PORT:CLUSTER-IP for endpoints. With TLS
+    origination, http://NAME.NS.svc.cluster.local[:port]/: the app's plain HTTP.
     """
     fqdn = target.fqdn
     cluster = alias_host or fqdn  # the mesh host the sidecar would match
     ident = str(index)
+    if target.origination is not None:
+        return Check(ident, target.name, target.namespace, f"http://{fqdn}{_port(target.port, 80)}"
+                     f"{path or ORIGINATED_PATH}", mesh_host=cluster,
+                     originates=f"{target.host}:{target.origination.target_port}")
+    path = path or "/headers"
     if target.protocol in TLS_PROTOCOLS:
         if target.external_name:
             host = target.host
