@@ -86,8 +86,8 @@ def origination_hint(check: Check, outcome: Outcome, target: Target, source: Sou
     redirect = redirect_to_https(outcome)
     if not source.sidecar:
         if redirect:
-            return Hint(f"no sidecar here, so nothing originates TLS: plain HTTP reached {host}, which answers "
-                        f"{outcome.code} with {redirect}; callers outside the mesh must speak HTTPS themselves")
+            return Hint(f"no sidecar here, so nothing originates TLS: plain HTTP reached {host}, which redirects "
+                        f"({outcome.code}) to {redirect}; callers outside the mesh must speak HTTPS themselves")
         return NO_HINT
     if redirect:
         return Hint(f"the sidecar did not originate TLS: {host} answered plain HTTP with {outcome.code} to "
