@@ -339,8 +339,10 @@ def check_command(ctx: click.Context, **kw: Any) -> int:
     names Istio cannot read (IST0150, IST0118, and kubectl create's 80-80),
     endpoints whose port names are not the Service's, Endpoints mirrored next
     to a hand-made EndpointSlice, an ExternalName that is an IP, a
-    DestinationRule the running Istio ignores, and Istio mutual TLS sent to an
-    external host. Each finding is a line as istioctl analyze prints it, then
+    DestinationRule the running Istio ignores, Istio mutual TLS sent to an
+    external host, and DestinationRules that originate TLS without checking the
+    certificate (IST0128, IST0129) or in front of callers that already speak TLS
+    (double TLS). Each finding is a line as istioctl analyze prints it, then
     the fixing command on a line of its own. Exits 1 when a finding is at or
     above --fail-on.
 
