@@ -8,6 +8,7 @@ import pytest
 from tests.apiserver import LocalAPIServer
 from tests.conftest import plugin_path, run_kubectl
 from tests.netns import requires_pod_networks
+from tests.test_origination import ENTRY  # Istio's task, for site.example
 
 pytestmark = requires_pod_networks
 
@@ -107,16 +108,7 @@ def test_double_tls_probe_and_check(kubectl):
     kubectl("egress", "clean", "my-api")
 
 
-HAND_MADE = """
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: cnn}
-spec:
-  hosts: [site.example]
-  ports:
-  - {number: 80, name: http-port, protocol: HTTP, targetPort: 443}
-  - {number: 443, name: https-port, protocol: HTTPS}
-  resolution: DNS
+HAND_MADE = ENTRY.replace("name: site", "name: cnn") + """
 ---
 apiVersion: networking.istio.io/v1
 kind: DestinationRule

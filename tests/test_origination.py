@@ -7,6 +7,7 @@ from tests.apiserver.origination import OS_BUNDLE, Failed, applicable_rule, dns_
     port_settings
 from tests.conftest import run_kubectl
 from tests.netns import requires_pod_networks
+from tests.test_network import SOURCES  # the seed's two curl pods
 
 # Envoy test/common/tls/utility_test.cc, TestDnsNameMatching: (dns name, certificate pattern)
 DNS_MATCHES = [("lyft.com", "lyft.com"), ("a.lyft.com", "*.lyft.com"), ("a.LYFT.com", "*.lyft.COM"),
@@ -114,31 +115,6 @@ def test_envoy_local_replies():
 
 
 # -- real curl in real pods -------------------------------------------------------------------------
-SOURCES = """
-apiVersion: v1
-kind: Namespace
-metadata: {name: without-istio}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: curl, namespace: default}
-spec:
-  selector: {matchLabels: {app: curl}}
-  template:
-    metadata: {labels: {app: curl}}
-    spec:
-      containers: [{name: curl, image: curlimages/curl, command: ["/bin/sleep", "infinity"]}]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: curl, namespace: without-istio}
-spec:
-  selector: {matchLabels: {app: curl}}
-  template:
-    metadata: {labels: {app: curl}}
-    spec:
-      containers: [{name: curl, image: curlimages/curl, command: ["/bin/sleep", "infinity"]}]
-"""
 # Istio's "Egress TLS Origination" task, for site.example
 ENTRY = """
 apiVersion: networking.istio.io/v1
