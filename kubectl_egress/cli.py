@@ -145,9 +145,10 @@ def externalname_command(ctx: click.Context, **kw: Any) -> int:
     protocol, and, where Istio runs, a DestinationRule that turns Istio mutual
     TLS off for it: on NAME.NAMESPACE.svc.cluster.local up to Istio 1.20; from
     1.21, where the Service is only a DNS alias, on HOST, with a ServiceEntry
-    for it. With --tls-origination (Istio 1.21+), the app calls
+    for it. With --tls-origination, the app calls
     http://NAME.NAMESPACE.svc.cluster.local and the sidecar speaks TLS to
-    HOST:443; callers without a sidecar still reach HOST:80 in plain HTTP.
+    HOST:443 (up to Istio 1.20 through a VirtualService to HOST's
+    ServiceEntry); callers without a sidecar still reach HOST:80 in plain HTTP.
     Running it again is safe; changed flags update the objects.
 
     \b

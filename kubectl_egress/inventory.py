@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from .model import (DEPLOYMENTS, ENDPOINTS, ENDPOINT_SLICES, HOST_ANNOTATION, MANAGED_SELECTOR,
                     NAMESPACES, RECIPE_LABEL, SERVICE_ACCOUNTS, SERVICE_ENTRY_RECIPE, SERVICES,
                     SLICE_SERVICE_NAME, Mesh, Origination, Resource, Target, destination_rules,
-                    service_entries)
+                    service_entries, virtual_services)
 
 if TYPE_CHECKING:  # the connection module loads only when a command talks to the cluster
     from .kube import Kube
@@ -30,10 +30,11 @@ class Found:
     endpoints: list[tuple[Resource, dict]] = field(default_factory=list)
     rule: tuple[Resource, dict] | None = None
     entry: tuple[Resource, dict] | None = None  # ServiceEntry (Istio 1.21+ ExternalName)
+    route: tuple[Resource, dict] | None = None  # VirtualService (TLS origination up to Istio 1.20)
 
     def objects(self) -> list[tuple[Resource, dict]]:
-        """Every object, in the order to delete them: rule, ServiceEntry, endpoints, Service."""
-        out = [x for x in (self.rule, self.entry) if x]
+        """Every object, in the order to delete them: route, rule, ServiceEntry, endpoints, Service."""
+        out = [x for x in (self.route, self.rule, self.entry) if x]
         out.extend(self.endpoints)
         if self.service is not None:
             out.append((SERVICES, self.service))
@@ -126,9 +127,10 @@ def find(kube: Kube, namespace: str | None, mesh: Mesh, names: tuple[str, ...] =
     """Managed egress services in a namespace (None: all), optionally only these names."""
     rules = destination_rules(mesh.networking_version)
     entries = service_entries(mesh.networking_version)
+    routes = virtual_services(mesh.networking_version)
     jobs = [(SERVICES, False), (ENDPOINT_SLICES, False), (ENDPOINTS, False)]
     if mesh.served:
-        jobs += [(rules, True), (entries, True)]
+        jobs += [(rules, True), (entries, True), (routes, True)]
 
     def fetch(job: tuple[Resource, bool]) -> list[dict]:
         res, optional = job
@@ -155,6 +157,8 @@ def find(kube: Kube, namespace: str | None, mesh: Mesh, names: tuple[str, ...] =
             entry(dr, dr["metadata"]["name"]).rule = (rules, dr)
         for se in lists[4]:
             entry(se, se["metadata"]["name"]).entry = (entries, se)
+        for vs in lists[5]:
+            entry(vs, vs["metadata"]["name"]).route = (routes, vs)
     found = sorted(by_key.values(), key=lambda f: (f.namespace, f.name))
     if names:
         found = [f for f in found if f.name in names]
@@ -165,18 +169,21 @@ def lookup(kube: Kube, namespace: str, mesh: Mesh, name: str) -> dict[tuple[str,
     """Everything named after one egress service, ours or not, keyed by (kind, name)."""
     rules = destination_rules(mesh.networking_version)
     entries = service_entries(mesh.networking_version)
+    routes = virtual_services(mesh.networking_version)
     selector = f"{SLICE_SERVICE_NAME}={name},{MANAGED_SELECTOR}"
     jobs = [lambda: [kube.get(SERVICES, name, namespace)],
             lambda: [kube.get(ENDPOINTS, name, namespace, quiet=True)],
             lambda: kube.list(ENDPOINT_SLICES, namespace, selector)]
     if mesh.served:
-        jobs += [lambda: [kube.get(rules, name, namespace)], lambda: [kube.get(entries, name, namespace)]]
+        jobs += [lambda: [kube.get(rules, name, namespace)], lambda: [kube.get(entries, name, namespace)],
+                 lambda: [kube.get(routes, name, namespace)]]
     live: dict[tuple[str, str], dict] = {}
     for objs in kube.parallel(lambda job: job(), jobs):
         for obj in objs:
             if obj is not None:
                 res = {"Service": SERVICES, "Endpoints": ENDPOINTS, "EndpointSlice": ENDPOINT_SLICES,
-                       "DestinationRule": rules, "ServiceEntry": entries}[obj.get("kind", "")]
+                       "DestinationRule": rules, "ServiceEntry": entries,
+                       "VirtualService": routes}[obj.get("kind", "")]
                 obj.setdefault("apiVersion", res.api_version)
                 live[(obj["kind"], obj["metadata"]["name"])] = obj
     return live

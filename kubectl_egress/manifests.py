@@ -120,12 +120,13 @@ def entry_ports(port: int, protocol: str, origination: Origination | None) -> li
 
 
 def destination_rule(target: Target, mesh: Mesh) -> dict | None:
-    """Turns Istio mTLS off (or sets another mode) for the service's mesh host; or originates TLS."""
+    """Turns Istio mTLS off (or sets another mode) for the service's mesh host; or originates TLS on the
+    external host (the alias's host from 1.21; up to 1.20, where the route of virtual_service leads)."""
     if not mesh.istio:
         return None
     if target.origination is not None:
-        return origination_rule(_meta(target), rule_host(target, mesh), target.port, target.origination,
-                                mesh.api_version)
+        host = target.host if target.external_name else rule_host(target, mesh)
+        return origination_rule(_meta(target), host, target.port, target.origination, mesh.api_version)
     if target.tls_mode is None:
         return None
     return {"apiVersion": mesh.api_version, "kind": "DestinationRule",
@@ -134,13 +135,26 @@ def destination_rule(target: Target, mesh: Mesh) -> dict | None:
 
 
 def service_entry(target: Target, mesh: Mesh) -> dict | None:
-    """Istio 1.21+: the external host as a mesh service (an ExternalName Service is only its alias)."""
-    if not (mesh.alias and target.external_name):
+    """Istio 1.21+: the external host as a mesh service (an ExternalName Service is only its alias); up to
+    1.20, the same for TLS origination, where virtual_service routes the Service's traffic to it."""
+    if not (target.external_name and (mesh.alias or (mesh.istio and target.origination is not None))):
         return None
     return {"apiVersion": mesh.api_version, "kind": "ServiceEntry",
             "metadata": _meta(target),
             "spec": {"hosts": [target.host], "location": "MESH_EXTERNAL", "resolution": "DNS",
                      "ports": entry_ports(target.port, target.protocol, target.origination)}}
+
+
+def virtual_service(target: Target, mesh: Mesh) -> dict | None:
+    """Up to Istio 1.20, TLS origination for an ExternalName Service: its own Istio service sends traffic
+    to HOST on the Service's port (pilot ExternalNameEndpoints uses the port, not targetPort), so an
+    HTTP route sends it to HOST's ServiceEntry port instead, whose targetPort and rule originate TLS
+    (the route the task itself used before ServiceEntry targetPort, Istio 1.8)."""
+    if not (mesh.istio and not mesh.alias and target.external_name and target.origination is not None):
+        return None
+    return {"apiVersion": mesh.api_version, "kind": "VirtualService", "metadata": _meta(target),
+            "spec": {"hosts": [target.fqdn], "http": [{"route": [{"destination": {
+                "host": target.host, "port": {"number": target.port}}}]}]}}
 
 
 def entry_objects(entry: Entry, mesh: Mesh) -> list[dict]:
@@ -178,6 +192,9 @@ def objects(target: Target, mesh: Mesh, shared: bool = False) -> list[dict]:
                    else [endpoints(target)])
     if not shared:
         out.extend(obj for obj in (service_entry(target, mesh), destination_rule(target, mesh)) if obj)
+    route = virtual_service(target, mesh)
+    if route:
+        out.append(route)
     return out
 
 

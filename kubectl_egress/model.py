@@ -169,6 +169,10 @@ def service_entries(version: str) -> Resource:
     return Resource("networking.istio.io", version, "serviceentries", "ServiceEntry")
 
 
+def virtual_services(version: str) -> Resource:
+    return Resource("networking.istio.io", version, "virtualservices", "VirtualService")
+
+
 # Istio's protocol names for a ServiceEntry port, by the port name kubectl-egress gives
 ISTIO_PROTOCOL = {"http": "HTTP", "https": "HTTPS", "tls": "TLS", "tcp": "TCP", "grpc": "GRPC",
                   "http2": "HTTP2"}
@@ -186,6 +190,8 @@ def resource_of(obj: dict) -> Resource:
         return destination_rules(version)
     if kind == "ServiceEntry":
         return service_entries(version)
+    if kind == "VirtualService":
+        return virtual_services(version)
     raise ValueError(f"not a kind kubectl-egress manages: {kind}")
 
 

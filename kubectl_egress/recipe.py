@@ -58,9 +58,10 @@ def entries_of(kube: Kube, mesh: Mesh, namespace: str) -> list[dict]:
 
 
 def shared_entry(kube: Kube, mesh: Mesh, target: Target) -> dict | None:
-    """The `serviceentry` ServiceEntry an alias-mode ExternalName should use for its host, checked to
-    serve the Service's port (and to originate TLS on it when the alias asks for that)."""
-    if not (mesh.alias and target.external_name):
+    """The `serviceentry` ServiceEntry an ExternalName should use for its host (an alias from 1.21, or
+    up to 1.20 the destination of its TLS-origination route), checked to serve the Service's port (and to
+    originate TLS on it when the alias asks for that)."""
+    if not (target.external_name and (mesh.alias or (mesh.istio and target.origination is not None))):
         return None
     for entry in entries_of(kube, mesh, target.namespace):
         spec = entry.get("spec") or {}
@@ -93,12 +94,6 @@ def apply_target(kube: Kube, target: Target, force: bool, dry_run: str, istio_mo
     elif not mesh.istio and target.tls_mode is not None and istio_mode != "none":
         notes.append("Istio is not installed (networking.istio.io is not served): "
                      "creating no DestinationRule")
-    if mesh.istio and target.origination is not None and target.external_name and not mesh.alias:
-        raise EgressError(f"Istio {mesh.version or '<= 1.20'} (legacy mode) sends an ExternalName Service's "
-                          f"traffic to {target.host} on the Service's own port (pilot ExternalNameEndpoints), "
-                          f"so no ServiceEntry can move it to port {target.origination.target_port}; run "
-                          f"\"kubectl egress serviceentry {target.name} {target.host} --tls-origination\" and "
-                          f"call http://{target.host}/ instead")
     if mesh.istio and target.external_name and target.protocol == "tcp":
         notes.append(f"Warning: a tcp port on an ExternalName Service makes Istio send all traffic on port "
                      f"{target.port} to it (IST0150); prefer --protocol tls or https if {target.host} "

@@ -146,3 +146,15 @@ def test_check_on_the_task_written_by_hand(kubectl):
         assert done.returncode == 0, done.stderr
     assert kubectl("egress", "check").code == 0
     kubectl("delete", "se,dr", "--all")
+
+
+def test_origination_up_to_istio_120(apiserver):
+    """Legacy mode: the VirtualService hands the Service's traffic to the ServiceEntry that originates TLS."""
+    from tests.conftest import run_kubectl as legacy  # the function-scoped Istio 1.20 cluster of `apiserver`
+    made = legacy("egress", "externalname", "my-site", "site.example", "--tls-origination")
+    assert made.lines[-1] == "virtualservice.networking.istio.io/my-site created"
+    res = legacy("egress", "probe", "--deploy-sources", "--all-sources", "-o", "json")
+    assert res.code == 0, res.out + res.err
+    got = rows(res)
+    assert (got[("my-site", "default")]["code"], got[("my-site", "default")]["tlsOriginated"]) == ("200", True)
+    assert got[("my-site", "without-istio")]["code"] == "301"

@@ -259,3 +259,25 @@ def test_credential_name_without_a_selector_sends_plain_text(mesh):
     apply(kubectl, ENTRY, origination_rule(credentialName="site-ca"))
     res = curl("mesh", "http://site.example/")
     assert "400 The plain HTTP request was sent to HTTPS port" in res.out
+
+
+def test_virtual_service_routes():
+    """routing.py: the first HTTP rule that matches; short names relative to the route's namespace."""
+    from tests.apiserver.routing import http_destination
+
+    class Routes:
+        def scan(self, key, ns=None):
+            return [{"metadata": {"name": "r", "namespace": "default", "creationTimestamp": "1"},
+                     "spec": {"hosts": ["my-site"], "http": [
+                         {"match": [{"uri": {"prefix": "/admin"}}], "route": [{"destination": {"host": "admin"}}]},
+                         {"match": [{"port": 8080}], "route": [{"destination": {"host": "other.example"}}]},
+                         {"route": [{"destination": {"host": "site.example", "port": {"number": 80}}}]}]}},
+                    {"metadata": {"name": "gw", "namespace": "default", "creationTimestamp": "2"},
+                     "spec": {"hosts": ["gw.example"], "gateways": ["istio-system/gateway"],
+                              "http": [{"route": [{"destination": {"host": "x.example"}}]}]}}]
+
+    routes = Routes()
+    assert http_destination(routes, "my-site.default.svc.cluster.local", 80, "default") == ("site.example", 80)
+    assert http_destination(routes, "my-site.default.svc.cluster.local", 8080, "prod") == ("other.example", None)
+    assert http_destination(routes, "gw.example", 80, "default") is None  # a gateway's, not the sidecars'
+    assert http_destination(routes, "site.example", 80, "default") is None

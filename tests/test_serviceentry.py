@@ -86,12 +86,24 @@ def test_externalname_originates_tls_in_alias_mode(apiserver_124, egress):
         "destinationrule.networking.istio.io/my-site unchanged"
 
 
-def test_externalname_origination_in_legacy_mode_says_why_not(apiserver, egress):
+def test_externalname_origination_in_legacy_mode_routes_to_the_entry(apiserver, egress, kubectl):
+    """Up to 1.20 the Service is a mesh service of its own, sent to site.example:80 whatever its
+    targetPort: a VirtualService hands its HTTP traffic to the ServiceEntry, which originates TLS."""
     res = egress("externalname", "my-site", "site.example", "--tls-origination")
-    assert res.code == 1 and res.out == ""
-    assert "legacy mode) sends an ExternalName Service's traffic to site.example on the Service's own port" in res.err
-    assert 'run "kubectl egress serviceentry my-site site.example --tls-origination"' in res.err
-    assert get_json(apiserver, "/api/v1/namespaces/default/services/my-site") is None
+    assert res.lines == ["service/my-site created", "serviceentry.networking.istio.io/my-site created",
+                         "destinationrule.networking.istio.io/my-site created",
+                         "virtualservice.networking.istio.io/my-site created"]
+    assert get_json(apiserver, V1BETA1 + "serviceentries/my-site")["spec"] == ORIGINATION_ENTRY
+    assert get_json(apiserver, V1BETA1 + "destinationrules/my-site")["spec"] == ORIGINATION_RULE
+    assert get_json(apiserver, V1BETA1 + "virtualservices/my-site")["spec"] == {
+        "hosts": ["my-site.default.svc.cluster.local"],
+        "http": [{"route": [{"destination": {"host": "site.example", "port": {"number": 80}}}]}]}
+    assert kubectl("get", "vs").out.splitlines()[1].split()[:2] == ["my-site", '["my-site.default.svc.cluster.local"]']
+    assert findings(egress) == ([], [])  # the route leads away from the mesh-wide ISTIO_MUTUAL rule
+    # without origination the route goes, and the seed's rule on the Service's own host comes back
+    assert egress("externalname", "my-site", "site.example").lines == [
+        "service/my-site unchanged", "destinationrule.networking.istio.io/my-site configured",
+        "serviceentry.networking.istio.io/my-site pruned", "virtualservice.networking.istio.io/my-site pruned"]
 
 
 def test_without_istio(bare_apiserver, egress):

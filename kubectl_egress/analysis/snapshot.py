@@ -42,6 +42,7 @@ class Snapshot:
     slices: list[dict] = field(default_factory=list)
     rules: list[dict] = field(default_factory=list)  # DestinationRules, istio-system's included
     entries: list[dict] = field(default_factory=list)
+    routes: list[dict] = field(default_factory=list)  # VirtualServices
     namespace: str | None = None  # the namespace checked; None: all
 
 

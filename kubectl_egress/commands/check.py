@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from .. import analysis, mesh as meshes, printers, terminal, validate as check
 from ..app import App
 from ..errors import UsageError
-from ..model import ENDPOINTS, ENDPOINT_SLICES, SERVICES, destination_rules, service_entries
+from ..model import ENDPOINTS, ENDPOINT_SLICES, SERVICES, destination_rules, service_entries, virtual_services
 from .get import missing_error
 
 
@@ -37,6 +37,7 @@ def snapshot(kube, namespace: str | None, mesh) -> analysis.Snapshot:
         if namespace is not None and namespace != analysis.ROOT_NAMESPACE:
             snap.rules += kube.list_if_served(rules, analysis.ROOT_NAMESPACE)
         snap.entries = kube.list_if_served(service_entries(mesh.networking_version), namespace)
+        snap.routes = kube.list_if_served(virtual_services(mesh.networking_version), namespace)
     return snap
 
 

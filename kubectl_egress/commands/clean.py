@@ -13,7 +13,7 @@ from .. import inventory, mesh as meshes, validate as check
 from ..app import App
 from .get import missing_error, no_resources
 
-PHASES = ("DestinationRule", "ServiceEntry", "EndpointSlice", "Endpoints", "Service", "Deployment",
+PHASES = ("VirtualService", "DestinationRule", "ServiceEntry", "EndpointSlice", "Endpoints", "Service", "Deployment",
           "ServiceAccount", "Namespace")
 
 

@@ -2,9 +2,10 @@
 
 A Service of type ExternalName whose port is named after its protocol, and a
 DestinationRule for NAME.NS.svc.cluster.local that turns Istio mTLS off. With
---tls-origination (Istio 1.21+, where the Service is an alias of HOST), the
-ServiceEntry sends the app's plain HTTP on to HOST:443 and the DestinationRule
-originates TLS there, as Istio's "Egress TLS Origination" task does.
+--tls-origination, the ServiceEntry sends the app's plain HTTP on to HOST:443
+and the DestinationRule originates TLS there, as Istio's "Egress TLS
+Origination" task does; up to Istio 1.20, where the Service is a mesh service
+of its own, a VirtualService routes its traffic to that ServiceEntry.
 """
 from __future__ import annotations
 

@@ -178,8 +178,8 @@ def diagnose(check: Check, outcome: Outcome, target: Target, source: Source, tim
         return Hint(f"the external service answered {outcome.code}")
     redirect = redirect_to_https(outcome) if check.url.startswith("http://") else ""
     if redirect:
-        return Hint(f"{outcome.code} to {redirect}: the site wants HTTPS; callers must speak it, or, with Istio "
-                    "1.21+, --tls-origination has their sidecar speak it for them")
+        return Hint(f"{outcome.code} to {redirect}: the site wants HTTPS; callers must speak it, or "
+                    "--tls-origination has their sidecar speak it for them")
     if source.mesh and source.sidecar and not sidecar_seen(outcome):
         return Hint("a sidecar was expected but none of its headers or counters were seen: the traffic "
                     "bypassed istio-proxy (excluded ports or IP ranges?)")

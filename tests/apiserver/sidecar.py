@@ -20,6 +20,8 @@ This module does the same for the connections network.py hands it:
   headers. reset reason: connection termination`, or a reset TLS handshake.
   SIMPLE originates TLS as Envoy does under Istio's settings (origination.py):
   HTTP is sent on in TLS, TCP (an app's own TLS included) is wrapped again.
+- *routes*: a VirtualService's HTTP route sends a request on to its
+  destination's service and port (routing.py), whose rules then apply.
 - *headers*: requests get the headers Istio's sidecar adds (decorator
   operation, peer metadata id, B3 trace ids, ...); responses get
   `server: envoy` and `x-envoy-upstream-service-time`.
@@ -41,7 +43,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from . import origination
+from . import origination, routing
 from .network import reset, splice
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -292,6 +294,10 @@ class Sidecar:
         line, headers, body = request
         host = header(headers, "host").split(":")[0] or ip
         entry = by_address or self.by_host(host, port, net.namespace)
+        if entry is not None:  # a VirtualService may send the request on to another service (routing.py)
+            routed = routing.http_destination(self.store, entry.host, port, net.namespace)
+            if routed is not None:
+                entry = self.by_host(routed[0], routed[1] or port, net.namespace) or entry
         started = time.monotonic()
         headers = outbound_headers(headers, entry, net, b3=self.version() < (1, 22))
         if entry is None:  # the allow_any virtual host: PassthroughCluster, no decorator
