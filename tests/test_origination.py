@@ -3,8 +3,7 @@ then real curl in real pods of one Istio 1.24 cluster shared by the module."""
 import pytest
 
 from tests.apiserver import LocalAPIServer
-from tests.apiserver.origination import OS_BUNDLE, Failed, applicable_rule, dns_name_match, local_reply, plan, \
-    port_settings
+from tests.apiserver.origination import OS_BUNDLE, Failed, dns_name_match, local_reply, plan, port_settings
 from tests.conftest import run_kubectl
 from tests.netns import requires_pod_networks
 from tests.test_network import SOURCES  # the seed's two curl pods
@@ -34,75 +33,49 @@ def test_dns_names_envoy_refuses(name, pattern):
 
 
 CA = b"--- the OS bundle ---"
-SELECTOR_RULE = {"spec": {"host": "site.example", "workloadSelector": {"matchLabels": {"app": "curl"}}}}
 
 
-@pytest.mark.parametrize("settings, rule, version, expected", [
+@pytest.mark.parametrize("settings, selector, version, expected", [
     # 1.20: no auto SNI, and no verification without caCertificates (VERIFY_CERTIFICATE_AT_CLIENT off)
-    ({"mode": "SIMPLE"}, None, "1.20.8", dict(tls=True, sni="", trust=None, san_list=())),
-    ({"mode": "SIMPLE", "caCertificates": OS_BUNDLE}, None, "1.20.8", dict(trust=CA, san_list=())),
+    ({"mode": "SIMPLE"}, False, (1, 20), dict(tls=True, sni="", trust=None, san_list=())),
+    ({"mode": "SIMPLE", "caCertificates": OS_BUNDLE}, False, (1, 20), dict(trust=CA, san_list=())),
     # 1.21+: the OS bundle by default, SNI from the Host header, which the certificate must then name
-    ({"mode": "SIMPLE"}, None, "1.24.3", dict(sni="my-site.default.svc.cluster.local", trust=CA,
+    ({"mode": "SIMPLE"}, False, (1, 24), dict(sni="my-site.default.svc.cluster.local", trust=CA,
                                               san_list=("my-site.default.svc.cluster.local",))),
     # an explicit sni turns auto SAN validation off: only subjectAltNames check the name then
-    ({"mode": "SIMPLE", "sni": "site.example"}, None, "1.24.3", dict(sni="site.example", trust=CA, san_list=())),
-    ({"mode": "SIMPLE", "sni": "site.example", "subjectAltNames": ["site.example"]}, None, "1.24.3",
+    ({"mode": "SIMPLE", "sni": "site.example"}, False, (1, 24), dict(sni="site.example", trust=CA, san_list=())),
+    ({"mode": "SIMPLE", "sni": "site.example", "subjectAltNames": ["site.example"]}, False, (1, 24),
      dict(san_matchers=("site.example",), san_list=())),
-    ({"mode": "SIMPLE", "insecureSkipVerify": True}, None, "1.24.3",
+    ({"mode": "SIMPLE", "insecureSkipVerify": True}, False, (1, 24),
      dict(sni="my-site.default.svc.cluster.local", trust=None, san_list=())),
-    ({"mode": "SIMPLE", "caCertificates": "/etc/certs/other.pem"}, None, "1.24.3",
+    ({"mode": "SIMPLE", "caCertificates": "/etc/certs/other.pem"}, False, (1, 24),
      dict(trust=None, missing="caCertificates /etc/certs/other.pem")),
     # credentialName: no TLS at all without a workloadSelector; with one, a secret this cluster cannot serve
-    ({"mode": "SIMPLE", "credentialName": "site-ca"}, {"spec": {"host": "site.example"}}, "1.24.3",
-     dict(tls=False)),
-    ({"mode": "SIMPLE", "credentialName": "site-ca"}, SELECTOR_RULE, "1.24.3",
+    ({"mode": "SIMPLE", "credentialName": "site-ca"}, False, (1, 24), dict(tls=False)),
+    ({"mode": "SIMPLE", "credentialName": "site-ca"}, True, (1, 24),
      dict(tls=True, missing="credentialName site-ca")),
 ])
-def test_what_envoy_gets_from_the_settings(settings, rule, version, expected):
-    got = plan(settings, rule, version, "my-site.default.svc.cluster.local:80", (), CA)
+def test_what_envoy_gets_from_the_settings(settings, selector, version, expected):
+    got = plan(settings, selector, version, "my-site.default.svc.cluster.local:80", (), CA)
     assert {k: getattr(got, k) for k in expected} == expected
 
 
 def test_tcp_proxies_have_no_auto_sni():
-    got = plan({"mode": "SIMPLE"}, None, "1.24.3", "", (), CA, http=False)
+    got = plan({"mode": "SIMPLE"}, False, (1, 24), "", (), CA, http=False)
     assert (got.sni, got.san_list, got.trust) == ("", (), CA)
 
 
 def test_service_entry_names_stand_in_for_missing_subject_alt_names():
-    got = plan({"mode": "SIMPLE", "sni": "site.example"}, None, "1.24.3", "", ("site.example",), CA)
+    got = plan({"mode": "SIMPLE", "sni": "site.example"}, False, (1, 24), "", ("site.example",), CA)
     assert got.san_matchers == ("site.example",)
-
-
-class Store:
-    def __init__(self, rules):
-        self.rules = rules
-
-    def scan(self, key, ns=None):
-        return [r for r in self.rules if r["metadata"]["namespace"] == ns]
-
-
-def rule(name, ns, host, **spec):
-    return {"metadata": {"name": name, "namespace": ns}, "spec": {"host": host, **spec}}
-
-
-def test_the_rule_that_applies():
-    mesh_wide = rule("default", "istio-system", "*.local", trafficPolicy={"tls": {"mode": "ISTIO_MUTUAL"}})
-    plain = rule("site", "default", "site.example")
-    selected = rule("site-curl", "default", "site.example", workloadSelector={"matchLabels": {"app": "curl"}})
-    other = rule("site-web", "default", "site.example", workloadSelector={"matchLabels": {"app": "web"}})
-    store = Store([mesh_wide, plain, selected, other])
-    assert applicable_rule(store, "site.example", "default", "default", {"app": "curl"}) is selected
-    assert applicable_rule(store, "site.example", "default", "default", {"app": "api"}) is plain
-    assert applicable_rule(store, "a.b.svc.cluster.local", "b", "default", {}) is mesh_wide
-    assert applicable_rule(Store([other]), "site.example", "default", "default", {"app": "curl"}) is None
 
 
 def test_port_level_settings_replace_the_rules():
     spec = {"trafficPolicy": {"tls": {"mode": "DISABLE"},
                               "portLevelSettings": [{"port": {"number": 80}, "tls": {"mode": "SIMPLE"}}]}}
-    assert port_settings({"spec": spec}, 80) == {"mode": "SIMPLE"}
-    assert port_settings({"spec": spec}, 443) == {"mode": "DISABLE"}
-    assert port_settings(None, 80) == {}
+    assert port_settings(spec, 80) == {"mode": "SIMPLE"}
+    assert port_settings(spec, 443) == {"mode": "DISABLE"}
+    assert port_settings({}, 80) == {}
 
 
 def test_envoy_local_replies():

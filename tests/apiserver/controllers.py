@@ -1,6 +1,7 @@
 """The controllers a real cluster runs, reduced to what kubectl-egress meets.
 
 - Deployments: a ReplicaSet per pod template, pods for its replicas, status.
+- DaemonSets: one pod per node (istio's ztunnel and istio-cni-node), status.
 - Kubelet: pods go from Pending to Running and Ready shortly after creation,
   get a pod IP, and (see `network.py`) a network of their own.
 - Garbage collection of ReplicaSets and pods when their owner goes.
@@ -29,6 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .cluster import Cluster
 
 DEPLOYMENTS, REPLICASETS, PODS, EVENTS = "apps/deployments", "apps/replicasets", "/pods", "/events"
+DAEMONSETS = "apps/daemonsets"
 CONTROLLER_MANAGER, KUBELET = "kube-controller-manager", "kubelet"
 
 
@@ -299,10 +301,21 @@ class Deployments:
                         "containerID": container_id(), "ready": True, "restartCount": 0, "started": True,
                         "state": {"running": {"startedAt": now}}}
 
+            def completed(c: dict) -> dict:
+                ref = images.parse(c.get("image", ""))
+                return {"name": c["name"], "image": str(ref), "imageID": ref.image_id, "containerID": container_id(),
+                        "ready": False, "restartCount": 0, "started": False,
+                        "state": {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": now,
+                                                 "finishedAt": now}}}
+
             statuses = [status(c) for c in spec.get("containers") or []]
-            init = [status(c) for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
+            # every init container has a status: a restartable one (a native sidecar) runs beside
+            # the app, the others have run to completion (kubelet's convertToAPIContainerStatuses)
+            init = [status(c) if c.get("restartPolicy") == "Always" else completed(c)
+                    for c in spec.get("initContainers") or []]
             # kubelet getPhase: a container still waiting keeps the pod Pending
-            started = started and all("running" in s["state"] for s in statuses + init)
+            started = started and all("running" in s["state"] or "terminated" in s["state"]
+                                      for s in statuses + init)
             cond = "True" if started else "False"
             pod["status"] = {"phase": "Running" if started else "Pending",
                              "conditions": [{"type": t, "status": "True" if t in ("PodScheduled", "Initialized") else cond,
@@ -314,8 +327,90 @@ class Deployments:
                 pod["status"]["initContainerStatuses"] = init
             pod["spec"]["nodeName"] = "local-control-plane"  # the binding: nobody's field
             self.cluster.api.system_update(self.cluster.kinds.by_key(PODS), old, pod, KUBELET, "status")
-            store.put(PODS, pod, "MODIFIED")
-            self._resync_owner_of(pod)
+            stored = store.put(PODS, pod, "MODIFIED")
+            self.cluster.hooks_for(PODS, "MODIFIED", stored, old)  # owners' status, the CNI's agent
+
+
+class DaemonSets:
+    """DaemonSet -> one pod per node (kubernetes pkg/controller/daemon), and its status."""
+
+    watches = (DAEMONSETS, PODS)
+
+    def __init__(self, cluster: "Cluster") -> None:
+        self.cluster = cluster
+
+    def changed(self, event: str, obj: dict, old: dict | None) -> None:
+        if obj.get("kind") == "Pod" or obj.get("apiVersion") == "v1":
+            ns = obj["metadata"].get("namespace", "")
+            for ref in obj["metadata"].get("ownerReferences") or []:
+                if ref.get("kind") == "DaemonSet":
+                    ds = self.cluster.store.get(DAEMONSETS, ns, ref["name"])
+                    if ds is not None:
+                        self.sync(ds)  # a deleted pod is replaced, a ready one counted
+            return
+        if event == "DELETED":
+            store = self.cluster.store
+            for pod in store.items(PODS, obj["metadata"]["namespace"]):
+                if _owned_by(pod, obj):
+                    gone = store.delete(PODS, pod["metadata"]["namespace"], pod["metadata"]["name"])
+                    if gone is not None:
+                        self.cluster.pod_stopped(gone)
+            return
+        self.sync(obj)
+
+    def sync(self, ds: dict) -> None:
+        cluster, store = self.cluster, self.cluster.store
+        with store.lock:
+            ds = store.get(DAEMONSETS, ds["metadata"]["namespace"], ds["metadata"]["name"])
+            if ds is None:
+                return
+            ns = ds["metadata"]["namespace"]
+            template = ds["spec"].get("template", {})
+            pods = [p for p in store.items(PODS, ns) if _owned_by(p, ds)]
+            nodes = [n["metadata"]["name"] for n in store.items("/nodes", "")]
+            have = {p.get("spec", {}).get("nodeName") or _affinity_node(p) for p in pods}
+            for node in nodes:
+                if node in have:
+                    continue
+                labels = dict(template.get("metadata", {}).get("labels") or {})
+                labels["controller-revision-hash"] = template_hash(template)
+                labels["pod-template-generation"] = str(ds["metadata"].get("generation", 1))
+                spec = copy.deepcopy(template.get("spec", {}))
+                # the controller pins each pod to its node (daemon/util.ReplaceDaemonSetPodNodeNameNodeAffinity)
+                spec["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In",
+                                                            "values": [node]}]}]}}}
+                cluster.api.create_object(cluster.kinds.by_key(PODS), {
+                    "apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"generateName": f"{ds['metadata']['name']}-", "namespace": ns, "labels": labels,
+                                 "annotations": dict(template.get("metadata", {}).get("annotations") or {}),
+                                 "ownerReferences": [_owner(ds, "DaemonSet", "apps/v1")]},
+                    "spec": spec}, manager=CONTROLLER_MANAGER)
+            pods = [p for p in store.items(PODS, ns) if _owned_by(p, ds)]
+            ready = sum(1 for p in pods if _ready(p))
+            status = {"currentNumberScheduled": len(pods), "desiredNumberScheduled": len(nodes),
+                      "numberMisscheduled": 0, "numberReady": ready,
+                      "observedGeneration": ds["metadata"].get("generation", 1),
+                      "updatedNumberScheduled": len(pods)}
+            if ready:
+                status["numberAvailable"] = ready
+            if len(pods) - ready:
+                status["numberUnavailable"] = len(pods) - ready
+            if ds.get("status") != status:
+                old = copy.deepcopy(ds)
+                ds["status"] = status
+                cluster.api.system_update(cluster.kinds.by_key(DAEMONSETS), old, ds, CONTROLLER_MANAGER, "status")
+                store.put(DAEMONSETS, ds, "MODIFIED")
+
+
+def _affinity_node(pod: dict) -> str:
+    terms = (((pod.get("spec") or {}).get("affinity") or {}).get("nodeAffinity") or {}) \
+        .get("requiredDuringSchedulingIgnoredDuringExecution", {}).get("nodeSelectorTerms") or []
+    for term in terms:
+        for field in term.get("matchFields") or []:
+            if field.get("key") == "metadata.name" and field.get("values"):
+                return field["values"][0]
+    return ""
 
 
 def _ready(pod: dict) -> bool:

@@ -4,11 +4,8 @@ What Istio makes of a rule's client TLS settings (istio pilot/pkg/networking/cor
 `buildUpstreamClusterTLSContext`, `constructUpstreamTLS`, `setAutoSniAndAutoSanValidation`; 1.20's
 copy under core/v1alpha3), and what Envoy then does with it:
 
-- *which settings*: the DestinationRule that applies to the host (the client's namespace, the
-  service's, then istio-system; exact hosts before wildcards), a rule whose `workloadSelector`
-  matches the client pod before one without (pilot/pkg/model/push_context.go `destinationRule`;
-  a selector that does not match the pod leaves the rule out); port-level settings for the port
-  replace the rule-level `tls` (`MergeTrafficPolicy`);
+- *which settings*: the DestinationRule that applies to the host for the pod (meshrules.py);
+  port-level settings for the port replace the rule-level `tls` (`MergeTrafficPolicy`);
 - *credentialName* in a sidecar's rule without a `workloadSelector`: Istio builds no TLS at all
   (the "hack to avoid egress sds cluster config generation for sidecar"), so the sidecar sends
   plain text;
@@ -38,9 +35,6 @@ import socket
 import ssl
 from dataclasses import dataclass
 
-DESTINATION_RULES = "networking.istio.io/destinationrules"
-ROOT_NAMESPACE = "istio-system"
-DOMAIN = "svc.cluster.local"
 OS_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 UPSTREAM_ERROR = "upstream connect error or disconnect/reset before headers. "
 RETRIED = "retried and the latest reset reason: remote connection failure"
@@ -56,55 +50,9 @@ class Failed(Exception):
     """The upstream TLS connection failed; str() is Envoy's transport failure reason."""
 
 
-def version_at_least(version: str, wanted: tuple[int, int]) -> bool:
-    major, minor = (version or "1.20").split(".")[:2]
-    return (int(major), int(minor)) >= wanted
-
-
-# -- which settings apply --------------------------------------------------------------------------
-def host_match(rule_host: str, host: str, rule_ns: str) -> int:
-    """How well a DestinationRule host names host: -1 not at all, higher is more specific."""
-    rule_host = rule_host.lower()
-    if "." not in rule_host and rule_host != "*":
-        rule_host = f"{rule_host}.{rule_ns}.{DOMAIN}"  # short names are relative to the rule's namespace
-    if rule_host == host:
-        return 1000
-    if rule_host == "*":
-        return 0
-    if rule_host.startswith("*.") and host.endswith(rule_host[1:]):
-        return len(rule_host)
-    return -1
-
-
-def selects(rule: dict, labels: dict) -> bool | None:
-    """None: the rule has no workloadSelector; else whether it selects a pod with these labels."""
-    selector = (rule.get("spec") or {}).get("workloadSelector")
-    if selector is None:
-        return None
-    wanted = selector.get("matchLabels") or {}
-    return all(labels.get(k) == v for k, v in wanted.items())
-
-
-def applicable_rule(store, host: str, service_ns: str, client_ns: str, labels: dict) -> dict | None:
-    """The DestinationRule that applies to host for a client pod (None: none does)."""
-    for ns in dict.fromkeys([client_ns, service_ns, ROOT_NAMESPACE]):
-        best, best_key = None, (-1, -1)
-        for rule in store.scan(DESTINATION_RULES, ns):
-            rank = host_match((rule.get("spec") or {}).get("host", ""), host, ns)
-            chosen = selects(rule, labels)
-            if rank < 0 or chosen is False:
-                continue
-            key = (rank, 1 if chosen else 0)  # a rule selecting this workload first
-            if key > best_key:
-                best, best_key = rule, key
-        if best is not None:
-            return best
-    return None
-
-
-def port_settings(rule: dict | None, port: int) -> dict:
+def port_settings(spec: dict, port: int) -> dict:
     """The client TLS settings for a port: port-level settings replace the rule's (MergeTrafficPolicy)."""
-    policy = ((rule or {}).get("spec") or {}).get("trafficPolicy") or {}
+    policy = (spec or {}).get("trafficPolicy") or {}
     for level in policy.get("portLevelSettings") or []:
         if (level.get("port") or {}).get("number") == port and level.get("tls"):
             return level["tls"]
@@ -124,15 +72,15 @@ class Plan:
     san_matchers: tuple[str, ...] = ()  # match_subject_alt_names (subjectAltNames)
 
 
-def plan(settings: dict, rule: dict | None, version: str, host_header: str, entry_sans: tuple[str, ...],
+def plan(settings: dict, selector: bool, version: tuple[int, int], host_header: str, entry_sans: tuple[str, ...],
          os_bundle: bytes, http: bool = True) -> Plan:
     """Envoy's upstream TLS context for SIMPLE settings, as Istio builds it for a sidecar.
 
     Auto SNI and auto SAN validation are HTTP upstream options (UpstreamHttpProtocolOptions): a
     TCP proxy (http False) has neither."""
-    if settings.get("credentialName") and selects(rule or {}, {}) is None:
+    if settings.get("credentialName") and not selector:
         return Plan(tls=False)  # no TLS context for a sidecar's credentialName without a selector
-    modern = version_at_least(version, (1, 21))  # ENABLE_AUTO_SNI, VERIFY_CERTIFICATE_AT_CLIENT
+    modern = version >= (1, 21)  # ENABLE_AUTO_SNI, VERIFY_CERTIFICATE_AT_CLIENT
     insecure = bool(settings.get("insecureSkipVerify"))
     sni = settings.get("sni") or ""
     auto_sni = not sni and modern and http
