@@ -47,7 +47,8 @@ def patch(rule: dict, ops: list[dict]) -> str:
     meta = rule["metadata"]
     ns = meta.get("namespace", "default")
     where = f" -n {ns}" if ns != "default" else ""
-    return f"kubectl patch destinationrule {meta['name']}{where} --type=json -p '{json.dumps(ops, separators=(',', ':'))}'"
+    body = json.dumps(ops, separators=(",", ":"))
+    return f"kubectl patch destinationrule {meta['name']}{where} --type=json -p '{body}'"
 
 
 def host_ports(snapshot: Snapshot, rule: dict) -> list[tuple[int, str, str]]:
@@ -61,7 +62,8 @@ def host_ports(snapshot: Snapshot, rule: dict) -> list[tuple[int, str, str]]:
     for entry in snapshot.entries:
         spec = entry.get("spec") or {}
         if host in [h.lower() for h in spec.get("hosts") or []]:
-            out += [(p.get("number"), p.get("name", ""), (p.get("protocol") or "").lower()) for p in spec.get("ports") or []]
+            out += [(p.get("number"), p.get("name", ""), (p.get("protocol") or "").lower())
+                    for p in spec.get("ports") or []]
     for svc in snapshot.services:
         spec = svc.get("spec") or {}
         meta = svc["metadata"]

@@ -13,5 +13,5 @@ from .script import BODY_LIMIT, ERROR_LIMIT, MAX_PARALLEL, PARALLEL, SCRIPT, com
 from .verdict import counted, echoed_headers, ok, originated, passthrough, redirect_to_https, sidecar_seen
 
 __all__ = ["BODY_LIMIT", "ERROR_LIMIT", "MAX_PARALLEL", "NO_HINT", "PARALLEL", "SCRIPT", "Check", "Hint", "Outcome",
-           "Source", "check_for", "checks_for", "command", "command_line", "counted", "diagnose", "echoed_headers", "ok", "originated", "parse",
-           "passthrough", "redirect_to_https", "sidecar_seen"]
+           "Source", "check_for", "checks_for", "command", "command_line", "counted", "diagnose", "echoed_headers",
+           "ok", "originated", "parse", "passthrough", "redirect_to_https", "sidecar_seen"]
