@@ -27,6 +27,12 @@ OS_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 VERIFY_MODES = ("system", "skip")
 RESOLUTIONS = ("DNS", "NONE", "STATIC")
 LOCATIONS = ("MESH_EXTERNAL", "MESH_INTERNAL")
+# The labels the cluster's own controllers put on the endpoints they write for Services with a
+# selector (kubernetes pkg/controller/endpoint: LabelManagedBy, ControllerName; and
+# pkg/controller/endpointslice: ControllerName): never an egress service's, so lists skip them.
+ENDPOINTS_MANAGED_BY = "endpoints.kubernetes.io/managed-by"
+ENDPOINTS_CONTROLLER = "endpoint-controller"
+SLICE_CONTROLLER = "endpointslice-controller.k8s.io"
 
 # Istio protocol names a port may carry (istio.io protocol selection); each is the port name.
 PROTOCOLS = ("http", "https", "tls", "tcp", "grpc", "http2")
@@ -66,6 +72,8 @@ class Target:
     recipe: str = ""  # "serviceentry": a ServiceEntry of `kubectl egress serviceentry`, no Service
     hosts: tuple[str, ...] = ()  # a ServiceEntry's hosts (host is the first)
     flags: tuple[str, ...] = ()  # a ServiceEntry's other `serviceentry` flags, to write it again
+    managed: bool = True  # read back: made by kubectl-egress (else a fixing command needs --force)
+    external: bool | None = None  # read back: type ExternalName or not; None: no IPs means ExternalName
 
     @property
     def is_entry(self) -> bool:
@@ -73,7 +81,7 @@ class Target:
 
     @property
     def external_name(self) -> bool:
-        return not self.ips
+        return not self.ips if self.external is None else self.external
 
     @property
     def fqdn(self) -> str:
@@ -85,6 +93,24 @@ class Target:
         """IP families of the endpoint addresses, IPv4 first."""
         found = {f"IPv{ip.version}" for ip in self.ips}
         return tuple(f for f in ("IPv4", "IPv6") if f in found)
+
+
+def is_egress_service(svc: dict) -> bool:
+    """The one definition of an egress service, whoever made it: a Service of type
+    ExternalName, or a Service without a selector (its endpoints are set by hand), the API
+    server's own `default/kubernetes` aside."""
+    spec = svc.get("spec") or {}
+    if spec.get("type") == "ExternalName":
+        return True
+    meta = svc.get("metadata") or {}
+    if meta.get("name") == "kubernetes" and meta.get("namespace") == "default":
+        return False
+    return not spec.get("selector")
+
+
+def managed_by(obj: dict) -> str:
+    """The app.kubernetes.io/managed-by label (helm, argocd, kubectl-egress, ...), or ""."""
+    return ((obj.get("metadata") or {}).get("labels") or {}).get(MANAGED_BY, "")
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import inventory, manifests, mesh as meshes
+from .inventory import is_entry_recipe
 from .apply import Applier, is_managed, key_of, plan
-from .errors import EgressError, UsageError
+from .errors import EgressError
 from .model import (MANAGED_SELECTOR, RECIPE_LABEL, SERVICE_ENTRY_RECIPE, Entry, Mesh, ObjectChange, Target,
                     destination_rules, service_entries)
 
@@ -42,14 +43,9 @@ class Result:
 
 
 def _namespace_must_exist(kube: Kube, namespace: str) -> None:
-    if kube.namespace_exists(namespace) is False:
-        raise UsageError(f'namespace "{namespace}" not found: create it with "kubectl '
-                         f'create namespace {namespace}", or pick another with -n')
-
-
-def is_entry_recipe(obj: dict) -> bool:
-    """Made by `kubectl egress serviceentry` (its ServiceEntry and DestinationRule)."""
-    return ((obj.get("metadata") or {}).get("labels") or {}).get(RECIPE_LABEL) == SERVICE_ENTRY_RECIPE
+    if kube.namespace_exists(namespace) is False:  # a fact about the cluster, not a bad argument: exit 1
+        raise EgressError(f'namespace "{namespace}" not found: create it with "kubectl '
+                          f'create namespace {namespace}", or pick another with -n')
 
 
 def entries_of(kube: Kube, mesh: Mesh, namespace: str) -> list[dict]:

@@ -1,6 +1,7 @@
 """Issue 11's "Done when", end to end: real `kubectl egress ...` and real kubectl against one
 Istio 1.24 local cluster with real pods, shared by the module (each test cleans up after itself)."""
 import json
+import os
 import subprocess
 
 import pytest
@@ -35,7 +36,7 @@ def rows(res):
 
 def shell(kubectl, command):
     """Run a fix as a user pastes it into a shell."""
-    env = {"PATH": plugin_path(), **kubectl.env}
+    env = {**os.environ, "PATH": plugin_path(), **kubectl.env}
     return subprocess.run(command, shell=True, capture_output=True, text=True, env=env, timeout=60)
 
 

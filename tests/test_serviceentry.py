@@ -1,9 +1,11 @@
 """kubectl egress serviceentry, and --tls-origination on externalname, against the local API server:
 Istio's shapes, the house conventions, one ServiceEntry per host, and check's TLS findings."""
 import json
+import os
 
 import pytest
 
+from tests.conftest import plugin_path
 from tests.test_commands import get_json, kubectl_apply
 
 V1 = "/apis/networking.istio.io/v1/namespaces/default/"
@@ -226,8 +228,7 @@ def test_check_finds_double_tls_and_unverified_rules_and_the_fixes_work(apiserve
                                    "httpbin.org")
     assert items[2]["fix"].startswith("kubectl patch destinationrule unverified -n prod --type=json")
     for item in (items[0], items[2]):  # each fix, run by a shell as a user would
-        env = {"PATH": __import__("tests.conftest", fromlist=["plugin_path"]).plugin_path(),
-               "KUBECONFIG": str(apiserver.kubeconfig_path)}
+        env = {**os.environ, "PATH": plugin_path(), "KUBECONFIG": str(apiserver.kubeconfig_path)}
         done = subprocess.run(item["fix"], shell=True, capture_output=True, text=True, env=env)
         assert done.returncode == 0, done.stderr
     assert findings(egress, "-A") == ([], [])

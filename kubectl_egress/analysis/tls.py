@@ -20,7 +20,9 @@ from __future__ import annotations
 import json
 
 from ..model import OS_CA_BUNDLE, RECIPE_LABEL, SERVICE_ENTRY_RECIPE
-from .snapshot import DOMAIN, Finding, Snapshot, managed, protocol_of
+from .messages import finding
+from .protocol import protocol_of
+from .snapshot import DOMAIN, Finding, Snapshot, managed
 
 TLS_PROTOCOLS = ("https", "tls")
 
@@ -111,21 +113,13 @@ def verification(snapshot: Snapshot, rule: dict) -> list[Finding]:
             patch(rule, ops + [{"op": "add", "path": f"{pointer}/caCertificates", "value": OS_CA_BUNDLE}])
         if not tls.get("caCertificates") and not (tls.get("credentialName") and spec.get("workloadSelector")):
             if port is None:
-                out.append(Finding("warning", "IST0128", rule_ref(rule),
-                                   f"DestinationRule {full} in namespace {ns} has TLS mode set to {mode} but no "
-                                   f"caCertificates are set to validate server identity for host: {host}", fix))
-            else:
-                out.append(Finding("warning", "IST0129", rule_ref(rule),
-                                   f"DestinationRule {full} in namespace {ns} has TLS mode set to {mode} but no "
-                                   f"caCertificates are set to validate server identity for host: {host} at port "
-                                   f"number:{port}", fix))
+                out.append(finding("IST0128", rule_ref(rule), full, ns, mode, host, fix=fix))
+            else:  # the port as Go prints the PortSelector message: number:80
+                out.append(finding("IST0129", rule_ref(rule), full, ns, mode, host, f"number:{port}", fix=fix))
         elif tls.get("insecureSkipVerify"):
             where = f"port {port} of {host}" if port is not None else host
-            out.append(Finding("warning", "EG0008", rule_ref(rule),
-                               f"insecureSkipVerify is true for {where}: the sidecar accepts any certificate and "
-                               f"ignores caCertificates {tls.get('caCertificates')}, so whoever can intercept the "
-                               "connection can read and change it",
-                               origination_fix(snapshot, rule, port) or patch(rule, ops)))
+            out.append(finding("EG0008", rule_ref(rule), where, tls.get("caCertificates"),
+                               fix=origination_fix(snapshot, rule, port) or patch(rule, ops)))
     return out
 
 
@@ -142,12 +136,8 @@ def double_tls(snapshot: Snapshot, rule: dict) -> list[Finding]:
         if hit is None:
             continue
         number, name, proto = hit
-        out.append(Finding("error", "EG0007", rule_ref(rule),
-                           f"double TLS: the rule originates TLS (mode SIMPLE) on port {number} of {host}, whose "
-                           f"callers already speak TLS (port {name or number}, protocol {proto}); the sidecar "
-                           "encrypts their TLS again and they fail with `wrong version number` (istio#36377). "
-                           f"Turn origination off there, or let the app call http://{host}/ (--tls-origination)",
-                           patch(rule, [{"op": "replace", "path": f"{pointer}/mode", "value": "DISABLE"}])))
+        out.append(finding("EG0007", rule_ref(rule), number, host, name or number, proto, host,
+                           fix=patch(rule, [{"op": "replace", "path": f"{pointer}/mode", "value": "DISABLE"}])))
     return out
 
 
