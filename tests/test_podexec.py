@@ -3,6 +3,7 @@ import pytest
 
 from kubectl_egress import podexec
 from kubectl_egress.app import App
+from tests.conftest import serviceaccount_kubeconfig
 from tests.netns import requires_pod_networks
 
 
@@ -47,7 +48,7 @@ spec:
 
 
 @requires_pod_networks
-def test_exec_streams_exit_codes_and_errors(apiserver, kubectl):
+def test_exec_streams_exit_codes_and_errors(apiserver, kubectl, tmp_path):
     from kubectl_egress.errors import EgressError, ServerError
 
     assert kubectl("apply", "-f", "-", input=POD).code == 0
@@ -63,6 +64,8 @@ def test_exec_streams_exit_codes_and_errors(apiserver, kubectl):
         podexec.run(client, "default", "ghost", "main", ["true"], 10)
     with pytest.raises(EgressError, match="did not finish within 1s"):
         podexec.run(client, "default", "shell", "main", ["sleep", "5"], 1)
-    reader = App.from_raw({"context": "local-readonly"}).kube()
-    with pytest.raises(ServerError, match='cannot create resource "pods/exec"'):
-        podexec.run(reader, "default", "shell", "main", ["true"], 10)
+    # a user RBAC gives nothing beyond discovery (a fresh service account's token)
+    nobody = App.from_raw({"kubeconfig": str(serviceaccount_kubeconfig(apiserver, tmp_path / "sa")),
+                           "context": "sa"}).kube()
+    with pytest.raises(ServerError, match='cannot get resource "pods/exec"'):
+        podexec.run(nobody, "default", "shell", "main", ["true"], 10)
