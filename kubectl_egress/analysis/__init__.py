@@ -10,7 +10,9 @@ Istio's system namespaces are skipped, as istioctl analyze skips them.
 
 One module per area, as istio's pkg/config/analysis/analyzers/<area>:
 snapshot (inputs, findings, shared readings), protocol (Istio's protocol of a
-port), messages, ports, endpoints, rules, registry (REGISTRY_ONLY, revisions).
+port), messages, ports, endpoints, rules, registry (REGISTRY_ONLY and revisions), and tls (DestinationRules that
+originate TLS: IST0128, IST0129, EG0007, EG0008), which looks at rules rather
+than Services, as istioctl's destinationrule analyzers do.
 """
 from __future__ import annotations
 
@@ -45,6 +47,12 @@ def analyze(snapshot: Snapshot, names: tuple[str, ...] = ()) -> list[Finding]:
         for analyzer, istio_only in every:
             if snapshot.mesh.istio or not istio_only:
                 findings.extend(analyzer(snapshot, svc))
+    if snapshot.mesh.istio:  # rule analyzers, each DestinationRule in scope once
+        from .tls import RULE_ANALYZERS, in_scope
+        for rule in sorted(snapshot.rules, key=lambda r: (r["metadata"].get("namespace", ""), r["metadata"]["name"])):
+            if in_scope(snapshot, rule, names) and rule["metadata"].get("namespace") not in SYSTEM_NAMESPACES:
+                for rule_analyzer in RULE_ANALYZERS:
+                    findings.extend(rule_analyzer(snapshot, rule))
     if snapshot.mesh.istio and not names:
         from .registry import namespace_revision
         for namespace in snapshot.namespaces:

@@ -34,7 +34,8 @@ def _covers(pattern: str, host: str) -> bool:
 
 def entries_for(snapshot: Snapshot, host: str) -> list[dict]:
     """ServiceEntries whose hosts name host (exported everywhere, Istio's default)."""
-    return [se for se in snapshot.entries
+    entries = snapshot.entries if snapshot.registry is None else snapshot.registry
+    return [se for se in entries
             if any(_covers(h, host) for h in (se.get("spec") or {}).get("hosts") or [])]
 
 

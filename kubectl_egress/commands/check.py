@@ -36,7 +36,7 @@ def run(app: App, opts: Options) -> int:
     snap = inventory.snapshot(kube, namespace, facts.mesh(namespace))
     snap.namespaces = sorted(facts.namespaces) if namespace is None else [namespace]
     registry_entries(kube, snap, facts)
-    present = {s["metadata"]["name"] for s in snap.services}
+    present = {s["metadata"]["name"] for s in snap.services} | {e["metadata"]["name"] for e in snap.entries}
     for name in opts.names:
         if name not in present:
             raise missing_error(kube, name, kube.namespace)
@@ -54,8 +54,8 @@ def run(app: App, opts: Options) -> int:
 
 def registry_entries(kube, snap: analysis.Snapshot, facts) -> None:
     """Under REGISTRY_ONLY any namespace's ServiceEntry can put a host in the registry (exported
-    everywhere by default): read them all then; the namespace's, in the snapshot, when that is all
-    this user may read."""
+    everywhere by default): read them all then (snap.registry, for that question only); the
+    namespace's, in the snapshot, when that is all this user may read."""
     from ..analysis.registry import callers
 
     if facts.networking_version is None or not any(policy.registry_only for ns in snap.namespaces
@@ -67,8 +67,7 @@ def registry_entries(kube, snap: analysis.Snapshot, facts) -> None:
         if err.code != 403:
             raise
         return
-    seen = {(e["metadata"].get("namespace"), e["metadata"]["name"]) for e in snap.entries}
-    snap.entries += [e for e in entries if (e["metadata"].get("namespace"), e["metadata"]["name"]) not in seen]
+    snap.registry = entries
 
 
 def output(app: App, findings: list[analysis.Finding]) -> None:

@@ -36,7 +36,7 @@ class Options:
     all_sources: bool = False
     from_pod: str | None = None
     source_namespace: str = sources.WITHOUT_ISTIO
-    path: str = "/headers"
+    path: str | None = None  # /headers, or / for TLS-originated sites
     timeout: str = "10s"
     parallel: int = probe.PARALLEL
     hosts: tuple[str, ...] = ()
@@ -59,6 +59,7 @@ class Row:
     hint: probe.Hint
     exit: int
     port: int = 0
+    originated: bool = False  # the sidecar spoke TLS for the app (TLS origination seen)
     via: str = ""  # what carried it: sidecar, ztunnel, waypoint, none, or unverified (ambient, no evidence)
     evidence: str = ""  # for ambient rows: what ztunnel's counters showed, or why they could not
 
@@ -74,7 +75,8 @@ class Row:
         return {"service": self.service, "namespace": self.namespace, "port": self.port, "source": self.source,
                 "url": self.url, "result": self.result, "code": self.code, "time": self.time,
                 "sidecar": self.sidecar, "connectedTo": self.connected_to, "hint": str(self.hint),
-                "curlExitCode": self.exit, "via": self.via, "viaEvidence": self.evidence}
+                "curlExitCode": self.exit, "tlsOriginated": self.originated, "via": self.via,
+                "viaEvidence": self.evidence}
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ def validate(opts: Options) -> tuple[float, dict[str, str]]:
     """The per-curl timeout, and the --host NAME=HOST given."""
     for name in opts.names:
         check.service_name(name)
-    if not opts.path.startswith("/"):
+    if opts.path is not None and not opts.path.startswith("/"):
         raise UsageError(f'--path "{opts.path}" must start with "/" (e.g. /headers)')
     if opts.from_pod is not None and not check.DNS1123_SUBDOMAIN.match(opts.from_pod):
         raise UsageError(f'--from "{opts.from_pod}" is not a valid pod name')
@@ -136,12 +138,17 @@ def tls_host(found: Found, port: dict, hosts: dict[str, str]) -> str:
     return named[0] if len(named) == 1 else ""
 
 
-def plan(found: list[Found], mesh: Mesh, hosts: dict[str, str], path: str) -> tuple[list[Planned], list[str]]:
+def plan(found: list[Found], mesh: Mesh, hosts: dict[str, str], path: str | None) -> tuple[list[Planned], list[str]]:
     """The checks for every port of every egress service, and a note for each port that has none
-    (UDP: curl speaks TCP). The selection every probe, one namespace or many, starts from."""
+    (UDP: curl speaks TCP). The selection every probe, one namespace or many, starts from. A
+    ServiceEntry of `kubectl egress serviceentry` is checked at each of its hosts."""
     planned: list[Planned] = []
     notes = []
     for f in found:
+        if f.is_entry:
+            target = f.target
+            planned += [Planned(f, target, chk) for chk in probe.checks_for(str(len(planned)), target, "", path)]
+            continue
         spec = (f.service or {}).get("spec") or {}
         cluster_ip = next((ip for ip in spec.get("clusterIPs") or [spec.get("clusterIP") or ""] if ip != "None"), "")
         for port in f.ports:
@@ -265,13 +272,16 @@ def carrier(outcome: probe.Outcome, source: probe.Source, carried) -> tuple[str,
 def row(planned: Planned, outcome: probe.Outcome, source: probe.Source, timeout: float,
         ctx: probe.Context = probe.Context(), carried=None) -> Row:
     chk, target = planned.check, planned.target
-    good = probe.ok(outcome, chk)
+    good = probe.ok(outcome, chk, source.sidecar)
     hint = probe.diagnose(chk, outcome, target, source, timeout, ctx)
+    originated = probe.originated(outcome, chk)
     cell, via, why = carrier(outcome, source, carried)
     return Row(service=planned.found.name, namespace=planned.found.namespace, source=source.label, url=chk.url,
                result="OK" if good else "FAIL", code=str(outcome.code) if outcome.code else "-",
-               time=format_time(outcome.time) if outcome.ran else "-", sidecar=cell,
-               connected_to=outcome.remote, hint=hint, exit=outcome.exit, port=target.port, via=via, evidence=why)
+               time=format_time(outcome.time) if outcome.ran else "-",
+               sidecar="yes (TLS)" if originated else cell,  # kubectl's own cells say "3 (5m ago)"
+               connected_to=outcome.remote, hint=hint, exit=outcome.exit, port=target.port, originated=originated,
+               via=via, evidence=why)
 
 
 def output(app: App, rows: list[Row], fmt: str | None) -> None:
