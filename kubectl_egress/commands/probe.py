@@ -14,7 +14,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from .. import inventory, mesh as meshes, podexec, printers, probe, sources, terminal, validate as check
+from .. import evidence, inventory, mesh as meshes, podexec, printers, probe, sources, terminal, validate as check
 from ..analysis import tls_of
 from ..app import App
 from ..errors import EgressError, UsageError
@@ -60,6 +60,8 @@ class Row:
     exit: int
     port: int = 0
     originated: bool = False  # the sidecar spoke TLS for the app (TLS origination seen)
+    via: str = ""  # what carried it: sidecar, ztunnel, waypoint, none, or unverified (ambient, no evidence)
+    evidence: str = ""  # for ambient rows: what ztunnel's counters showed, or why they could not
 
     def cells(self, wide: bool) -> list[str]:
         cells = [self.service, self.source, self.url, self.result, self.code, self.time, self.sidecar]
@@ -73,7 +75,8 @@ class Row:
         return {"service": self.service, "namespace": self.namespace, "port": self.port, "source": self.source,
                 "url": self.url, "result": self.result, "code": self.code, "time": self.time,
                 "sidecar": self.sidecar, "connectedTo": self.connected_to, "hint": str(self.hint),
-                "curlExitCode": self.exit, "tlsOriginated": self.originated}
+                "curlExitCode": self.exit, "tlsOriginated": self.originated, "via": self.via,
+                "viaEvidence": self.evidence}
 
 
 @dataclass(frozen=True)
@@ -164,7 +167,8 @@ def run(app: App, opts: Options) -> int:
     timeout, hosts = validate(opts)
     kube = app.kube()
     namespace = kube.namespace
-    mesh = meshes.detect(kube, opts.istio_mode.lower())
+    facts = meshes.read(kube, opts.istio_mode.lower(), [namespace, opts.source_namespace])
+    mesh = facts.mesh(namespace)
     found = inventory.read(kube, namespace, mesh, opts.names)
     errors = [missing_error(kube, n, namespace) for n in opts.names if n not in {f.name for f in found}]
     if errors:
@@ -191,7 +195,11 @@ def run(app: App, opts: Options) -> int:
         wanted.append((opts.source_namespace, False))
     if opts.deploy_sources:
         sources.deploy(kube, app.printer, [w for w in wanted if not (w[1] and opts.from_pod)])
-    chosen = [sources.find(kube, ns, sidecar, opts.from_pod if sidecar else None) for ns, sidecar in wanted]
+    ambient = facts.ambient_namespace(namespace)  # the mesh source is then a pod ztunnel captures
+    chosen = [find_source(kube, facts, ns, sidecar, opts.from_pod if sidecar else None, ambient)
+              for ns, sidecar in wanted]
+    ctxs = evidence.contexts(facts, chosen)
+    hosts_known = evidence.entry_hosts(kube, facts, namespace, ctxs, any(p.target.external_name for p in planned))
     checks = [p.check for p in planned]
     nonce = secrets.token_hex(6)
     argv = probe.command(checks, timeout, nonce, opts.parallel)
@@ -205,31 +213,75 @@ def run(app: App, opts: Options) -> int:
                               f"{(err.strip().splitlines() or ['no output'])[-1]}")
         return outcomes
 
+    captured = [s for s in chosen if s.ambient]
+    ztunnel = evidence.Ztunnel(kube)
+    ztunnel.start(captured)
     started = time.monotonic()
     results = kube.parallel(run_source, chosen)
+    expected = {p.check.id: evidence.destinations(p.target.fqdn, p.target.host if p.target.external_name else "")
+                for p in planned}
+    outcomes_of = dict(zip([s.label for s in chosen], results))
+    carried = ztunnel.finish(captured, expected, lambda s: {i: bool(o.remote) or o.exit == 0
+                                                           for i, o in outcomes_of[s.label].items()})
+    for problem in ztunnel.problems:
+        app.printer.note(f"{problem}: its rows say the ambient path was not verified")
     if app.verbosity >= 1:
         app.printer.note(f"probed {len(checks)} service port{'s' if len(checks) != 1 else ''} from "
                          f"{len(chosen)} source{'s' if len(chosen) != 1 else ''} in "
                          f"{time.monotonic() - started:.2f}s")
     rows = []
     for p in planned:
-        for source, outcomes in zip(chosen, results):
-            rows.append(row(p, outcomes.get(p.check.id, probe.Outcome()), source, timeout))
+        for source, outcomes, ctx in zip(chosen, results, ctxs):
+            ctx = evidence.with_entry(ctx, p.target.host, hosts_known) if p.target.external_name else ctx
+            rows.append(row(p, outcomes.get(p.check.id, probe.Outcome()), source, timeout, ctx,
+                            carried.get(source.label, {}).get(p.check.id)))
     output(app, rows, opts.output)
     return 0 if all(r.result == "OK" for r in rows) else 1
 
 
-def row(planned: Planned, outcome: probe.Outcome, source: probe.Source, timeout: float) -> Row:
+def find_source(kube, facts: meshes.MeshFacts, namespace: str, mesh: bool, pod: str | None,
+                ambient: bool) -> probe.Source:
+    """sources.find; when no mesh source is found because the namespace asks for no mesh at all, say so."""
+    try:
+        return sources.find(kube, namespace, mesh, pod, ambient=mesh and ambient)
+    except EgressError as err:
+        asked = facts.namespace(namespace)
+        if not mesh or not facts.revisions or asked.dataplane != "none" or not asked.exists or \
+                namespace not in facts.namespaces:
+            raise
+        how = (f"kubectl label namespace {namespace} istio.io/dataplane-mode=ambient" if facts.ambient_installed
+               else f"kubectl label namespace {namespace} istio-injection=enabled")
+        raise EgressError(f"{err.message}; namespace {namespace} is not in the mesh (no istio-injection, istio.io/rev "
+                          f"or istio.io/dataplane-mode label): enroll it with \"{how}\"" +
+                          ("" if facts.ambient_installed else " and restart its pods")) from None
+
+
+def carrier(outcome: probe.Outcome, source: probe.Source, carried) -> tuple[str, str, str]:
+    """(SIDECAR cell, via, evidence): whether a sidecar's headers or metrics were seen, as ever; for a
+    pod in ambient mode, what ztunnel's counters showed (`no (ztunnel)`), or that they did not
+    (`no (ambient, not verified)`)."""
+    if probe.sidecar_seen(outcome):
+        return "yes", "sidecar", ""
+    if not source.ambient:
+        return "no", "none", ""
+    if carried is None or not carried.via:
+        return "no (ambient, not verified)", "unverified", carried.evidence if carried else ""
+    return f"no ({carried.via})", carried.via, carried.evidence
+
+
+def row(planned: Planned, outcome: probe.Outcome, source: probe.Source, timeout: float,
+        ctx: probe.Context = probe.Context(), carried=None) -> Row:
     chk, target = planned.check, planned.target
     good = probe.ok(outcome, chk, source.sidecar)
-    hint = probe.diagnose(chk, outcome, target, source, timeout)
+    hint = probe.diagnose(chk, outcome, target, source, timeout, ctx)
     originated = probe.originated(outcome, chk)
-    sidecar = "yes" if probe.sidecar_seen(outcome) else "no"
+    cell, via, why = carrier(outcome, source, carried)
     return Row(service=planned.found.name, namespace=planned.found.namespace, source=source.label, url=chk.url,
                result="OK" if good else "FAIL", code=str(outcome.code) if outcome.code else "-",
                time=format_time(outcome.time) if outcome.ran else "-",
-               sidecar="yes (TLS)" if originated else sidecar,  # kubectl's own cells say "3 (5m ago)"
-               connected_to=outcome.remote, hint=hint, exit=outcome.exit, port=target.port, originated=originated)
+               sidecar="yes (TLS)" if originated else cell,  # kubectl's own cells say "3 (5m ago)"
+               connected_to=outcome.remote, hint=hint, exit=outcome.exit, port=target.port, originated=originated,
+               via=via, evidence=why)
 
 
 def output(app: App, rows: list[Row], fmt: str | None) -> None:
