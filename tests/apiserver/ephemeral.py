@@ -330,7 +330,7 @@ class Kubelet:
         uid = pod["metadata"]["uid"]
 
         def start() -> subprocess.Popen:
-            return subprocess.Popen(net.argv(command), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            return subprocess.Popen(net.argv(command, images.identity(image, spec, pod)), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL, env=env, preexec_fn=_die_with_parent)
 
         try:
