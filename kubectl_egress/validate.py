@@ -187,3 +187,32 @@ def duration(text: str, flag: str = "--request-timeout") -> float:
     units = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
     return sum(float(num) * units[unit] for num, _, unit in
                re.findall(r"(\d+(\.\d+)?)(ns|us|µs|ms|s|m|h)", raw))
+
+
+def container_name(name: str) -> str:
+    """-c: a container name (a DNS-1123 label), and never istio-proxy, whose own traffic Istio's
+    rules exempt from the sidecar (istio-iptables `-m owner --uid-owner 1337 -j RETURN`)."""
+    if len(name) > 63 or not DNS1123_LABEL.match(name):
+        raise UsageError(f'-c "{name}" is not a valid container name: use lower case letters, digits and '
+                         "'-', at most 63 characters")
+    if name == "istio-proxy":
+        raise UsageError("-c istio-proxy: the proxy's own traffic (UID 1337) bypasses the sidecar, so the probe "
+                         "would check the wrong path; leave -c out, or name the application's container")
+    return name
+
+
+# distribution/reference regexp.go ReferenceRegexp: [domain[:port]/]path[:tag][@digest]
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[(?:[a-fA-F0-9:]+)\])(?::[0-9]+)?"
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*"
+IMAGE_REFERENCE = re.compile(rf"^(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
+                             r"(?::[\w][\w.-]{0,127})?"
+                             r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$")
+
+
+def image(reference: str) -> str:
+    """--image: an image reference, checked as kubectl debug checks it (reference.ReferenceRegexp)."""
+    if not IMAGE_REFERENCE.match(reference):
+        raise UsageError(f'invalid image name "{reference}": invalid reference format (e.g. '
+                         "registry.example.com/curlimages/curl:8.11.1)")
+    return reference

@@ -70,6 +70,9 @@ class Source:
     container: str
     sidecar: bool
     mesh: bool  # chosen as the mesh source (a sidecar is expected)
+    ephemeral: bool = False  # the container is the plugin's ephemeral probe container
+    uid: int | None = None  # the user the probe ran as, as it read it itself
+    gid: int | None = None
 
     @property
     def label(self) -> str:
