@@ -48,7 +48,9 @@ class App:
     def kube(self):
         """The connection (kube.Kube), made once."""
         if self._kube is None:
+            from .discovery import cache_dir
             from .kube import Kube  # loads the kubernetes client
 
-            self._kube = Kube(self.context, verbosity=self.verbosity, warn=self.printer.warn)
+            self._kube = Kube(self.context, verbosity=self.verbosity, warn=self.printer.warn,
+                              cache_dir=cache_dir(self.environ))
         return self._kube

@@ -104,7 +104,7 @@ def cli() -> None:
 
 
 @cli.command("externalname", context_settings=CONTEXT)
-@click.argument("name", shell_complete=completion.service_names)
+@click.argument("name", shell_complete=completion.owned_names)
 @click.argument("host")
 @click.option("--port", default="80", show_default=True, help="Port clients use.")
 @click.option("--protocol", default="http", show_default=True,
@@ -139,7 +139,7 @@ def externalname_command(ctx: click.Context, **kw: Any) -> int:
 
 
 @cli.command("endpoints", context_settings=CONTEXT)
-@click.argument("name", shell_complete=completion.service_names)
+@click.argument("name", shell_complete=completion.owned_names)
 @click.argument("ips", nargs=-1, required=True, metavar="IP [IP...]")
 @click.option("--port", default=None, help="Port of the external service (required).")
 @click.option("--protocol", default="tls", show_default=True,
@@ -175,16 +175,25 @@ def endpoints_command(ctx: click.Context, **kw: Any) -> int:
 @cli.command("get", context_settings=CONTEXT)
 @click.argument("names", nargs=-1, metavar="[NAME...]", shell_complete=completion.service_names)
 @all_namespaces_option
+@click.option("-l", "--selector", metavar="SELECTOR",
+              help="Only Services with these labels, as kubectl's -l (app=web, 'env in (a,b)', !canary).")
 @output_option("wide", "yaml", "json", "name")
 @kube_flags
 @click.pass_context
 def get_command(ctx: click.Context, **kw: Any) -> int:
-    """List the egress services kubectl-egress manages.
+    """List the egress services, whoever made them (read-only).
+
+    An egress service is a Service of type ExternalName or one without a
+    selector (default/kubernetes aside), with its endpoints, the
+    DestinationRule Istio applies to it and, from Istio 1.21, its
+    ServiceEntry. MANAGED-BY shows its app.kubernetes.io/managed-by label:
+    kubectl-egress for what this plugin made, helm, argocd, ... or <none>.
 
     \b
     Examples:
       kubectl egress get
       kubectl egress get -A -o wide
+      kubectl egress get -l app.kubernetes.io/managed-by=helm
       kubectl egress get my-httpbin -o yaml
     """
     from .commands import get as command  # loaded only when run: start-up stays light
@@ -193,7 +202,7 @@ def get_command(ctx: click.Context, **kw: Any) -> int:
 
 
 @cli.command("clean", context_settings=CONTEXT)
-@click.argument("names", nargs=-1, metavar="[NAME...]", shell_complete=completion.service_names)
+@click.argument("names", nargs=-1, metavar="[NAME...]", shell_complete=completion.owned_names)
 @all_namespaces_option
 @dry_run_option
 @kube_flags
@@ -236,6 +245,9 @@ def clean_command(ctx: click.Context, **kw: Any) -> int:
 @click.option("--timeout", default="10s", show_default=True, metavar="DURATION", help="Per curl.")
 @click.option("--parallel", default=8, show_default=True, type=int, metavar="N",
               help="Curls at once in each source pod (1: one by one).")
+@click.option("--host", "hosts", multiple=True, metavar="NAME=HOST",
+              help="The host name clients use for egress service NAME's TLS port, when the cluster "
+                   "does not say (repeatable).")
 @click.option("--deploy-sources", is_flag=True,
               help="Create the curl sample with and without sidecar where missing, and wait for it.")
 @click.option("--istio-mode", default="auto", show_default=True, metavar="MODE",
@@ -246,25 +258,33 @@ def clean_command(ctx: click.Context, **kw: Any) -> int:
 def probe_command(ctx: click.Context, **kw: Any) -> int:
     """Check the egress services from inside and outside the mesh, and say why when they fail.
 
-    Runs curl from a pod with an Istio sidecar (the curl sample, label app=curl
-    or app=sleep, in the services' namespace) or without one (namespace
-    without-istio), as Istio's task does by hand; one exec per pod runs every
-    check. --from probes from your own workload's pod instead, in any namespace
-    (--from-namespace): where its container has no sh or no curl (distroless),
-    or runs as the proxy's UID 1337, which bypasses the sidecar, the probe runs
-    in an ephemeral container the plugin adds to the pod (Pod Security
-    "restricted", never UID 1337), which stays until the pod is replaced and
-    is reused by later probes. The SIDECAR column says whether the sidecar's headers or metrics
-    were seen. Below the table, each failing or suspicious row says why, with the
-    fixing command on a line of its own; -o wide puts that in a HINT column
-    instead, with where curl connected. A terminal too narrow for the table
-    leaves out URL, then TIME. Exits 1 when any check fails.
+    Every egress service of the namespace (or NAMEs), whoever made it, each
+    port. Runs curl from a pod with an Istio sidecar (the curl sample, label
+    app=curl, or the sleep sample, app=sleep, in the services' namespace) or
+    without one (namespace without-istio), as Istio's task does by hand; one
+    exec per pod runs every check. --from probes from your own workload's pod
+    instead, in any namespace (--from-namespace): where its container has no
+    sh or no curl (distroless), or runs as the proxy's UID 1337, which
+    bypasses the sidecar, the probe runs in an ephemeral container the plugin
+    adds to the pod (Pod Security "restricted", never UID 1337), which stays
+    until the pod is replaced and is reused by later probes. A TLS port is
+    fetched at its host name: the ExternalName's target, the one given with
+    --host NAME=HOST or recorded by `endpoints --host`, a DestinationRule's
+    tls.sni, or its ServiceEntry's host; with none, only the TLS handshake
+    through the cluster IP is checked, and the row says so. The SIDECAR column
+    says whether the sidecar's headers or metrics were seen. Below the table,
+    each failing or suspicious row says why, with the fixing command on a line
+    of its own; -o wide puts that in a HINT column instead, with where curl
+    connected. A terminal too narrow for the table leaves out URL, then TIME.
+    Exits 1 when any check fails. Writes nothing but its own labelled sources
+    (--deploy-sources) and, with --from, its probe container in the pod.
 
     \b
     Examples:
       kubectl egress probe
       kubectl egress probe --without-istio
       kubectl egress probe --deploy-sources --all-sources -o wide
+      kubectl egress probe my-wikipedia --host my-wikipedia=en.wikipedia.org
       kubectl egress probe --from deploy/web --from-namespace shop
       kubectl egress probe --from sts/db --from-namespace data --all-pods -o json
     """
@@ -287,12 +307,15 @@ def check_command(ctx: click.Context, **kw: Any) -> int:
     """Find what is wrong with the egress services (managed or not), and the fix.
 
     ExternalName Services and Services without a selector are checked for port
-    names Istio cannot read (IST0150, IST0118, and kubectl create's 80-80),
-    endpoints whose port names are not the Service's, Endpoints mirrored next
-    to a hand-made EndpointSlice, an ExternalName that is an IP, a
-    DestinationRule the running Istio ignores, and Istio mutual TLS sent to an
-    external host. Each finding is a line as istioctl analyze prints it, then
-    the fixing command on a line of its own. Exits 1 when a finding is at or
+    names Istio cannot read (IST0150, IST0118, as istioctl analyze reports
+    them, and kubectl create's 80-80), endpoints whose port names are not the
+    Service's, Endpoints mirrored next to a hand-made EndpointSlice, an
+    ExternalName that is an IP, a DestinationRule the running Istio ignores,
+    and Istio mutual TLS sent to an external host. Istio's system namespaces
+    (kube-system, kube-public, kube-node-lease, local-path-storage) are
+    skipped, as istioctl analyze skips them. Each finding is a line as
+    istioctl analyze prints it, then the fixing command on a line of its own.
+    Exits 1 when a finding is at or
     above --fail-on.
 
     \b

@@ -1,9 +1,15 @@
-"""What kubectl-egress manages in the cluster, read back into Targets.
+"""Egress services as they are in the cluster: every one (the read side), and what kubectl-egress made.
 
-Everything it creates carries `app.kubernetes.io/managed-by: kubectl-egress`;
-the objects of one egress service share its name (EndpointSlices carry it in
-`kubernetes.io/service-name`). Objects whose Service is gone are kept too, so
-that `clean` removes them.
+Read side (`get`, `probe`, `check`): every egress service in scope, whoever made it (Helm,
+Argo CD, Flux, a YAML file from Istio's docs, kubectl-egress), by model.is_egress_service:
+a Service of type ExternalName, or a Service without a selector (`default/kubernetes`
+aside), with its endpoints, the DestinationRule Istio applies to it, and, in Istio's alias
+mode (1.21+), the ServiceEntry for its target host. Reading never changes anything.
+
+Owned side (`clean`, and the recipes through `lookup`): only what carries
+`app.kubernetes.io/managed-by: kubectl-egress`. The objects of one service share its name
+(EndpointSlices carry it in `kubernetes.io/service-name`); objects whose Service is gone are
+kept too, so that `clean` removes them. What the plugin did not make is never written.
 """
 from __future__ import annotations
 
@@ -11,12 +17,23 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .model import (DEPLOYMENTS, ENDPOINTS, ENDPOINT_SLICES, HOST_ANNOTATION, MANAGED_SELECTOR,
-                    NAMESPACES, SERVICE_ACCOUNTS, SERVICES, SLICE_SERVICE_NAME, Mesh, Resource,
-                    Target, destination_rules, service_entries)
+from .analysis.protocol import protocol_of
+from .analysis.rules import RuleIndex, tls_of
+from .analysis.snapshot import ROOT_NAMESPACE, Snapshot
+from .model import (CLUSTER_DOMAIN, DEPLOYMENTS, ENDPOINTS, ENDPOINTS_CONTROLLER, ENDPOINTS_MANAGED_BY,
+                    ENDPOINT_SLICES, HOST_ANNOTATION, MANAGED_SELECTOR, MANAGER, NAMESPACES, SERVICE_ACCOUNTS,
+                    SERVICES, SLICE_CONTROLLER, SLICE_MANAGED_BY, SLICE_SERVICE_NAME, Mesh, Resource, Target,
+                    destination_rules, is_egress_service, managed_by, service_entries)
 
 if TYPE_CHECKING:  # the connection module loads only when a command talks to the cluster
     from .kube import Kube
+
+# the endpoints the cluster's controllers write for Services with a selector: never an egress service's
+NOT_CONTROLLER_ENDPOINTS = f"{ENDPOINTS_MANAGED_BY}!={ENDPOINTS_CONTROLLER}"
+NOT_CONTROLLER_SLICES = f"{SLICE_MANAGED_BY}!={SLICE_CONTROLLER}"
+# Services are read a thousand a page: most are not egress services and are dropped as each page
+# arrives, so memory stays that of one page (a page of 5,000 doubled `get -A`'s peak memory)
+SERVICE_PAGE = 1000
 
 
 @dataclass
@@ -27,8 +44,9 @@ class Found:
     name: str
     service: dict | None = None
     endpoints: list[tuple[Resource, dict]] = field(default_factory=list)
-    rule: tuple[Resource, dict] | None = None
+    rule: tuple[Resource, dict] | None = None  # its own DestinationRule (its namespace, its host)
     entry: tuple[Resource, dict] | None = None  # ServiceEntry (Istio 1.21+ ExternalName)
+    applied: dict | None = None  # the DestinationRule Istio applies to its host, wherever it is
 
     def objects(self) -> list[tuple[Resource, dict]]:
         """Every object, in the order to delete them: rule, ServiceEntry, endpoints, Service."""
@@ -39,41 +57,171 @@ class Found:
         return out
 
     @property
+    def managed_by(self) -> str:
+        """Who made the Service, by its app.kubernetes.io/managed-by label ("" when unlabelled)."""
+        return managed_by(self.service or {})
+
+    @property
+    def ports(self) -> list[dict]:
+        return ((self.service or {}).get("spec") or {}).get("ports") or []
+
+    @property
     def target(self) -> Target:
         return to_target(self)
 
 
-def to_target(found: Found) -> Target:
-    svc = found.service or {}
+def mesh_host(svc: dict, mesh: Mesh) -> str:
+    """The host Istio knows the Service by: its own name, or in alias mode an ExternalName's target."""
     spec = svc.get("spec") or {}
-    ports = spec.get("ports") or [{}]
-    ips: list = []
-    api = "endpointslice"
+    if mesh.alias and spec.get("type") == "ExternalName":
+        return (spec.get("externalName") or "").rstrip(".").lower()
+    meta = svc["metadata"]
+    return f"{meta['name']}.{meta.get('namespace', '')}.svc.{CLUSTER_DOMAIN}"
+
+
+def addresses(found: Found) -> list[str]:
+    """The endpoint addresses, each once (a mirrored slice repeats its v1 Endpoints')."""
+    ips: list[str] = []
     for res, obj in found.endpoints:
         if res == ENDPOINTS:
-            api = "endpoints"
             ips.extend(a["ip"] for s in obj.get("subsets") or [] for a in s.get("addresses") or [])
         else:
             ips.extend(a for e in obj.get("endpoints") or [] for a in e.get("addresses") or [])
+    return list(dict.fromkeys(ips))
+
+
+def to_target(found: Found, port: dict | None = None) -> Target:
+    """The Target of one port (the first by default): what `externalname` or `endpoints` would make.
+
+    protocol is Istio's for the port ("" when Istio sniffs it); host is the ExternalName's
+    target, or the one `endpoints --host` recorded.
+    """
+    svc = found.service or {}
+    spec = svc.get("spec") or {}
+    port = port if port is not None else (found.ports or [{}])[0]
     if spec.get("type") == "ExternalName":
         host = (spec.get("externalName") or "").rstrip(".")
     else:
         host = ((svc.get("metadata") or {}).get("annotations") or {}).get(HOST_ANNOTATION, "")
-    mode = None
-    if found.rule:
-        mode = (((found.rule[1].get("spec") or {}).get("trafficPolicy") or {}).get("tls") or {}).get("mode")
+    rule = found.applied if found.applied is not None else (found.rule[1] if found.rule else None)
+    mode = tls_of(rule, port.get("port") or 0).get("mode") if rule is not None else None
     parsed = []
-    for ip in ips:
+    for ip in addresses(found):
         try:
             parsed.append(ipaddress.ip_address(ip))
         except ValueError:
             continue
+    api = "endpoints" if any(res == ENDPOINTS for res, _ in found.endpoints) else "endpointslice"
     return Target(name=found.name, namespace=found.namespace, host=host, ips=tuple(parsed),
-                  port=int(ports[0].get("port") or 0), protocol=ports[0].get("name", ""),
-                  tls_mode=mode, endpoints_api=api)
+                  port=int(port.get("port") or 0), protocol=protocol_of(port) if port else "",
+                  tls_mode=mode, endpoints_api=api, managed=found.managed_by == MANAGER,
+                  external=spec.get("type") == "ExternalName")
 
 
-def find(kube: Kube, namespace: str | None, mesh: Mesh, names: tuple[str, ...] = ()) -> list[Found]:
+# -- the read side: every egress service ----------------------------------------------------------
+def snapshot(kube: Kube, namespace: str | None, mesh: Mesh, selector: str = "") -> Snapshot:
+    """What egress services are read from: the egress Services (selector: a label selector on
+    them; other Services are dropped page by page), then only what they can have: the endpoints
+    the cluster's controllers did not write (for Services with endpoints), the DestinationRules
+    (the root namespace's too) and the ServiceEntries (for Services with endpoints, and for
+    ExternalName ones in alias mode). One list per kind, each only when it can matter."""
+    services = kube.list(SERVICES, namespace, selector, keep=is_egress_service, limit=SERVICE_PAGE)
+    snap = Snapshot(mesh=mesh, services=services)
+    external = any((s.get("spec") or {}).get("type") == "ExternalName" for s in services)
+    endpoints = any((s.get("spec") or {}).get("type") != "ExternalName" for s in services)
+    rules = destination_rules(mesh.networking_version)
+    jobs: list[tuple[str, object]] = []
+    if endpoints:
+        jobs += [("endpoints", lambda: kube.list(ENDPOINTS, namespace, NOT_CONTROLLER_ENDPOINTS, quiet=True)),
+                 ("slices", lambda: kube.list(ENDPOINT_SLICES, namespace, NOT_CONTROLLER_SLICES))]
+    if mesh.served and services:
+        jobs.append(("rules", lambda: kube.list_if_served(rules, namespace)))
+        if namespace is not None and namespace != ROOT_NAMESPACE:
+            jobs.append(("rules", lambda: kube.list_if_served(rules, ROOT_NAMESPACE)))
+        if endpoints or (external and mesh.alias):
+            jobs.append(("entries", lambda: kube.list_if_served(service_entries(mesh.networking_version),
+                                                                namespace)))
+    for (field_name, _), found in zip(jobs, kube.parallel(lambda job: job[1](), jobs)):  # type: ignore[operator]
+        setattr(snap, field_name, getattr(snap, field_name) + found)
+    return snap
+
+
+def egress_services(snap: Snapshot, names: tuple[str, ...] = ()) -> list[Found]:
+    """The snapshot's egress services (only NAMEs, if given), each with its objects (pure)."""
+    mesh = snap.mesh
+    rules_res = destination_rules(mesh.networking_version)
+    entries_res = service_entries(mesh.networking_version)
+    by_key: dict[tuple[str, str], Found] = {}
+    for svc in snap.services:
+        meta = svc["metadata"]
+        if is_egress_service(svc) and (not names or meta["name"] in names):
+            by_key[(meta.get("namespace", ""), meta["name"])] = Found(meta.get("namespace", ""), meta["name"], svc)
+    for es in snap.slices:
+        meta = es["metadata"]
+        found = by_key.get((meta.get("namespace", ""), (meta.get("labels") or {}).get(SLICE_SERVICE_NAME, "")))
+        if found is not None:
+            found.endpoints.append((ENDPOINT_SLICES, es))
+    for ep in snap.endpoints:
+        found = by_key.get((ep["metadata"].get("namespace", ""), ep["metadata"]["name"]))
+        if found is not None:
+            found.endpoints.insert(0, (ENDPOINTS, ep))
+    index = snap.rule_index() if mesh.istio else RuleIndex([])
+    entries = _EntryIndex(snap.entries)
+    for found in by_key.values():
+        svc = found.service or {}
+        host = mesh_host(svc, mesh)
+        own = index.in_namespace(host, found.namespace, exact_only=True)
+        found.rule = (rules_res, own) if own is not None else None
+        found.applied = index.effective(host, found.namespace)
+        entry = entries.find(found, mesh)
+        found.entry = (entries_res, entry) if entry is not None else None
+    return sorted(by_key.values(), key=lambda f: (f.namespace, f.name))
+
+
+class _EntryIndex:
+    """ServiceEntries by (namespace, host) and (namespace, address)."""
+
+    def __init__(self, entries: list[dict]) -> None:
+        self.by_host: dict[tuple[str, str], list[dict]] = {}
+        self.by_address: dict[tuple[str, str], list[dict]] = {}
+        for se in entries:
+            ns, spec = se["metadata"].get("namespace", ""), se.get("spec") or {}
+            for host in spec.get("hosts") or []:
+                self.by_host.setdefault((ns, host.lower()), []).append(se)
+            static = [e.get("address", "") for e in spec.get("endpoints") or []] \
+                if spec.get("resolution") == "STATIC" else []
+            for address in [*(spec.get("addresses") or []), *static]:
+                self.by_address.setdefault((ns, address), []).append(se)
+
+    @staticmethod
+    def _pick(candidates: list[dict], name: str) -> dict | None:
+        if not candidates:
+            return None
+        return next((se for se in candidates if se["metadata"]["name"] == name), candidates[0])
+
+    def find(self, found: Found, mesh: Mesh) -> dict | None:
+        """In alias mode, the ServiceEntry for an ExternalName's target host; for a Service with
+        endpoints, the one that holds its cluster IP or its endpoint addresses. Same namespace."""
+        spec = (found.service or {}).get("spec") or {}
+        if spec.get("type") == "ExternalName":
+            if not mesh.alias:
+                return None
+            return self._pick(self.by_host.get((found.namespace, mesh_host(found.service or {}, mesh)), []),
+                              found.name)
+        keys = [*(spec.get("clusterIPs") or []), *addresses(found)]
+        hits = list({id(se): se for key in keys for se in self.by_address.get((found.namespace, key), [])}.values())
+        return self._pick(hits, found.name)
+
+
+def read(kube: Kube, namespace: str | None, mesh: Mesh, names: tuple[str, ...] = (),
+         selector: str = "") -> list[Found]:
+    """Every egress service in a namespace (None: all), whoever made it; only NAMEs if given;
+    selector: a label selector on the Services. The one selection get, probe and check share."""
+    return egress_services(snapshot(kube, namespace, mesh, selector), names)
+
+
+# -- the owned side: what kubectl-egress made --------------------------------------------------------
+def owned(kube: Kube, namespace: str | None, mesh: Mesh, names: tuple[str, ...] = ()) -> list[Found]:
     """Managed egress services in a namespace (None: all), optionally only these names."""
     rules = destination_rules(mesh.networking_version)
     entries = service_entries(mesh.networking_version)

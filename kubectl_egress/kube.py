@@ -91,8 +91,10 @@ class Kube:
     """
 
     def __init__(self, ctx: KubeContext, verbosity: int = 0,
-                 warn: Callable[[str], None] | None = None, workers: int = 16) -> None:
+                 warn: Callable[[str], None] | None = None, workers: int = 16,
+                 cache_dir: "os.PathLike[str] | None" = None) -> None:
         self.ctx = ctx
+        self.cache_dir = cache_dir  # kubectl's cache (discovery.py); None: ask the server every time
         self.namespace = ctx.namespace
         self.verbosity = verbosity
         self._warn = warn or (lambda text: sys.stderr.write(f"Warning: {text}\n"))
@@ -211,8 +213,12 @@ class Kube:
                                   not_found_ok=True, quiet=quiet))
 
     def list(self, res: Resource, namespace: str | None, label_selector: str = "",
-             limit: int = PAGE, quiet: bool = False) -> list[dict]:
-        """All matching objects (namespace None: all namespaces), page by page (`continue`)."""
+             limit: int = PAGE, quiet: bool = False, keep: Callable[[dict], bool] | None = None) -> list[dict]:
+        """All matching objects (namespace None: all namespaces), page by page (`continue`).
+
+        keep: only the objects it accepts, dropped as each page arrives (memory stays that of
+        one page and what is kept).
+        """
         items: list[dict] = []
         token = ""
         while True:
@@ -220,7 +226,9 @@ class Kube:
                                 query=[("labelSelector", label_selector), ("limit", limit),
                                        ("continue", token)], quiet=quiet)
             assert page is not None
-            for item in page.get("items") or []:
+            for item in page.pop("items", None) or []:
+                if keep is not None and not keep(item):
+                    continue
                 item.setdefault("apiVersion", res.api_version)
                 item.setdefault("kind", res.kind)
                 items.append(_lean(item))
@@ -276,7 +284,24 @@ class Kube:
             raise
 
     def preferred_version(self, group: str) -> str | None:
-        """The group's preferred version from discovery, or None when not served."""
+        """The group's preferred version from discovery, or None when not served.
+
+        From kubectl's discovery cache while it is fresh (see discovery.py); a group missing
+        there may have been installed since, so the server is asked about it.
+        """
+        if self.cache_dir is not None:
+            from . import discovery
+            from pathlib import Path
+            directory = discovery.server_dir(Path(self.cache_dir), self.base)
+            groups = discovery.read_groups(directory)
+            if groups is None:
+                core = self.request("GET", "/api") or {}
+                groups = (self.request("GET", "/apis") or {}).get("groups") or []
+                discovery.write_groups(directory, core, groups)
+                return discovery.preferred(groups, group)
+            version = discovery.preferred(groups, group)
+            if version is not None:
+                return version
         doc = self.request("GET", f"/apis/{group}", not_found_ok=True)
         if not doc:
             return None

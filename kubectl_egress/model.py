@@ -16,6 +16,12 @@ SLICE_MANAGED_BY = "endpointslice.kubernetes.io/managed-by"
 SLICE_SERVICE_NAME = "kubernetes.io/service-name"
 # the host clients use for an endpoints service (`endpoints --host`), for the probe
 HOST_ANNOTATION = "kubectl-egress/host"
+# The labels the cluster's own controllers put on the endpoints they write for Services with a
+# selector (kubernetes pkg/controller/endpoint: LabelManagedBy, ControllerName; and
+# pkg/controller/endpointslice: ControllerName): never an egress service's, so lists skip them.
+ENDPOINTS_MANAGED_BY = "endpoints.kubernetes.io/managed-by"
+ENDPOINTS_CONTROLLER = "endpoint-controller"
+SLICE_CONTROLLER = "endpointslice-controller.k8s.io"
 
 # Istio protocol names a port may carry (istio.io protocol selection); each is the port name.
 PROTOCOLS = ("http", "https", "tls", "tcp", "grpc", "http2")
@@ -41,10 +47,12 @@ class Target:
     tls_mode: str | None = "DISABLE"  # None: no DestinationRule
     endpoints_api: str = "endpointslice"
     cluster_domain: str = CLUSTER_DOMAIN
+    managed: bool = True  # read back: made by kubectl-egress (else a fixing command needs --force)
+    external: bool | None = None  # read back: type ExternalName or not; None: no IPs means ExternalName
 
     @property
     def external_name(self) -> bool:
-        return not self.ips
+        return not self.ips if self.external is None else self.external
 
     @property
     def fqdn(self) -> str:
@@ -56,6 +64,24 @@ class Target:
         """IP families of the endpoint addresses, IPv4 first."""
         found = {f"IPv{ip.version}" for ip in self.ips}
         return tuple(f for f in ("IPv4", "IPv6") if f in found)
+
+
+def is_egress_service(svc: dict) -> bool:
+    """The one definition of an egress service, whoever made it: a Service of type
+    ExternalName, or a Service without a selector (its endpoints are set by hand), the API
+    server's own `default/kubernetes` aside."""
+    spec = svc.get("spec") or {}
+    if spec.get("type") == "ExternalName":
+        return True
+    meta = svc.get("metadata") or {}
+    if meta.get("name") == "kubernetes" and meta.get("namespace") == "default":
+        return False
+    return not spec.get("selector")
+
+
+def managed_by(obj: dict) -> str:
+    """The app.kubernetes.io/managed-by label (helm, argocd, kubectl-egress, ...), or ""."""
+    return ((obj.get("metadata") or {}).get("labels") or {}).get(MANAGED_BY, "")
 
 
 @dataclass(frozen=True)

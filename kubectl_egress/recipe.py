@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from . import inventory, manifests, mesh as meshes
 from .apply import Applier, plan
-from .errors import UsageError
+from .errors import EgressError
 from .model import ObjectChange, Target
 
 if TYPE_CHECKING:  # the connection module loads only when a command talks to the cluster
@@ -31,8 +31,8 @@ class Result:
 
 def apply_target(kube: Kube, target: Target, force: bool, dry_run: str, istio_mode: str = "auto") -> Result:
     exists = kube.namespace_exists(target.namespace)
-    if exists is False:
-        raise UsageError(f'namespace "{target.namespace}" not found: create it with "kubectl '
+    if exists is False:  # a fact about the cluster, not a bad argument: exit 1, as kubectl create
+        raise EgressError(f'namespace "{target.namespace}" not found: create it with "kubectl '
                          f'create namespace {target.namespace}", or pick another with -n')
     mesh = meshes.detect(kube, istio_mode)
     notes = []

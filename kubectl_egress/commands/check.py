@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import analysis, mesh as meshes, printers, terminal, validate as check
+from .. import analysis, inventory, mesh as meshes, printers, terminal, validate as check
 from ..app import App
 from ..errors import UsageError
-from ..model import ENDPOINTS, ENDPOINT_SLICES, SERVICES, destination_rules, service_entries
 from .get import missing_error
-
 
 
 @dataclass(frozen=True)
@@ -25,21 +23,6 @@ class Options:
     istio_mode: str = "auto"
 
 
-def snapshot(kube, namespace: str | None, mesh) -> analysis.Snapshot:
-    """The objects the analyzers read: one namespace's (and istio-system's rules), or all."""
-    snap = analysis.Snapshot(mesh=mesh)
-    snap.services = kube.list(SERVICES, namespace)
-    snap.endpoints = kube.list(ENDPOINTS, namespace, quiet=True)
-    snap.slices = kube.list(ENDPOINT_SLICES, namespace)
-    if mesh.served:
-        rules = destination_rules(mesh.networking_version)
-        snap.rules = kube.list_if_served(rules, namespace)
-        if namespace is not None and namespace != analysis.ROOT_NAMESPACE:
-            snap.rules += kube.list_if_served(rules, analysis.ROOT_NAMESPACE)
-        snap.entries = kube.list_if_served(service_entries(mesh.networking_version), namespace)
-    return snap
-
-
 def run(app: App, opts: Options) -> int:
     for name in opts.names:
         check.service_name(name)
@@ -48,7 +31,7 @@ def run(app: App, opts: Options) -> int:
     mode = check.istio_mode(opts.istio_mode)
     kube = app.kube()
     namespace = None if opts.all_namespaces else kube.namespace
-    snap = snapshot(kube, namespace, meshes.detect(kube, mode))
+    snap = inventory.snapshot(kube, namespace, meshes.detect(kube, mode))
     present = {s["metadata"]["name"] for s in snap.services}
     for name in opts.names:
         if name not in present:

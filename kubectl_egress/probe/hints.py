@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..model import Target
-from .checks import Check, Source
+from ..model import PROTOCOLS, Target
+from .checks import HTTP_PROTOCOLS, Check, Source
 from .parse import Outcome
 from .verdict import passthrough, sidecar_seen
 
@@ -39,6 +39,8 @@ def command_line(target: Target, explicit: tuple[str, ...] = (), **changes: obje
     target = dataclasses.replace(target, **changes)  # type: ignore[arg-type]
     ns = f" -n {target.namespace}" if target.namespace != "default" else ""
     mode = "none" if target.tls_mode is None else target.tls_mode
+    if target.protocol not in PROTOCOLS:  # Istio's other names, as the recipes' --protocol takes them
+        target = dataclasses.replace(target, protocol="http" if target.protocol in HTTP_PROTOCOLS else "tcp")
     if target.external_name:
         parts = [f"kubectl egress externalname {target.name} {target.host}"]
         if target.port != 80:
@@ -46,7 +48,7 @@ def command_line(target: Target, explicit: tuple[str, ...] = (), **changes: obje
         if target.protocol != "http" or "protocol" in explicit:
             parts.append(f"--protocol {target.protocol}")
     else:
-        parts = [f"kubectl egress endpoints {target.name} " + " ".join(str(ip) for ip in target.ips),
+        parts = [f"kubectl egress endpoints {target.name} " + (" ".join(str(ip) for ip in target.ips) or "IP"),
                  f"--port {target.port}"]
         if target.protocol != "tls" or "protocol" in explicit:
             parts.append(f"--protocol {target.protocol}")
@@ -56,7 +58,20 @@ def command_line(target: Target, explicit: tuple[str, ...] = (), **changes: obje
             parts.append(f"--api {target.endpoints_api}")
     if mode != "DISABLE" or "tls_mode" in explicit:
         parts.append(f"--tls-mode {mode}")
+    if not target.managed:  # made by hand, Helm, ...: the recipe takes it over only when told
+        parts.append("--force")
     return " ".join(parts) + ns
+
+
+def handshake_note(check: Check, outcome: Outcome) -> Hint:
+    """What a handshake-only check showed, whom the certificate names, and the command that checks fully."""
+    names = outcome.cert_names
+    named = f"its certificate names {', '.join(names)}" if names else \
+        "its certificate's names could not be read (curl 7.88 or later prints them)"
+    example = next((n for n in names if "*" not in n), "HOST")
+    return Hint(f"{check.note}: {named}; for a full HTTPS check give the host clients use",
+                f"kubectl egress probe {check.service} --host {check.service}={example}"
+                + (f" -n {check.namespace}" if check.namespace != "default" else ""))
 
 
 def diagnose(check: Check, outcome: Outcome, target: Target, source: Source, timeout: float) -> Hint:
@@ -101,6 +116,8 @@ def diagnose(check: Check, outcome: Outcome, target: Target, source: Source, tim
     if outcome.exit == 60 or "ssl certificate problem" in error or "certificate" in error and "match" in error:
         return Hint(check.note or (f"the certificate does not match {check.url.split('://', 1)[1].split('/')[0]}: "
                                    "check the host name (--host)"))
+    if check.handshake and outcome.exit == 0:
+        return handshake_note(check, outcome)
     if check.note:
         return Hint(check.note)
     if source.mesh and not source.sidecar:
