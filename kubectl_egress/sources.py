@@ -56,15 +56,8 @@ def candidates(kube: Kube, namespace: str) -> list[dict]:
     return sorted((p for p in pods if ready(p)), key=lambda p: p["metadata"]["name"])
 
 
-def find(kube: Kube, namespace: str, mesh: bool, pod_name: str | None = None) -> Source:
-    """The source pod: named, or the first ready one of the sample with (mesh) or without a sidecar."""
-    if pod_name:
-        pod = kube.get(PODS, pod_name, namespace)
-        if pod is None:
-            raise EgressError(f'pod "{pod_name}" not found in namespace "{namespace}" (--from)')
-        if not ready(pod):
-            raise EgressError(f'pod "{namespace}/{pod_name}" is not running and ready (--from)')
-        return Source(namespace, pod_name, app_container(pod), has_sidecar(pod), mesh)
+def find(kube: Kube, namespace: str, mesh: bool) -> Source:
+    """The first ready pod of the sample with (mesh) or without a sidecar (--from: workloads.py)."""
     for pod in candidates(kube, namespace):
         if has_sidecar(pod) == mesh:
             return Source(namespace, pod["metadata"]["name"], app_container(pod), mesh, mesh)

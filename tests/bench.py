@@ -314,11 +314,12 @@ class Bench:
         self.cases.append(Case("probe --from a distroless pod, first run vs its ephemeral container's start",
                                first, container, "<= start + 1s", first - container, first <= container + 1,
                                f"KUBECTL column: the container's start alone (PATCH to running), median of {rounds}"))
+        curl_pod = self.kube.list(PODS, ns, "app=curl")[0]["metadata"]["name"]
         rerun, with_curl = self.interleaved(
-            rounds, lambda i: self.ours_run("probe", "-n", ns, "--from", f"pod/{probed[i % len(probed)]}"),
-            lambda i: self.ours_run("probe", "-n", ns, "--from", "deploy/curl"))
+            2 * rounds + 1, lambda i: self.ours_run("probe", "-n", ns, "--from", f"pod/{probed[i % len(probed)]}"),
+            lambda i: self.ours_run("probe", "-n", ns, "--from", f"pod/{curl_pod}"))
         self.add("probe --from a distroless pod, re-run vs probe --from a pod with curl", rerun, with_curl, 1,
-                 "KUBECTL column: ours, from the curl pod (its own container)")
+                 f"KUBECTL column: ours, from a curl pod's own container; medians of {2 * rounds + 1}")
 
     def memory(self) -> None:
         kib, command = max(self.rss)

@@ -179,11 +179,31 @@ def test_a_container_that_can_probe_is_used_as_it_is(cluster):
     (row,) = rows(res)
     assert (row["container"], row["ephemeral"], row["uid"], row["sidecar"]) == ("app", False, 100, "yes")
     name = row["pod"]
-    assert ephemeral_names(name, "shop") == []
+    assert not any(n.startswith("egress-probe-") for n in ephemeral_names(name, "shop"))
     # -c names it, and a pod by name works as well
     res = run_egress("probe", "my-httpbin", "--from", f"pod/{name}", "--from-namespace", "shop", "-c", "app",
                      "-o", "json")
     assert res.code == 0 and rows(res)[0]["container"] == "app"
+
+
+@requires_pod_networks
+def test_ephemeral_and_image(cluster):
+    """--ephemeral even where the container could probe; --image must be a curl image with a sh."""
+    res = run_egress("probe", "my-httpbin", "--from", "deploy/plain", "--from-namespace", "shop", "--ephemeral",
+                     "-o", "json")
+    assert res.code == 0, res.err
+    (row,) = rows(res)
+    assert (row["ephemeral"], row["uid"], row["sidecar"]) == (True, 100, "yes")
+    assert "--ephemeral was given, so the probe runs in ephemeral container" in res.err
+    res = run_egress("probe", "my-httpbin", "--from", "deploy/plain", "--from-namespace", "shop", "--ephemeral",
+                     "--image", "busybox:1.36")
+    assert res.code == 1 and res.out == ""
+    assert res.err.splitlines()[-1] == ("error: the image busybox:1.36 has no curl; give --image a curl image "
+                                        "(such as curlimages/curl:8.11.1)")
+    # the pinned image's container is still the one reused
+    again = run_egress("probe", "my-httpbin", "--from", "deploy/plain", "--from-namespace", "shop", "--ephemeral",
+                       "-o", "json")
+    assert again.code == 0 and again.err == "" and rows(again)[0]["container"] == row["container"]
 
 
 @requires_pod_networks
