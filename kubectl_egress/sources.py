@@ -56,11 +56,12 @@ def candidates(kube: Kube, namespace: str) -> list[dict]:
     return sorted((p for p in pods if ready(p)), key=lambda p: p["metadata"]["name"])
 
 
-def find(kube: Kube, namespace: str, mesh: bool) -> Source:
-    """The first ready pod of the sample with (mesh) or without a sidecar (--from: workloads.py)."""
+def find(kube: Kube, namespace: str, mesh: bool) -> tuple[Source, dict]:
+    """The first ready pod of the sample with (mesh) or without a sidecar, and the pod as read
+    (--from: workloads.py)."""
     for pod in candidates(kube, namespace):
         if has_sidecar(pod) == mesh:
-            return Source(namespace, pod["metadata"]["name"], app_container(pod), mesh, mesh)
+            return Source(namespace, pod["metadata"]["name"], app_container(pod), mesh, mesh), pod
     what = "with an Istio sidecar" if mesh else "without a sidecar"
     other = "name one with --from POD" if mesh else "pick another namespace with --source-namespace"
     raise EgressError(f'no ready source pod {what} in namespace "{namespace}" (label app=curl or '

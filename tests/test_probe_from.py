@@ -10,6 +10,9 @@ import json
 import pytest
 
 from tests.conftest import run_egress, run_kubectl
+# Istio CNI lets injected pods pass "restricted" (istio-validation instead of istio-init): namespace
+# strict-mesh enforcing it, and its Deployment meshed on a distroless nonroot image
+from tests.test_debug_e2e import MESHED_STRICT as RESTRICTED_MESH
 from tests.netns import requires_pod_networks
 
 WORKLOADS = """
@@ -72,34 +75,6 @@ spec:
     metadata: {labels: {app: rooty}}
     spec:
       containers: [{name: app, image: gcr.io/distroless/static-debian12, command: ["/app"]}]
-"""
-# Istio CNI lets injected pods pass "restricted" (istio-validation instead of istio-init)
-RESTRICTED_MESH = """
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: istio-sidecar-injector, namespace: istio-system}
-data: {values: '{"istio_cni": {"enabled": true}}', config: '{}'}
----
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: strict-mesh
-  labels: {pod-security.kubernetes.io/enforce: restricted, istio-injection: enabled}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: meshed, namespace: strict-mesh}
-spec:
-  selector: {matchLabels: {app: meshed}}
-  template:
-    metadata: {labels: {app: meshed}}
-    spec:
-      securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
-      containers:
-      - name: app
-        image: gcr.io/distroless/static-debian12:nonroot
-        command: ["/app"]
-        securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
 """
 
 

@@ -262,7 +262,9 @@ def choose(kube, opts: Options, wanted: list[tuple[str, bool]]) -> tuple[list[pr
                 chosen.append(source)
                 pods[source.label] = pod
         else:
-            chosen.append(sources.find(kube, ns, sidecar))
+            source, pod = sources.find(kube, ns, sidecar)
+            chosen.append(source)
+            pods[source.label] = pod
     return chosen, pods
 
 
