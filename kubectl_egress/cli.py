@@ -18,13 +18,21 @@ from . import __version__, completion
 from .errors import EgressError
 
 FLAGS = "kubectl_egress.flags"
+APP = "kubectl_egress.app"
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 F = Callable[..., Any]
 
 
 def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
-    if value is not None:
-        ctx.find_root().meta.setdefault(FLAGS, {})[param.name] = value
+    """Record a connection flag on the root context: a value nearer the subcommand wins, and
+    repeated flags (--as-group) add up."""
+    if value is None or value == () or value is False:
+        return value
+    flags = ctx.find_root().meta.setdefault(FLAGS, {})
+    if isinstance(value, tuple):
+        flags[param.name] = tuple(flags.get(param.name, ())) + value
+    else:
+        flags[param.name] = value
     return value
 
 
@@ -40,27 +48,68 @@ class Level(click.ParamType):
         return int(text)
 
 
+# kubectl's global flags that make sense for a plugin, with kubectl's help texts (`kubectl
+# options`; clientcmd overrides.go and cli-runtime's ConfigFlags). (names, metavar, help,
+# is_flag, multiple). They are hidden on each command's page and listed by `kubectl egress options`.
+GLOBAL_FLAGS: list[tuple[tuple[str, ...], str, str, bool, bool]] = [
+    (("--as",), "USER", "Username to impersonate for the operation. User could be a regular user or a "
+                        "service account in a namespace.", False, False),
+    (("--as-group",), "GROUP", "Group to impersonate for the operation, this flag can be repeated to "
+                               "specify multiple groups.", False, True),
+    (("--as-uid",), "UID", "UID to impersonate for the operation.", False, False),
+    (("--cache-dir",), "DIR", "Default cache directory", False, False),
+    (("--certificate-authority",), "PATH", "Path to a cert file for the certificate authority", False, False),
+    (("--client-certificate",), "PATH", "Path to a client certificate file for TLS", False, False),
+    (("--client-key",), "PATH", "Path to a client key file for TLS", False, False),
+    (("--cluster",), "NAME", "The name of the kubeconfig cluster to use", False, False),
+    (("--context",), "NAME", "The name of the kubeconfig context to use", False, False),
+    (("--disable-compression",), "", "If true, opt-out of response compression for all requests to "
+                                     "the server (the plugin never asks for compression)", True, False),
+    (("--insecure-skip-tls-verify",), "", "If true, the server's certificate will not be checked for "
+                                          "validity. This will make your HTTPS connections insecure",
+     True, False),
+    (("--kubeconfig",), "PATH", "Path to the kubeconfig file to use for CLI requests.", False, False),
+    (("-n", "--namespace"), "NS", "If present, the namespace scope for this CLI request", False, False),
+    (("--password",), "PASSWORD", "Password for basic authentication to the API server", False, False),
+    (("--request-timeout",), "DURATION", "The length of time to wait before giving up on a single "
+                                         "server request. Non-zero values should contain a "
+                                         "corresponding time unit (e.g. 1s, 2m, 3h). A value of zero "
+                                         "means don't timeout requests.", False, False),
+    (("-s", "--server"), "URL", "The address and port of the Kubernetes API server", False, False),
+    (("--tls-server-name",), "NAME", "Server name to use for server certificate validation. If it is "
+                                     "not provided, the hostname used to contact the server is used",
+     False, False),
+    (("--token",), "TOKEN", "Bearer token for authentication to the API server", False, False),
+    (("--user",), "NAME", "The name of the kubeconfig user to use", False, False),
+    (("--username",), "NAME", "Username for basic authentication to the API server", False, False),
+    (("-v", "--v"), "LEVEL", "number for the log level verbosity (1: tracebacks, 6: every request)",
+     False, False),
+    (("--warnings-as-errors",), "", "Treat warnings received from the server as errors and exit with "
+                                    "a non-zero exit code", True, False),
+]
+OPTIONS_HINT = 'Use "kubectl egress options" for a list of global command-line options (applies to all commands).'
+
+
+def _global_options() -> list[click.Option]:
+    options = []
+    for names, metavar, text, is_flag, multiple in GLOBAL_FLAGS:
+        extra: dict[str, Any] = {"is_flag": True, "default": None} if is_flag else {"metavar": metavar}
+        if names[-1] == "--v":
+            extra["type"] = Level()
+        options.append(click.Option([*names, names[-1].lstrip("-").replace("-", "_")], help=text, hidden=True,
+                                    expose_value=False, callback=_remember, multiple=multiple, **extra))
+    return options
+
+
+_GLOBAL_OPTIONS = _global_options()  # made once, shared by every command: start-up stays light
+
+
 def kube_flags(f: F) -> F:
-    """kubectl's connection flags, on the group and on every command; they record
-    themselves (see _remember) instead of reaching the command function."""
-    common = {"expose_value": False, "callback": _remember}
-    options = [
-        click.option("--kubeconfig", metavar="PATH", help="Path to the kubeconfig file to use.", **common),
-        click.option("--context", metavar="NAME", help="The name of the kubeconfig context to use.",
-                     **common),
-        click.option("--cluster", metavar="NAME", help="The name of the kubeconfig cluster to use.",
-                     **common),
-        click.option("--user", metavar="NAME", help="The name of the kubeconfig user to use.", **common),
-        click.option("-n", "--namespace", metavar="NS", help="The namespace scope for this request.",
-                     **common),
-        click.option("--request-timeout", metavar="DURATION",
-                     help="How long to wait for one server request (e.g. 10s, 1m; 0: no limit).",
-                     **common),
-        click.option("-v", "--v", "v", type=Level(), metavar="LEVEL",
-                     help="Log level: 1 shows tracebacks, 6 every request.", **common),
-    ]
-    for option in reversed(options):
-        f = option(f)  # type: ignore[operator]
+    """kubectl's global connection flags, on the group and on every command, hidden from each
+    page (`kubectl egress options` lists them); they record themselves (see _remember) instead
+    of reaching the command function."""
+    params = f.__dict__.setdefault("__click_params__", [])
+    params.extend(reversed(_GLOBAL_OPTIONS))  # click reverses decorator order
     return f
 
 
@@ -82,13 +131,37 @@ def all_namespaces_option(f: F) -> F:
 
 
 def app_of(ctx: click.Context):
-    """The invocation's App (imported here: --help and usage errors never load it)."""
+    """The invocation's App (imported here: --help and usage errors never load it); kept on the
+    root context for the check of --warnings-as-errors after the command."""
     from .app import App
 
-    return App.from_raw(ctx.find_root().meta.get(FLAGS, {}))
+    root = ctx.find_root()
+    app = root.meta[APP] = App.from_raw(root.meta.get(FLAGS, {}))
+    return app
 
 
-@click.group(context_settings=CONTEXT, no_args_is_help=True)
+def _options_hint(formatter: click.HelpFormatter) -> None:
+    formatter.write_paragraph()
+    formatter.write_text(OPTIONS_HINT)
+
+
+class EgressCommand(click.Command):
+    """A command whose help ends, as kubectl's do, by pointing at the global options."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        _options_hint(formatter)
+
+
+class EgressGroup(click.Group):
+    command_class = EgressCommand
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        _options_hint(formatter)
+
+
+@click.group(cls=EgressGroup, context_settings=CONTEXT, no_args_is_help=True)
 @kube_flags
 def cli() -> None:
     """Give external services an in-cluster DNS name, check them from inside and
@@ -101,6 +174,18 @@ def cli() -> None:
       kubectl egress get
       kubectl egress clean my-httpbin
     """
+
+
+@cli.result_callback()
+@click.pass_context
+def _after(ctx: click.Context, result: Any) -> Any:
+    """kubectl's --warnings-as-errors (kubectl pkg/cmd/cmd.go PersistentPostRunE): once a command
+    has succeeded, the server warnings it printed make it fail."""
+    app = ctx.find_root().meta.get(APP)
+    count = app.warning_count() if app is not None and app.warnings_as_errors else 0
+    if count:
+        raise EgressError(f"{count} warning{'s' if count > 1 else ''} received")
+    return result
 
 
 @cli.command("externalname", context_settings=CONTEXT)
@@ -339,6 +424,26 @@ def version_command(ctx: click.Context, **kw: Any) -> int:
     from .commands import version as command  # loaded only when run: start-up stays light
 
     return command.run(app_of(ctx), command.Options(**kw))
+
+
+@cli.command("options", context_settings=CONTEXT)
+@kube_flags
+def options_command() -> int:
+    """Print the global command-line options, which every command accepts, before or after its
+    name (as `kubectl options` does).
+
+    \b
+    Examples:
+      kubectl egress options
+      kubectl egress get --as reader --as-group devs
+    """
+    lines = ["The following options can be passed to any command:", ""]
+    for names, _, text, is_flag, multiple in GLOBAL_FLAGS:
+        default = ("false" if is_flag else "[]" if multiple else "0" if names[-1] == "--v"
+                   else "'0'" if names[-1] == "--request-timeout" else "''")
+        lines += [f"    {', '.join(names)}={default}:", f"\t{text}", ""]
+    click.echo("\n".join(lines).rstrip("\n"))
+    return 0
 
 
 @cli.command("completion", context_settings=CONTEXT)
