@@ -171,9 +171,27 @@ def cli() -> None:
     Examples:
       kubectl egress externalname my-httpbin httpbin.org
       kubectl egress endpoints my-wikipedia 198.35.26.96 208.80.153.224 --port 443 --host en.wikipedia.org
+      kubectl egress serviceentry my-site site.example --tls-origination
       kubectl egress get
       kubectl egress clean my-httpbin
     """
+
+
+def origination_options(f: F) -> F:
+    """--tls-origination and its companions, shared by externalname and serviceentry."""
+    options = [
+        click.option("--tls-origination", is_flag=True,
+                     help="The app speaks plain HTTP on --port; the sidecar opens TLS to the host's "
+                          "--target-port and verifies its certificate (system CA bundle)."),
+        click.option("--target-port", default="443", show_default=True, metavar="PORT",
+                     help="With --tls-origination: the port the sidecar connects to with TLS."),
+        click.option("--insecure-skip-verify", is_flag=True,
+                     help="With --tls-origination: accept any certificate. Anyone who can intercept the "
+                          "connection can then read and change it (istioctl reports IST0129)."),
+    ]
+    for option in reversed(options):
+        f = option(f)  # type: ignore[operator]
+    return f
 
 
 @cli.result_callback()
@@ -194,9 +212,10 @@ def _after(ctx: click.Context, result: Any) -> Any:
 @click.option("--port", default="80", show_default=True, help="Port clients use.")
 @click.option("--protocol", default="http", show_default=True,
               help="Istio protocol, which names the port: http, https, tls, tcp, grpc, http2.")
-@click.option("--tls-mode", default="DISABLE", show_default=True,
-              help="DestinationRule TLS mode: DISABLE, SIMPLE, ISTIO_MUTUAL, or none for no "
+@click.option("--tls-mode", default=None,
+              help="DestinationRule TLS mode: DISABLE (the default), SIMPLE, ISTIO_MUTUAL, or none for no "
                    "DestinationRule.")
+@origination_options
 @click.option("--istio-mode", default="auto", show_default=True, metavar="MODE",
               help="auto (from istiod), legacy (Istio <= 1.20), alias (1.21+) or none (no Istio objects).")
 @click.option("--force", is_flag=True, help="Take over objects of the same name not made by kubectl-egress.")
@@ -211,12 +230,17 @@ def externalname_command(ctx: click.Context, **kw: Any) -> int:
     protocol, and, where Istio runs, a DestinationRule that turns Istio mutual
     TLS off for it: on NAME.NAMESPACE.svc.cluster.local up to Istio 1.20; from
     1.21, where the Service is only a DNS alias, on HOST, with a ServiceEntry
-    for it. Running it again is safe; changed flags update the objects.
+    for it. With --tls-origination, the app calls
+    http://NAME.NAMESPACE.svc.cluster.local and the sidecar speaks TLS to
+    HOST:443 (up to Istio 1.20 through a VirtualService to HOST's
+    ServiceEntry); callers without a sidecar still reach HOST:80 in plain HTTP.
+    Running it again is safe; changed flags update the objects.
 
     \b
     Examples:
       kubectl egress externalname my-httpbin httpbin.org
       kubectl egress externalname my-api api.example.com --port 443 --protocol https
+      kubectl egress externalname my-site site.example --tls-origination
     """
     from .commands import externalname as command  # loaded only when run: start-up stays light
 
@@ -253,6 +277,51 @@ def endpoints_command(ctx: click.Context, **kw: Any) -> int:
       kubectl egress endpoints my-db 203.0.113.7 --port 5432 --protocol tcp --api endpoints
     """
     from .commands import endpoints as command  # loaded only when run: start-up stays light
+
+    return command.run(app_of(ctx), command.Options(**kw))
+
+
+@cli.command("serviceentry", context_settings=CONTEXT)
+@click.argument("name", shell_complete=completion.owned_names)
+@click.argument("hosts", nargs=-1, required=True, metavar="HOST [HOST...]")
+@click.option("--port", default="80", show_default=True, help="Port the app calls.")
+@click.option("--protocol", default="http", show_default=True,
+              help="What the app speaks on --port: http, https, tls, tcp, grpc, http2.")
+@click.option("--resolution", default="DNS", show_default=True,
+              help="DNS (look the hosts up), STATIC (--endpoints IPs) or NONE (the address the app called).")
+@click.option("--addresses", multiple=True, metavar="IP[,IP...]",
+              help="Virtual IPs or CIDR blocks (CIDRs with NONE or STATIC) the sidecar captures, for tcp ports.")
+@click.option("--endpoints", multiple=True, metavar="ADDR[,ADDR...]",
+              help="Where to send the traffic: IPs (STATIC) or IPs and names (DNS).")
+@click.option("--location", default="MESH_EXTERNAL", show_default=True,
+              help="MESH_EXTERNAL (outside the mesh) or MESH_INTERNAL.")
+@click.option("--export-to", multiple=True, metavar="NS[,NS...]",
+              help='Namespaces that see the entry: "." (this one), "*" (all, the default) or names.')
+@origination_options
+@click.option("--force", is_flag=True, help="Take over objects of the same name not made by kubectl-egress.")
+@output_option("yaml", "json", "name")
+@dry_run_option
+@kube_flags
+@click.pass_context
+def serviceentry_command(ctx: click.Context, **kw: Any) -> int:
+    """Make external HOSTs known to the Istio mesh with a ServiceEntry.
+
+    Istio's "Accessing External Services": a ServiceEntry (MESH_EXTERNAL,
+    resolution DNS) so that callers with a sidecar reach HOST as a mesh
+    service, with Istio's telemetry and rules, as REGISTRY_ONLY meshes
+    require. With --tls-origination, Istio's "Egress TLS Origination": the app
+    calls http://HOST/ and the sidecar speaks TLS to HOST:443, verifying its
+    certificate against the system CA bundle. Each flag is checked by Istio's
+    own validation rules before anything is sent. One ServiceEntry per host:
+    `externalname` aliases in this namespace use this one.
+
+    \b
+    Examples:
+      kubectl egress serviceentry my-httpbin httpbin.org
+      kubectl egress serviceentry my-site site.example --tls-origination
+      kubectl egress serviceentry my-db db.example.com --port 5432 --protocol tcp --addresses 203.0.113.7
+    """
+    from .commands import serviceentry as command  # loaded only when run: start-up stays light
 
     return command.run(app_of(ctx), command.Options(**kw))
 
@@ -326,7 +395,8 @@ def clean_command(ctx: click.Context, **kw: Any) -> int:
                    "pinned by digest).")
 @click.option("--source-namespace", default="without-istio", show_default=True, metavar="NS",
               help="Namespace of the source without sidecar.")
-@click.option("--path", default="/headers", show_default=True, help="Path for HTTP services.")
+@click.option("--path", default=None, help="Path for HTTP services (default /headers; / where the sidecar "
+                                          "originates TLS, since the site is not an echo).")
 @click.option("--timeout", default="10s", show_default=True, metavar="DURATION", help="Per curl.")
 @click.option("--parallel", default=8, show_default=True, type=int, metavar="N",
               help="Curls at once in each source pod (1: one by one).")
@@ -396,9 +466,11 @@ def check_command(ctx: click.Context, **kw: Any) -> int:
     them, and kubectl create's 80-80), endpoints whose port names are not the
     Service's, Endpoints mirrored next to a hand-made EndpointSlice, an
     ExternalName that is an IP, a DestinationRule the running Istio ignores,
-    and Istio mutual TLS sent to an external host. Istio's system namespaces
-    (kube-system, kube-public, kube-node-lease, local-path-storage) are
-    skipped, as istioctl analyze skips them. Each finding is a line as
+    Istio mutual TLS sent to an external host, and DestinationRules that
+    originate TLS without checking the certificate (IST0128, IST0129) or in
+    front of callers that already speak TLS (double TLS). Istio's system
+    namespaces (kube-system, kube-public, kube-node-lease, local-path-storage)
+    are skipped, as istioctl analyze skips them. Each finding is a line as
     istioctl analyze prints it, then the fixing command on a line of its own.
     Exits 1 when a finding is at or
     above --fail-on.

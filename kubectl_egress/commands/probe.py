@@ -44,7 +44,7 @@ class Options:
     ephemeral: bool = False
     image: str | None = None
     source_namespace: str = sources.WITHOUT_ISTIO
-    path: str = "/headers"
+    path: str | None = None  # /headers, or / for TLS-originated sites
     timeout: str = "10s"
     parallel: int = probe.PARALLEL
     hosts: tuple[str, ...] = ()
@@ -67,6 +67,7 @@ class Row:
     hint: probe.Hint
     exit: int
     port: int = 0
+    originated: bool = False  # the sidecar spoke TLS for the app (TLS origination seen)
     where: probe.Source | None = None  # the pod and container the probe ran in
 
     @property
@@ -88,7 +89,7 @@ class Row:
         return {"service": self.service, "namespace": self.namespace, "port": self.port, "source": self.source,
                 "url": self.url, "result": self.result, "code": self.code, "time": self.time,
                 "sidecar": self.sidecar, "connectedTo": self.connected_to, "hint": str(self.hint),
-                "curlExitCode": self.exit, **self.ran_in()}
+                "curlExitCode": self.exit, "tlsOriginated": self.originated, **self.ran_in()}
 
     def ran_in(self) -> dict:
         """Where the probe ran, for -o json: pod, container, ephemeral or not, and its user."""
@@ -112,7 +113,7 @@ def validate(opts: Options) -> tuple[float, dict[str, str]]:
     """The per-curl timeout, and the --host NAME=HOST given."""
     for name in opts.names:
         check.service_name(name)
-    if not opts.path.startswith("/"):
+    if opts.path is not None and not opts.path.startswith("/"):
         raise UsageError(f'--path "{opts.path}" must start with "/" (e.g. /headers)')
     if opts.from_pod is not None:
         workloads.parse(opts.from_pod)
@@ -168,12 +169,17 @@ def tls_host(found: Found, port: dict, hosts: dict[str, str]) -> str:
     return named[0] if len(named) == 1 else ""
 
 
-def plan(found: list[Found], mesh: Mesh, hosts: dict[str, str], path: str) -> tuple[list[Planned], list[str]]:
+def plan(found: list[Found], mesh: Mesh, hosts: dict[str, str], path: str | None) -> tuple[list[Planned], list[str]]:
     """The checks for every port of every egress service, and a note for each port that has none
-    (UDP: curl speaks TCP). The selection every probe, one namespace or many, starts from."""
+    (UDP: curl speaks TCP). The selection every probe, one namespace or many, starts from. A
+    ServiceEntry of `kubectl egress serviceentry` is checked at each of its hosts."""
     planned: list[Planned] = []
     notes = []
     for f in found:
+        if f.is_entry:
+            target = f.target
+            planned += [Planned(f, target, chk) for chk in probe.checks_for(str(len(planned)), target, "", path)]
+            continue
         spec = (f.service or {}).get("spec") or {}
         cluster_ip = next((ip for ip in spec.get("clusterIPs") or [spec.get("clusterIP") or ""] if ip != "None"), "")
         for port in f.ports:
@@ -270,13 +276,16 @@ def choose(kube, opts: Options, wanted: list[tuple[str, bool]]) -> tuple[list[pr
 
 def row(planned: Planned, outcome: probe.Outcome, source: probe.Source, timeout: float) -> Row:
     chk, target = planned.check, planned.target
-    good = probe.ok(outcome, chk)
+    good = probe.ok(outcome, chk, source.sidecar)
     hint = probe.diagnose(chk, outcome, target, source, timeout)
+    originated = probe.originated(outcome, chk)
+    sidecar = "yes" if probe.sidecar_seen(outcome) else "no"
     return Row(service=planned.found.name, namespace=planned.found.namespace, source=source.label, url=chk.url,
                result="OK" if good else "FAIL", code=str(outcome.code) if outcome.code else "-",
                time=format_time(outcome.time) if outcome.ran else "-",
-               sidecar="yes" if probe.sidecar_seen(outcome) else "no",
-               connected_to=outcome.remote, hint=hint, exit=outcome.exit, port=target.port, where=source)
+               sidecar="yes (TLS)" if originated else sidecar,  # kubectl's own cells say "3 (5m ago)"
+               connected_to=outcome.remote, hint=hint, exit=outcome.exit, port=target.port, originated=originated,
+               where=source)
 
 
 def output(app: App, rows: list[Row], fmt: str | None, container: bool = False) -> None:
