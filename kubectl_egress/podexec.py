@@ -192,8 +192,8 @@ def add_ephemeral(kube: Kube, pod: dict, container: dict) -> dict:
 def wait_running(kube: Kube, namespace: str, pod_name: str, name: str, timeout: float) -> dict:
     """The pod once the ephemeral container runs; a container the kubelet will not start, or
     one that ended, is one line with its reason."""
-    deadline = time.monotonic() + timeout
-    pause = 0.05
+    started = time.monotonic()
+    deadline = started + timeout
     where = f"the probe container {name} in pod {namespace}/{pod_name}"
     while True:
         pod = kube.get(PODS, pod_name, namespace)
@@ -213,5 +213,6 @@ def wait_running(kube: Kube, namespace: str, pod_name: str, name: str, timeout: 
         if time.monotonic() > deadline:
             raise EgressError(f"{where} is not running after {timeout:g}s "
                               f"({waiting.get('reason') or 'no status yet'}); {STAYS}")
-        time.sleep(pause)
-        pause = min(pause * 1.5, 0.5)
+        # every 50 ms while a start is likely (a container from a pulled image starts in a
+        # fraction of a second), then every half second while an image is pulled
+        time.sleep(0.05 if time.monotonic() - started < 5 else 0.5)
