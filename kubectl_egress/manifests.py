@@ -229,3 +229,33 @@ def source_objects(namespace: str, sidecar: bool) -> list[dict]:
                                                         "command": ["/bin/sleep", "infinity"],
                                                         "imagePullPolicy": "IfNotPresent"}]}}}},
     ]
+
+
+# -- the probe's own container ------------------------------------------------------------------
+# The curl image the plugin runs its probe in, pinned by tag and digest: curl 8.11.1 on Alpine,
+# with BusyBox's POSIX sh, USER curl_user, 100:101 (curl/curl-container create_base_image.sh and
+# create_appliance_image.sh). Ephemeral probe containers use it; --image gives a mirror.
+PROBE_IMAGE = ("curlimages/curl:8.11.1"
+               "@sha256:c1fe1679c34d9784c1b0d1e5f62ac0a79fca01fb6377cdd33e90473c6f9f9a69")
+PROBE_CONTAINER_PREFIX = "egress-probe-"
+# The probe container idles between runs, so that every later probe of the pod reuses it: an
+# ephemeral container can be neither restarted nor removed. 3650d: BusyBox's and coreutils'
+# sleep both read the d suffix (BusyBox coreutils/sleep.c, FEATURE_FANCY_SLEEP).
+PROBE_IDLE = "3650d"
+
+
+def restricted_security_context(uid: int, gid: int) -> dict:
+    """A container securityContext that Pod Security "restricted" admits (k8s.io/pod-security-admission
+    policy: check_runAsNonRoot, check_runAsUser, check_allowPrivilegeEscalation,
+    check_capabilities_restricted, check_seccompProfile_restricted), with a numeric user, which the
+    kubelet can verify is not root (kuberuntime verifyRunAsNonRoot refuses a user name)."""
+    return {"runAsNonRoot": True, "runAsUser": uid, "runAsGroup": gid, "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def probe_container(name: str, image: str, uid: int, gid: int) -> dict:
+    """The ephemeral container the probe runs in, as kubectl debug builds one (kubectl
+    pkg/cmd/debug/debug.go generateDebugContainer: name, image, command,
+    terminationMessagePolicy File, no stdin or tty) with the restricted profile's context."""
+    return {"name": name, "image": image, "command": ["sleep", PROBE_IDLE], "imagePullPolicy": "IfNotPresent",
+            "terminationMessagePolicy": "File", "securityContext": restricted_security_context(uid, gid)}

@@ -14,7 +14,8 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from .. import evidence, inventory, mesh as meshes, podexec, printers, probe, sources, terminal, validate as check
+from .. import evidence, inventory, manifests, mesh as meshes, placement, printers, probe, sources, terminal
+from .. import validate as check, workloads
 from ..analysis import tls_of
 from ..app import App
 from ..errors import EgressError, UsageError
@@ -24,6 +25,8 @@ from .get import missing_error, no_resources
 
 HEADERS = ("SERVICE", "SOURCE", "URL", "RESULT", "CODE", "TIME", "SIDECAR")
 WIDE = HEADERS + ("CONNECTED-TO", "HINT")
+# with --from, where in the pod the probe ran: its container, `NAME (ephemeral)` for the plugin's
+CONTAINER = "CONTAINER"
 # left out, in this order, on a terminal too narrow for the table (never from -o wide or a pipe);
 # the URL follows from the service, and a failure's hint names what matters
 OPTIONAL = ("URL", "TIME")
@@ -34,7 +37,12 @@ class Options:
     names: tuple[str, ...] = ()
     without_istio: bool = False
     all_sources: bool = False
-    from_pod: str | None = None
+    from_pod: str | None = None  # --from: POD or TYPE/NAME
+    from_namespace: str | None = None  # its namespace (default: the services')
+    container: str | None = None  # -c
+    all_pods: bool = False
+    ephemeral: bool = False
+    image: str | None = None
     source_namespace: str = sources.WITHOUT_ISTIO
     path: str | None = None  # /headers, or / for TLS-originated sites
     timeout: str = "10s"
@@ -62,9 +70,17 @@ class Row:
     originated: bool = False  # the sidecar spoke TLS for the app (TLS origination seen)
     via: str = ""  # what carried it: sidecar, ztunnel, waypoint, none, or unverified (ambient, no evidence)
     evidence: str = ""  # for ambient rows: what ztunnel's counters showed, or why they could not
+    where: probe.Source | None = None  # the pod and container the probe ran in
 
-    def cells(self, wide: bool) -> list[str]:
-        cells = [self.service, self.source, self.url, self.result, self.code, self.time, self.sidecar]
+    @property
+    def container(self) -> str:
+        if self.where is None:
+            return ""
+        return f"{self.where.container} (ephemeral)" if self.where.ephemeral else self.where.container
+
+    def cells(self, wide: bool, container: bool = False) -> list[str]:
+        cells = [self.service, self.source, *([self.container] if container else []), self.url, self.result,
+                 self.code, self.time, self.sidecar]
         return cells + [self.connected_to, str(self.hint)] if wide else cells
 
     def note(self) -> printers.Note:
@@ -76,7 +92,15 @@ class Row:
                 "url": self.url, "result": self.result, "code": self.code, "time": self.time,
                 "sidecar": self.sidecar, "connectedTo": self.connected_to, "hint": str(self.hint),
                 "curlExitCode": self.exit, "tlsOriginated": self.originated, "via": self.via,
-                "viaEvidence": self.evidence}
+                "viaEvidence": self.evidence, **self.ran_in()}
+
+    def ran_in(self) -> dict:
+        """Where the probe ran, for -o json: pod, container, ephemeral or not, and its user."""
+        if self.where is None:
+            return {}
+        w = self.where
+        return {"pod": w.pod, "podNamespace": w.namespace, "container": w.container, "ephemeral": w.ephemeral,
+                "uid": w.uid, "gid": w.gid}
 
 
 @dataclass(frozen=True)
@@ -94,8 +118,18 @@ def validate(opts: Options) -> tuple[float, dict[str, str]]:
         check.service_name(name)
     if opts.path is not None and not opts.path.startswith("/"):
         raise UsageError(f'--path "{opts.path}" must start with "/" (e.g. /headers)')
-    if opts.from_pod is not None and not check.DNS1123_SUBDOMAIN.match(opts.from_pod):
-        raise UsageError(f'--from "{opts.from_pod}" is not a valid pod name')
+    if opts.from_pod is not None:
+        workloads.parse(opts.from_pod)
+    elif opts.from_namespace or opts.container or opts.all_pods:
+        flag = "--from-namespace" if opts.from_namespace else "-c" if opts.container else "--all-pods"
+        raise UsageError(f"{flag} goes with --from (e.g. --from deploy/web {flag}"
+                         f"{' NS' if flag == '--from-namespace' else ' app' if flag == '-c' else ''})")
+    if opts.from_namespace:
+        check.namespace(opts.from_namespace)
+    if opts.container is not None:
+        check.container_name(opts.container)
+    if opts.image is not None:
+        check.image(opts.image)
     check.namespace(opts.source_namespace)
     timeout = check.duration(opts.timeout, "--timeout")
     if timeout <= 0:
@@ -167,7 +201,8 @@ def run(app: App, opts: Options) -> int:
     timeout, hosts = validate(opts)
     kube = app.kube()
     namespace = kube.namespace
-    facts = meshes.read(kube, opts.istio_mode.lower(), [namespace, opts.source_namespace])
+    read_in = [namespace, opts.source_namespace] + ([opts.from_namespace] if opts.from_namespace else [])
+    facts = meshes.read(kube, opts.istio_mode.lower(), read_in)
     mesh = facts.mesh(namespace)
     found = inventory.read(kube, namespace, mesh, opts.names)
     errors = [missing_error(kube, n, namespace) for n in opts.names if n not in {f.name for f in found}]
@@ -196,8 +231,7 @@ def run(app: App, opts: Options) -> int:
     if opts.deploy_sources:
         sources.deploy(kube, app.printer, [w for w in wanted if not (w[1] and opts.from_pod)])
     ambient = facts.ambient_namespace(namespace)  # the mesh source is then a pod ztunnel captures
-    chosen = [find_source(kube, facts, ns, sidecar, opts.from_pod if sidecar else None, ambient)
-              for ns, sidecar in wanted]
+    chosen = choose(kube, facts, opts, wanted, ambient)
     ctxs = evidence.contexts(facts, chosen)
     hosts_known = evidence.entry_hosts(kube, facts, namespace, ctxs, any(p.target.external_name for p in planned))
     checks = [p.check for p in planned]
@@ -205,22 +239,26 @@ def run(app: App, opts: Options) -> int:
     argv = probe.command(checks, timeout, nonce, opts.parallel)
     budget = timeout * 2 * len(checks) + 60
 
-    def run_source(source: probe.Source) -> dict[str, probe.Outcome]:
-        code, out, err = podexec.run(kube, source.namespace, source.pod, source.container, argv, budget)
-        outcomes = probe.parse(out, nonce)
-        if not outcomes and code != 0:
-            raise EgressError(f"the probe could not run in {source.label} (exit {code}): "
-                              f"{(err.strip().splitlines() or ['no output'])[-1]}")
-        return outcomes
+    where = placement.Placement(ephemeral=opts.ephemeral, image=opts.image or manifests.PROBE_IMAGE)
+
+    def run_source(source: probe.Source) -> tuple[probe.Source, dict[str, probe.Outcome]]:
+        ran = placement.run(kube, source, argv, nonce, budget, where, app.printer, source.obj)
+        outcomes = probe.parse(ran.out, nonce)
+        if not outcomes and ran.code != 0:
+            raise EgressError(f"the probe could not run in {ran.source.label} (exit {ran.code}): "
+                              f"{(ran.err.strip().splitlines() or ['no output'])[-1]}")
+        return ran.source, outcomes
 
     captured = [s for s in chosen if s.ambient]
     ztunnel = evidence.Ztunnel(kube)
     ztunnel.start(captured)
     started = time.monotonic()
     results = kube.parallel(run_source, chosen)
+    chosen = [ran for ran, _ in results]  # the container each probe really ran in (ephemeral or not)
+    outcomes_list = [outcomes for _, outcomes in results]
     expected = {p.check.id: evidence.destinations(p.target.fqdn, p.target.host if p.target.external_name else "")
                 for p in planned}
-    outcomes_of = dict(zip([s.label for s in chosen], results))
+    outcomes_of = dict(zip([s.label for s in chosen], outcomes_list))
     carried = ztunnel.finish(captured, expected, lambda s: {i: bool(o.remote) or o.exit == 0
                                                            for i, o in outcomes_of[s.label].items()})
     for problem in ztunnel.problems:
@@ -231,19 +269,32 @@ def run(app: App, opts: Options) -> int:
                          f"{time.monotonic() - started:.2f}s")
     rows = []
     for p in planned:
-        for source, outcomes, ctx in zip(chosen, results, ctxs):
+        for source, outcomes, ctx in zip(chosen, outcomes_list, ctxs):
             ctx = evidence.with_entry(ctx, p.target.host, hosts_known) if p.target.external_name else ctx
             rows.append(row(p, outcomes.get(p.check.id, probe.Outcome()), source, timeout, ctx,
                             carried.get(source.label, {}).get(p.check.id)))
-    output(app, rows, opts.output)
+    output(app, rows, opts.output, container=bool(opts.from_pod))
     return 0 if all(r.result == "OK" for r in rows) else 1
 
 
-def find_source(kube, facts: meshes.MeshFacts, namespace: str, mesh: bool, pod: str | None,
-                ambient: bool) -> probe.Source:
+def choose(kube, facts: meshes.MeshFacts, opts: Options, wanted: list[tuple[str, bool]],
+           ambient: bool) -> list[probe.Source]:
+    """The source pods (each with the pod as read, in Source.obj): --from's (any namespace,
+    --all-pods) in place of the mesh sample, the samples otherwise."""
+    chosen: list[probe.Source] = []
+    for ns, sidecar in wanted:
+        if sidecar and opts.from_pod:
+            chosen.extend(workloads.sources(kube, workloads.parse(opts.from_pod), opts.from_namespace or ns,
+                                            opts.container, opts.all_pods))
+        else:
+            chosen.append(find_source(kube, facts, ns, sidecar, ambient))
+    return chosen
+
+
+def find_source(kube, facts: meshes.MeshFacts, namespace: str, mesh: bool, ambient: bool) -> probe.Source:
     """sources.find; when no mesh source is found because the namespace asks for no mesh at all, say so."""
     try:
-        return sources.find(kube, namespace, mesh, pod, ambient=mesh and ambient)
+        return sources.find(kube, namespace, mesh, ambient=mesh and ambient)
     except EgressError as err:
         asked = facts.namespace(namespace)
         if not mesh or not facts.revisions or asked.dataplane != "none" or not asked.exists or \
@@ -281,22 +332,28 @@ def row(planned: Planned, outcome: probe.Outcome, source: probe.Source, timeout:
                time=format_time(outcome.time) if outcome.ran else "-",
                sidecar="yes (TLS)" if originated else cell,  # kubectl's own cells say "3 (5m ago)"
                connected_to=outcome.remote, hint=hint, exit=outcome.exit, port=target.port, originated=originated,
-               via=via, evidence=why)
+               via=via, evidence=why, where=source)
 
 
-def output(app: App, rows: list[Row], fmt: str | None) -> None:
+def output(app: App, rows: list[Row], fmt: str | None, container: bool = False) -> None:
     """The table as kubectl prints one; then, unless -o wide put them in its HINT column, each
-    hinted row's hint (a failure's, or a suspicious pass's) and its fixing command below it."""
+    hinted row's hint (a failure's, or a suspicious pass's) and its fixing command below it.
+    container: a CONTAINER column after SOURCE (with --from, where the probe ran in the pod)."""
     if fmt in ("json", "yaml"):
         listing = {"apiVersion": "v1", "kind": "List", "items": [r.as_dict() for r in rows]}
         app.printer.text(printers.format_json(listing) if fmt == "json" else printers.format_yaml(listing))
         return
     term = app.printer.terminal()
     colors = {"RESULT": terminal.RESULT_COLORS}
+    def headers(names: tuple[str, ...]) -> tuple[str, ...]:
+        return (*names[:2], CONTAINER, *names[2:]) if container else names
+
     if fmt == "wide":
-        app.printer.text(printers.format_table(WIDE, [r.cells(True) for r in rows], term, colors))
+        app.printer.text(printers.format_table(headers(WIDE), [r.cells(True, container) for r in rows], term,
+                                               colors))
         return
-    app.printer.text(printers.format_table(HEADERS, [r.cells(False) for r in rows], term, colors, OPTIONAL))
+    app.printer.text(printers.format_table(headers(HEADERS), [r.cells(False, container) for r in rows], term,
+                                           colors, OPTIONAL))
     hinted = [r.note() for r in rows if r.hint]
     if hinted:
         app.printer.text("\n" + printers.format_notes(hinted, term, terminal.RESULT_COLORS))
