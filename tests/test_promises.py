@@ -2,10 +2,12 @@
 cluster: kubectl egress never touches what it did not make, a failure leaves the cluster as it
 was found, and a check passes only when curl fetched the whole answer."""
 import copy
+import json
 
 import pytest
 
 from kubectl_egress import probe
+from tests.netns import requires_pod_networks
 from tests.test_commands import get_json
 
 # -- Never touches what it did not make -------------------------------------------------------
@@ -265,3 +267,19 @@ VERDICTS = [
 def test_ok_only_when_curl_fetched_the_whole_answer(check, exit_code, code, remote, error, passed):
     outcome = probe.Outcome(exit=exit_code, code=code, remote=remote, error=error, ran=True)
     assert probe.ok(outcome, check) is passed
+
+
+# The same through real curl in a pod: hosts of the emulated internet that answer 200 and then
+# fail the body. One probe covers the three; the row shows the 200, and FAIL.
+@requires_pod_networks
+def test_a_200_with_a_failed_transfer_is_fail(apiserver, egress, kubectl):
+    for host in ("cut", "stall", "reset"):
+        assert egress("externalname", host, f"{host}.example.net").code == 0
+    res = kubectl("egress", "probe", "--deploy-sources", "--without-istio", "--timeout", "1s", "-o", "json")
+    assert res.code == 1, res.err
+    rows = {r["service"]: r for r in json.loads(res.out)["items"]}
+    assert {name: (r["result"], r["code"]) for name, r in rows.items()} == {
+        "cut": ("FAIL", "200"), "stall": ("FAIL", "200"), "reset": ("FAIL", "200")}
+    assert rows["cut"]["hint"].startswith("curl failed (exit 18): curl: (18) transfer closed with 1008 bytes")
+    assert rows["reset"]["hint"] == "curl failed (exit 56): curl: (56) Recv failure: Connection reset by peer"
+    assert "--timeout=1s" in rows["stall"]["hint"]  # curl 28: --max-time ran out mid-body
