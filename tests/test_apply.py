@@ -245,3 +245,25 @@ def test_fresh_copy_is_what_can_be_created_again():
     assert live["metadata"]["uid"] == "u-1" and "status" in live  # a copy: the original keeps them
     rule = apply.fresh_copy(served(RULE))
     assert rule == RULE
+
+
+def test_merge_onto_an_object_taken_over_with_force_adds_our_labels():
+    theirs = served(SERVICE)
+    theirs["metadata"]["labels"] = {"team": "a"}
+    body = apply.merged_for_update(SERVICE, theirs)
+    assert body["metadata"]["labels"] == {"team": "a", "app.kubernetes.io/managed-by": "kubectl-egress"}
+
+
+def test_merge_onto_a_service_without_families_adds_none():
+    # a Service read from a server that predates dual-stack fields has no ipFamilies
+    live = served(manifests.service(V4))
+    for field in ("ipFamilies", "ipFamilyPolicy"):
+        del live["spec"][field]
+    spec = apply.merged_for_update(manifests.service(V4), live)["spec"]
+    assert "ipFamilies" not in spec and "ipFamilyPolicy" not in spec
+
+
+def test_fresh_copy_of_an_external_name_service():
+    fresh = apply.fresh_copy(served(SERVICE))
+    assert fresh["spec"] == {"type": "ExternalName", "externalName": "httpbin.org", "sessionAffinity": "None",
+                             "ports": [{"name": "http", "protocol": "TCP", "port": 80, "targetPort": 80}]}

@@ -3,6 +3,8 @@ cluster: kubectl egress never touches what it did not make, a failure leaves the
 was found, and a check passes only when curl fetched the whole answer."""
 import copy
 import json
+import threading
+import time
 
 import pytest
 
@@ -164,6 +166,7 @@ def test_hand_made_objects_survive_clean_name_clean_and_clean_all(cluster, egres
 
 # -- All or nothing: a failure after a prune puts the pruned objects back --------------------
 
+SVC = "/api/v1/namespaces/default/services/"
 SERVER_SET = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields")
 
 
@@ -175,34 +178,37 @@ def content(obj: dict) -> dict:
     return out
 
 
-SLICE = "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/"
-SVC = "/api/v1/namespaces/default/services/"
+TEAM = "/apis/discovery.k8s.io/v1/namespaces/team/endpointslices/"
+TEAM_SVC = "/api/v1/namespaces/team/services/"
+TEAM_RULE = ISTIO + "team/destinationrules/"
 
 
-def test_a_fault_after_pruning_endpoints_restores_them_with_their_content(apiserver, egress):
+def test_a_fault_after_a_prune_restores_every_change_with_its_content(apiserver, egress, kubectl):
+    """Service and rule configured, one slice pruned, then the second prune fails: all three come back."""
+    assert kubectl("create", "namespace", "team").code == 0
     made = egress("endpoints", "my-wiki", "198.35.26.96", "2001:db8::1", "--port", "443",
-                  "--host", "en.wikipedia.org")
+                  "--host", "en.wikipedia.org", "-n", "team")
     assert made.code == 0, made.err
-    service, slices = get_json(apiserver, SVC + "my-wiki"), [get_json(apiserver, SLICE + f"my-wiki-ipv{v}")
-                                                              for v in (4, 6)]
-    # switching to an ExternalName without a rule prunes both slices, then the DestinationRule
-    apiserver.fault(method="DELETE", path="/destinationrules/my-wiki$", status=500, reason="InternalError",
+    service, rule = get_json(apiserver, TEAM_SVC + "my-wiki"), get_json(apiserver, TEAM_RULE + "my-wiki")
+    slices = [get_json(apiserver, TEAM + f"my-wiki-ipv{v}") for v in (4, 6)]
+    apiserver.fault(method="DELETE", path="/endpointslices/my-wiki-ipv6$", status=500, reason="InternalError",
                     message="Internal error occurred: etcd is down", times=1)
+    apiserver.clear_requests()
     res = egress("externalname", "my-wiki", "en.wikipedia.org", "--port", "443", "--protocol", "tls",
-                 "--tls-mode", "none")
-    assert res.code == 1
-    assert res.err == "Error from server (InternalError): Internal error occurred: etcd is down\n"
-    deletes = [r["path"] for r in apiserver.writes() if r["method"] == "DELETE"]
-    assert [p.rsplit("/", 1)[1] for p in deletes if "endpointslices" in p] == ["my-wiki-ipv4", "my-wiki-ipv6"]
+                 "--tls-mode", "SIMPLE", "-n", "team")
+    assert (res.code, res.err) == (1, "Error from server (InternalError): Internal error occurred: etcd is down\n")
+    writes = [(r["method"], r["path"].split("?")[0].rsplit("/", 2)[-2:]) for r in apiserver.writes()]
+    assert writes[:4] == [("PUT", ["services", "my-wiki"]), ("PUT", ["destinationrules", "my-wiki"]),
+                          ("DELETE", ["endpointslices", "my-wiki-ipv4"]),
+                          ("DELETE", ["endpointslices", "my-wiki-ipv6"])]
     for old in slices:
-        now = get_json(apiserver, SLICE + old["metadata"]["name"])
+        now = get_json(apiserver, TEAM + old["metadata"]["name"])
         assert now is not None, f'{old["metadata"]["name"]} was pruned and not put back'
         assert content(now) == content(old)
-    restored = get_json(apiserver, SVC + "my-wiki")
-    assert restored["spec"]["type"] == "ClusterIP"
+    assert content(get_json(apiserver, TEAM_RULE + "my-wiki")) == content(rule)
+    restored = get_json(apiserver, TEAM_SVC + "my-wiki")
     assert content(restored)["spec"] == content(service)["spec"]
     assert restored["metadata"]["annotations"] == service["metadata"]["annotations"]
-    assert get_json(apiserver, "/apis/networking.istio.io/v1beta1/namespaces/default/destinationrules/my-wiki")
 
 
 def test_a_fault_after_pruning_a_rule_restores_it_with_its_content(apiserver_124, egress):
@@ -220,6 +226,48 @@ def test_a_fault_after_pruning_a_rule_restores_it_with_its_content(apiserver_124
     assert now is not None, "the pruned DestinationRule was not put back"
     assert content(now) == content(rule)
     assert content(get_json(srv, ISTIO + "default/serviceentries/my-httpbin")) == content(entry)
+
+
+def test_when_undoing_fails_too_the_error_says_what_was_left(apiserver, egress):
+    apiserver.fault(method="POST", path="/destinationrules$", status=500, reason="InternalError",
+                    message="Internal error occurred: etcd is down", times=1)
+    apiserver.fault(method="DELETE", path="/(endpointslices/x-ipv4|services/x)$", status=503,
+                    reason="ServiceUnavailable", message="the server is currently unable to handle the request",
+                    times=2)
+    res = egress("endpoints", "x", "192.0.2.1", "--port", "443")
+    assert res.code == 1
+    assert res.err == (
+        "Error from server (InternalError): Internal error occurred: etcd is down (and undoing the earlier "
+        "changes failed: endpointslice.discovery.k8s.io/x-ipv4: the server is currently unable to handle the "
+        "request; service/x: the server is currently unable to handle the request; run kubectl egress clean "
+        "to remove what was left)\n")
+    cleaned = egress("clean", "x")
+    assert cleaned.lines == ['endpointslice.discovery.k8s.io "x-ipv4" deleted', 'service "x" deleted']
+
+
+def test_undo_never_deletes_what_someone_made_in_the_meantime(apiserver, egress):
+    """The Service made a moment before is replaced by hand while the rule's write hangs, then
+    fails: the undo's delete names the uid it made, so the hand-made Service stays."""
+    apiserver.fault(method="POST", path="/destinationrules$", status=500, reason="InternalError",
+                    message="Internal error occurred: etcd is down", delay=2, times=1)
+    result = {}
+    worker = threading.Thread(target=lambda: result.update(res=egress("externalname", "x", "httpbin.org")))
+    worker.start()
+    deadline = time.monotonic() + 10
+    while get_json(apiserver, SVC + "x") is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    status, _, _ = apiserver.request("DELETE", SVC + "x")
+    assert status == 200
+    theirs = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x", "labels": {"team": "a"}},
+              "spec": {"ports": [{"port": 80}]}}
+    status, _, made = apiserver.request("POST", SVC, theirs)
+    assert status == 201
+    worker.join(timeout=30)
+    res = result["res"]
+    assert res.code == 1
+    assert "(and undoing the earlier changes failed: service/x: " in res.err
+    assert "Precondition failed: UID in precondition" in res.err
+    assert get_json(apiserver, SVC + "x")["metadata"]["uid"] == made["metadata"]["uid"]
 
 
 # -- A check passes only when curl fetched the whole answer -------------------------------------

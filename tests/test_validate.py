@@ -157,6 +157,8 @@ MESSAGES = [
     (validate.service_name, "a" * 64, f'NAME "{"a" * 64}" is too long (64 characters): a Service name has at most 63'),
     (validate.namespace, "Bad_NS", 'namespace "Bad_NS" is not a valid namespace name: use lower case letters, digits '
                                    "and '-', starting and ending with a letter or digit, at most 63 characters"),
+    (validate.namespace, "a" * 64, f'namespace "{"a" * 64}" is not a valid namespace name: use lower case letters, '
+                                   "digits and '-', starting and ending with a letter or digit, at most 63 characters"),
     (validate.host, "grpc://api.example.com:50051", 'HOST "grpc://api.example.com:50051" is a URL; give the host name '
      'alone, e.g. "kubectl egress externalname NAME api.example.com --port 50051 --protocol grpc"'),
     (validate.host, "tls://db.example.com:5432", 'HOST "tls://db.example.com:5432" is a URL; give the host name alone, '
