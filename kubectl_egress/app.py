@@ -36,7 +36,7 @@ class App:
             cluster=raw.get("cluster"), user=raw.get("user"),  # type: ignore[arg-type]
             namespace=raw.get("namespace"),  # type: ignore[arg-type]
             request_timeout=validate.duration(str(timeout)) if timeout is not None else None)
-        return cls(flags=flags, verbosity=int(raw.get("v") or 0), printer=printer or Printer(),
+        return cls(flags=flags, verbosity=int(raw.get("v") or 0), printer=printer or Printer(environ=environ),
                    environ=environ if environ is not None else os.environ)
 
     @property

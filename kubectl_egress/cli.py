@@ -237,8 +237,10 @@ def probe_command(ctx: click.Context, **kw: Any) -> int:
     or app=sleep, in the services' namespace) or without one (namespace
     without-istio), as Istio's task does by hand; one exec per pod runs every
     check. The SIDECAR column says whether the sidecar's headers or metrics
-    were seen; -o wide adds where it connected and a hint with the fixing
-    command. Exits 1 when any check fails.
+    were seen. Below the table, each failing or suspicious row says why, with the
+    fixing command on a line of its own; -o wide puts that in a HINT column
+    instead, with where curl connected. A terminal too narrow for the table
+    leaves out URL, then TIME. Exits 1 when any check fails.
 
     \b
     Examples:
@@ -269,7 +271,9 @@ def check_command(ctx: click.Context, **kw: Any) -> int:
     endpoints whose port names are not the Service's, Endpoints mirrored next
     to a hand-made EndpointSlice, an ExternalName that is an IP, a
     DestinationRule the running Istio ignores, and Istio mutual TLS sent to an
-    external host. Exits 1 when a finding is at or above --fail-on.
+    external host. Each finding is a line as istioctl analyze prints it, then
+    the fixing command on a line of its own. Exits 1 when a finding is at or
+    above --fail-on.
 
     \b
     Examples:

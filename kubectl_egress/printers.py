@@ -1,17 +1,25 @@
-"""Output in kubectl's formats: tables, yaml, json and names.
+"""Output in kubectl's formats: tables, yaml, json and names; and prose (findings, hints).
 
 Tables copy cli-runtime's tabwriter settings (minwidth 6, padding 3, no
 padding after the last column); AGE uses apimachinery's `HumanDuration`.
 YAML and JSON have sorted keys, as kubectl's printers (which marshal Go maps).
+Prose is a line per note in istioctl analyze's shape, wrapped to a terminal
+and never to a pipe (see terminal.py), with the fixing command on a line of
+its own.
 """
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence, TextIO
+from typing import Any, Iterable, Mapping, Sequence, TextIO
+
+from . import terminal
+from .terminal import PIPE, Terminal
 
 NONE = "<none>"
+FIX = "  fix: "  # before the command that fixes a note: indented, never wrapped
 
 
 def human_duration(seconds: float) -> str:
@@ -46,7 +54,8 @@ def human_duration(seconds: float) -> str:
     return f"{hours // 24 // 365}y"
 
 
-def format_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+def format_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], term: Terminal = PIPE,
+                 colors: Mapping[str, Mapping[str, str]] | None = None, optional: Sequence[str] = ()) -> str:
     """Render rows as `kubectl get` does; empty cells become `<none>`.
 
     cli-runtime's tabwriter settings: cells left-aligned, each column as wide as
@@ -54,14 +63,80 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     column. (Formatting is done here rather than with tabulate, whose per-cell
     type detection made `get -A` on thousands of services a fifth of a second
     slower.)
+
+    On a terminal only: the `optional` columns are left out, in that order, while the table is
+    wider than the terminal (the Table API's column priority: "columns that may be omitted in
+    limited space scenarios should be given a priority greater than 0", apimachinery
+    meta/v1 TableColumnDefinition), and cells whose column and text are in `colors` are painted.
     """
     table = [[h.upper() for h in headers]]
     table += [[NONE if cell is None or cell == "" else str(cell) for cell in row] for row in rows]
     widths = [max(6, max(len(row[i]) for row in table) + 3) for i in range(len(headers))]
-    last = len(headers) - 1
+    if term.width is not None and optional:
+        table, widths = _fit(table, widths, term.width, [h.upper() for h in optional])
+    paint = {i: colors[h] for i, h in enumerate(table[0]) if h in colors} if term.color and colors else {}
+    if paint:  # the header is never painted
+        return "".join(_painted_line(row, widths, paint if n else {}, term) + "\n" for n, row in enumerate(table))
+    last = len(widths) - 1
     lines = ["".join(cell if i == last else cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
              for row in table]
     return "\n".join(lines) + "\n"
+
+
+def _painted_line(row: list[str], widths: list[int], paint: Mapping[int, Mapping[str, str]],
+                  term: Terminal) -> str:
+    """A table line whose cells are padded by their plain width, then painted."""
+    last = len(widths) - 1
+    parts = []
+    for i, cell in enumerate(row):
+        text = term.paint(cell, paint[i].get(cell)) if i in paint else cell
+        parts.append(text if i == last else text + " " * (widths[i] - len(cell)))
+    return "".join(parts).rstrip()
+
+
+def table_width(table: list[list[str]], widths: list[int]) -> int:
+    """Columns the widest line takes: padded columns, and the last one unpadded."""
+    return sum(widths[:-1]) + max(len(row[-1]) for row in table)
+
+
+def _fit(table: list[list[str]], widths: list[int], width: int,
+         optional: list[str]) -> tuple[list[list[str]], list[int]]:
+    for name in optional:
+        if table_width(table, widths) <= width:
+            break
+        if name in table[0] and len(widths) > 1:
+            i = table[0].index(name)
+            table = [row[:i] + row[i + 1:] for row in table]
+            widths = widths[:i] + widths[i + 1:]
+    return table, widths
+
+
+@dataclass(frozen=True)
+class Note:
+    """One finding or hint: `LABEL HEAD MESSAGE`, and the command that fixes it."""
+
+    label: str  # painted on a terminal: a severity (Warning) or a result (FAIL)
+    head: str  # what it is about: "[IST0150] (Service default/my-httpbin)"
+    message: str
+    fix: str = ""
+
+
+def format_notes(notes: Iterable[Note], term: Terminal = PIPE, colors: Mapping[str, str] | None = None) -> str:
+    """Notes as istioctl analyze prints messages (istioctl/pkg/util/formatting/formatter.go
+    `render`: `%s%v%s [%v]%s %s`, the level alone painted), each followed by `  fix: COMMAND`.
+
+    On a terminal the note wraps at its width with a hanging indent; the fix line never wraps,
+    so the command stays one line to copy. Piped, each note is one line as it is.
+    """
+    out = []
+    for note in notes:
+        lines = terminal.wrap(" ".join(part for part in (note.label, note.head, note.message) if part),
+                              term.width)
+        lines[0] = term.paint(note.label, (colors or {}).get(note.label)) + lines[0][len(note.label):]
+        out += lines
+        if note.fix:
+            out.append(FIX + note.fix)
+    return "".join(line + "\n" for line in out)
 
 
 def to_list(items: Sequence[dict]) -> dict:
@@ -96,6 +171,7 @@ class Printer:
 
     stdout: TextIO | None = None
     stderr: TextIO | None = None
+    environ: Mapping[str, str] | None = None  # TERM, NO_COLOR, COLUMNS (os.environ by default)
 
     @property
     def out(self) -> TextIO:
@@ -105,6 +181,14 @@ class Printer:
     def err(self) -> TextIO:
         return self.stderr or sys.stderr
 
+    @property
+    def env(self) -> Mapping[str, str]:
+        return os.environ if self.environ is None else self.environ
+
+    def terminal(self) -> Terminal:
+        """What stdout is now: a terminal's width and colour, or a pipe."""
+        return terminal.detect(self.out, self.env)
+
     def line(self, text: str) -> None:
         self.out.write(text + "\n")
 
@@ -112,7 +196,12 @@ class Printer:
         self.out.write(text)
 
     def warn(self, text: str) -> None:
-        self.err.write(f"Warning: {text}\n")
+        """kubectl's warning line; "Warning:" in bold yellow on a colour terminal (client-go
+        rest/warnings.go warningWriter)."""
+        prefix = "Warning:"
+        if terminal.allows_color(self.err, self.env):
+            prefix = f"{terminal.WARNING_COLOR}{prefix}{terminal.RESET}"
+        self.err.write(f"{prefix} {text}\n")
 
     def note(self, text: str) -> None:
         self.err.write(text + "\n")

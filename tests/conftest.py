@@ -60,6 +60,24 @@ def apiserver_124(tmp_path, ca, monkeypatch):
 
 
 @pytest.fixture
+def make_apiserver(tmp_path, ca, monkeypatch):
+    """A local cluster with the mesh asked for, e.g. make_apiserver("1.28", revisions={"canary": "1.22"},
+    outbound_policy="REGISTRY_ONLY", ambient=True); KUBECONFIG points at the last one made."""
+    made: list[LocalAPIServer] = []
+
+    def make(istio: str | None = "1.20", **options) -> LocalAPIServer:
+        where = tmp_path / f"cluster-{len(made)}"
+        srv = LocalAPIServer(where / "kubeconfig", istio=istio, ca=ca, **options).start()
+        made.append(srv)
+        _use(srv, where, monkeypatch)
+        return srv
+
+    yield make
+    for srv in made:
+        srv.stop()
+
+
+@pytest.fixture
 def bare_apiserver(tmp_path, ca, monkeypatch):
     """A local cluster without Istio."""
     srv = _server(tmp_path, ca, None)

@@ -1,4 +1,7 @@
-"""kubectl egress check: each problem in a cluster seeded with it, and nothing in one the plugin made."""
+"""kubectl egress check: each problem in a cluster seeded with it, and nothing in one the plugin made;
+its output piped, as JSON and YAML, and on terminals of 80 and 140 columns."""
+import os
+
 import pytest
 
 from tests.test_commands import kubectl_apply
@@ -117,16 +120,19 @@ def test_nothing_to_report_where_the_plugin_made_everything(fixture, request, eg
     assert res.err == "\u2714 No validation issues found when analyzing namespace: default.\n"
 
 
-def test_table_and_fail_on(apiserver, egress, kubectl):
+def test_a_line_per_finding_and_fail_on(apiserver, egress, kubectl):
     egress("externalname", "ext-tcp", "example.com", "--port", "443", "--protocol", "tcp")
     egress("endpoints", "plain-odd", "203.0.113.7", "--port", "443")
     kubectl("patch", "svc", "plain-odd", "--type=json", "-p",
             '[{"op": "replace", "path": "/spec/ports/0/name", "value": "web"}]')
     res = egress("check")
     assert res.code == 1
-    assert res.lines[0].split() == ["SEVERITY", "CODE", "OBJECT", "MESSAGE", "FIX"]
-    assert [line.split()[:3] for line in res.lines[1:]] == [
-        ["Warning", "IST0150", "Service"], ["Warning", "EG0001", "Service"], ["Info", "IST0118", "Service"]]
+    items = egress("check", "-o", "json").json()["items"]
+    # istioctl analyze's line, then the fix on its own line (Info findings here have one too)
+    assert res.lines == [line for f in items for line in (
+        f"{f['severity']} [{f['code']}] ({f['object']}) {f['message']}", f"  fix: {f['fix']}")]
+    assert [line.split()[:3] for line in res.lines[::2]] == [
+        ["Warning", "[IST0150]", "(Service"], ["Warning", "[EG0001]", "(Service"], ["Info", "[IST0118]", "(Service"]]
     assert egress("check", "--fail-on", "error").code == 0
     assert egress("check", "ext-tcp").code == 1
     assert egress("check", "ext-tcp", "--fail-on", "error").code == 0
@@ -138,3 +144,70 @@ def test_bad_check_flags(apiserver, egress):
     assert egress("check", "Bad_Name").code == 2
     assert apiserver.requests() == []
     assert egress("check", "nope").err == 'Error from server (NotFound): services "nope" not found\n'
+
+
+# `kubectl egress check -o json|yaml` as the table version printed them (transcribed from its output):
+# the new default format must leave them byte for byte as they were
+JSON = (
+    '{\n    "apiVersion": "v1",\n    "items": [\n        {\n            "code": "EG0005",\n'
+    '            "fix": "kubectl egress externalname my-httpbin httpbin.org --tls-mode DISABLE",\n'
+    '            "message": "the DestinationRule that applies to my-httpbin.default.svc.cluster.local is '
+    'istio-system/default (host *.local), mode ISTIO_MUTUAL: callers with a sidecar send Istio mutual TLS to an '
+    'external host that cannot speak it (HTTP 503 `upstream connect error ... connection termination`, or reset TLS '
+    'handshakes)",\n            "object": "Service default/my-httpbin",\n            "severity": "Error"\n'
+    '        }\n    ],\n    "kind": "List"\n}\n')
+YAML = (
+    "apiVersion: v1\nitems:\n- code: EG0005\n  fix: kubectl egress externalname my-httpbin httpbin.org --tls-mode "
+    "DISABLE\n  message: 'the DestinationRule that applies to my-httpbin.default.svc.cluster.local\n    is "
+    "istio-system/default (host *.local), mode ISTIO_MUTUAL: callers with a sidecar\n    send Istio mutual TLS to an "
+    "external host that cannot speak it (HTTP 503 `upstream\n    connect error ... connection termination`, or reset "
+    "TLS handshakes)'\n  object: Service default/my-httpbin\n  severity: Error\nkind: List\n")
+PIPED = (
+    "Error [EG0005] (Service default/my-httpbin) the DestinationRule that applies to "
+    "my-httpbin.default.svc.cluster.local is istio-system/default (host *.local), mode ISTIO_MUTUAL: callers with a "
+    "sidecar send Istio mutual TLS to an external host that cannot speak it (HTTP 503 `upstream connect error ... "
+    "connection termination`, or reset TLS handshakes)\n"
+    "  fix: kubectl egress externalname my-httpbin httpbin.org --tls-mode DISABLE\n")
+
+
+def test_piped_output_is_never_wrapped_and_json_is_unchanged(apiserver, egress, kubectl):
+    """`kubectl egress check | cat`: one line per finding and its fix, however narrow COLUMNS says the
+    terminal is; -o json and -o yaml byte for byte as before."""
+    egress("externalname", "my-httpbin", "httpbin.org", "--tls-mode", "none")
+    narrow = {"COLUMNS": "40", "TERM": "xterm"}
+    for res, out in [(kubectl("egress", "check", env=narrow), PIPED),
+                     (kubectl("egress", "check", "-o", "json", env=narrow), JSON),
+                     (kubectl("egress", "check", "-o", "yaml", env=narrow), YAML)]:
+        assert (res.code, res.out, res.err) == (1, out, "")
+
+
+@pytest.mark.parametrize("columns", [80, 140])
+def test_in_a_terminal_prose_wraps_and_every_fix_stays_one_line(apiserver, egress, kubectl, columns):
+    """Through real kubectl on a pseudo-terminal, as in tmux: findings wrap at the window's width with a
+    hanging indent, the severities are painted, and each fix is one whole line to copy."""
+    from tests.conftest import plugin_path
+    from tests.tty import run_on_terminal, visible
+
+    assert kubectl("create", "service", "externalname", "legacy-api", "--external-name", "api.example.com",
+                   "--tcp=80:80").code == 0
+    egress("endpoints", "my-wikipedia", "198.35.26.96", "208.80.153.224", "--port", "443", "--host",
+           "en.wikipedia.org", "--tls-mode", "none")
+    items = egress("check", "-o", "json").json()["items"]
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "NO_COLOR")}
+    env.update(PATH=plugin_path(), TERM="xterm-256color")
+    res = run_on_terminal(["kubectl", "egress", "check"], columns, env)
+    assert res.code == 1, res.err
+    shown = visible(res.out).splitlines()
+    fixes = [line for line in shown if line.startswith("  fix: ")]
+    assert fixes == [f"  fix: {f['fix']}" for f in items]
+    assert all(len(line) <= columns for line in shown if line not in fixes)
+    assert max(len(line) for line in fixes) > 80  # the wikipedia fix is longer than 80 columns, and whole
+    prose = [line for line in shown if line not in fixes]
+    assert " ".join(line.strip() for line in prose) == " ".join(
+        f"{f['severity']} [{f['code']}] ({f['object']}) {f['message']}" for f in items)
+    assert "\x1b[1;31mError\x1b[0m [EG0005]" in res.out and "\x1b[33mWarning\x1b[0m [EG0006]" in res.out
+    plain = run_on_terminal(["kubectl", "egress", "check"], columns, {**env, "NO_COLOR": "1"})
+    assert plain.out == visible(res.out)  # NO_COLOR: the same text, unpainted
+    if columns == 140:  # COLUMNS, when exported, wins over the window's size
+        assert run_on_terminal(["kubectl", "egress", "check"], columns, {**env, "COLUMNS": "80"}).out == \
+            run_on_terminal(["kubectl", "egress", "check"], 80, env).out

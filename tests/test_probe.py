@@ -72,6 +72,53 @@ def test_missing_rule_fails_the_mesh_rows_with_the_mtls_hint(recipes, egress, ku
     assert egress("probe", "my-httpbin").code == 0
 
 
+def test_hints_and_their_fixes_go_below_the_table(recipes, egress, kubectl):
+    egress("probe", "--deploy-sources", "--all-sources")
+    kubectl("delete", "destinationrule", "my-httpbin", "my-wikipedia")
+    res = egress("probe", "--all-sources")
+    assert res.code == 1
+    assert res.lines[0].split() == ["SERVICE", "SOURCE", "URL", "RESULT", "CODE", "TIME", "SIDECAR"]
+    assert [line.split()[3] for line in res.lines[1:5]] == ["FAIL", "OK", "FAIL", "OK"]
+    mesh = res.lines[1].split()[1]
+    assert res.lines[5:] == [
+        "",
+        f"FAIL my-httpbin from {mesh}: the sidecar sent Istio mutual TLS to an external host, which cannot speak "
+        "it: no DestinationRule with a non-mTLS mode applies to my-httpbin.default.svc.cluster.local",
+        "  fix: kubectl egress externalname my-httpbin httpbin.org --tls-mode DISABLE",
+        f"FAIL my-wikipedia from {mesh}: the sidecar reset the TLS handshake: Istio mutual TLS is applied to an "
+        "external host (DestinationRule missing or in mode ISTIO_MUTUAL)",
+        "  fix: kubectl egress endpoints my-wikipedia 198.35.26.96 208.80.153.224 --port 443 --host "
+        "en.wikipedia.org --tls-mode DISABLE"]
+    wide = egress("probe", "--all-sources", "-o", "wide")
+    assert len(wide.lines) == 5  # -o wide keeps them in its HINT column, for scripts that read it
+    assert wide.lines[1].endswith("; fix: kubectl egress externalname my-httpbin httpbin.org --tls-mode DISABLE")
+
+
+def test_on_a_terminal_of_80_and_140_columns(recipes, egress, kubectl):
+    """Through real kubectl on a pseudo-terminal, as in tmux: the header never wraps (at 80 columns the
+    URL and TIME columns give way), hints wrap with a hanging indent, and each fix is one whole line."""
+    import os
+
+    from tests.conftest import plugin_path
+    from tests.tty import run_on_terminal, visible
+
+    egress("probe", "--deploy-sources", "--all-sources")
+    kubectl("delete", "destinationrule", "my-httpbin", "my-wikipedia")
+    fixes = [f"  fix: {r['hint'].split('; fix: ')[1]}" for r in rows(egress("probe", "--all-sources", "-o", "json"))
+             if r["result"] == "FAIL"]
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "NO_COLOR")}
+    env.update(PATH=plugin_path(), TERM="xterm-256color")
+    for columns, header in [(80, ["SERVICE", "SOURCE", "RESULT", "CODE", "SIDECAR"]),
+                            (140, ["SERVICE", "SOURCE", "URL", "RESULT", "CODE", "TIME", "SIDECAR"])]:
+        res = run_on_terminal(["kubectl", "egress", "probe", "--all-sources"], columns, env)
+        assert res.code == 1, res.err
+        shown = visible(res.out).splitlines()
+        assert shown[0].split() == header
+        assert [line for line in shown if line.startswith("  fix: ")] == fixes
+        assert all(len(line) <= columns for line in shown if line not in fixes)
+        assert "\x1b[1;31mFAIL\x1b[0m" in res.out and "\x1b[32mOK\x1b[0m" in res.out
+
+
 def test_wide_columns(recipes, egress):
     res = egress("probe", "--deploy-sources", "--without-istio", "-o", "wide")
     assert res.lines[0].split()[-2:] == ["CONNECTED-TO", "HINT"]

@@ -119,7 +119,7 @@ MTLS_BODY = "upstream connect error or disconnect/reset before headers. reset re
 ])
 def test_diagnose(target, result, source, hint):
     check = probe.check_for(0, target, "10.96.0.5", "/headers")
-    text = probe.diagnose(check, result, target, source, 10)
+    text = str(probe.diagnose(check, result, target, source, 10))
     assert (hint in text) if hint else text == ""
 
 
@@ -130,7 +130,7 @@ def test_passthrough_hint():
     check = probe.check_for(0, HTTPBIN, "", "/headers")
     assert probe.sidecar_seen(result)
     assert "passed it through without matching my-httpbin.default.svc.cluster.local" in \
-        probe.diagnose(check, result, HTTPBIN, MESH, 10)
+        probe.diagnose(check, result, HTTPBIN, MESH, 10).message
 
 
 @pytest.mark.parametrize("target, changes, line", [
@@ -142,6 +142,75 @@ def test_passthrough_hint():
 ])
 def test_command_line(target, changes, line):
     assert probe.command_line(target, **changes) == line
+
+
+PLAIN_WIKI = Target("wiki-plain", "default", host="en.wikipedia.org", ips=(ipaddress.ip_address("198.35.26.96"),),
+                    port=443, protocol="http")
+
+
+@pytest.mark.parametrize("target, result, source, message, fix", [
+    (HTTPBIN, outcome(exit=0, code=503, body=MTLS_BODY), MESH,
+     "the sidecar sent Istio mutual TLS to an external host, which cannot speak it: no DestinationRule with a "
+     "non-mTLS mode applies to my-httpbin.default.svc.cluster.local",
+     "kubectl egress externalname my-httpbin httpbin.org --tls-mode DISABLE"),
+    (WIKI, outcome(exit=35, error="curl: (35) Recv failure: Connection reset by peer"), MESH,
+     "the sidecar reset the TLS handshake: Istio mutual TLS is applied to an external host (DestinationRule "
+     "missing or in mode ISTIO_MUTUAL)",
+     "kubectl egress endpoints my-wikipedia 198.35.26.96 208.80.153.224 --port 443 --host en.wikipedia.org "
+     "--tls-mode DISABLE"),
+    (EXT_TLS, outcome(exit=35, error="curl: (35) error:0A00010B:SSL routines::wrong version number"), PLAIN,
+     "TLS and plain traffic are mixed on port 443: the port is named 'https', which looks wrong for this service",
+     "kubectl egress externalname wiki en.wikipedia.org --port 443 --protocol http -n team"),
+    (PLAIN_WIKI, outcome(exit=0, code=400, body="<center>The plain HTTP request was sent to HTTPS port</center>"),
+     PLAIN, "plain HTTP reached a TLS port: name the port for TLS",
+     "kubectl egress endpoints wiki-plain 198.35.26.96 --port 443 --protocol https --host en.wikipedia.org"),
+    (HTTPBIN, outcome(exit=28), PLAIN,
+     "no answer within --timeout=10s: an egress firewall, a NetworkPolicy or Istio's REGISTRY_ONLY outbound "
+     "policy may block it, or the external host is down", ""),
+    (WIKI, outcome(exit=6), PLAIN,
+     "DNS: en.wikipedia.org does not resolve in the pod; is the Service there? (kubectl egress get my-wikipedia)",
+     ""),
+])
+def test_hints_keep_the_fix_apart(target, result, source, message, fix):
+    """The command is the hint's fix alone, so it can be printed on its own line; the one-line form that
+    -o json and -o wide carry keeps the words it had: "MESSAGE; fix: COMMAND"."""
+    hint = probe.diagnose(probe.check_for(0, target, "10.96.0.5", "/headers"), result, target, source, 10)
+    assert (hint.message, hint.fix) == (message, fix)
+    assert str(hint) == (f"{message}; fix: {fix}" if fix else message)
+
+
+def test_no_hint_is_empty():
+    hint = probe.diagnose(probe.check_for(0, HTTPBIN, "", "/headers"), outcome(exit=0, code=200), HTTPBIN, PLAIN, 10)
+    assert hint == probe.NO_HINT and not hint and str(hint) == ""
+
+
+def test_output_puts_each_hint_below_the_table_and_wide_keeps_the_column():
+    import io
+
+    from kubectl_egress.app import App
+    from kubectl_egress.commands.probe import Row
+    from kubectl_egress.commands.probe import output as print_rows
+    from kubectl_egress.printers import Printer
+
+    def row(service, result, hint):
+        return Row(service, "default", "default/curl-1", f"http://{service}.default.svc.cluster.local/headers", result,
+                   "200", "2ms", "no", "203.0.113.80:80", hint, 0)
+
+    rows = [row("a", "FAIL", probe.Hint("mTLS to an external host", "kubectl egress externalname a a.example")),
+            row("b", "OK", probe.Hint("the source pod default/curl-1 has no istio-proxy sidecar")),
+            row("c", "OK", probe.NO_HINT)]
+    for fmt in (None, "wide"):
+        out = io.StringIO()
+        print_rows(App(printer=Printer(stdout=out, environ={})), rows, fmt)
+        lines = out.getvalue().splitlines()
+        assert [line.split()[0] for line in lines[:4]] == ["SERVICE", "a", "b", "c"]
+        if fmt == "wide":
+            assert lines[1].endswith("mTLS to an external host; fix: kubectl egress externalname a a.example")
+            assert len(lines) == 4
+        else:
+            assert lines[4:] == ["", "FAIL a from default/curl-1: mTLS to an external host",
+                                 "  fix: kubectl egress externalname a a.example",
+                                 "OK b from default/curl-1: the source pod default/curl-1 has no istio-proxy sidecar"]
 
 
 # What proves that istio-proxy carried a request (verdict.py): Envoy's own response headers,

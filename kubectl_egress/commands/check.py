@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import analysis, mesh as meshes, printers, validate as check
+from .. import analysis, mesh as meshes, printers, terminal, validate as check
 from ..app import App
 from ..errors import UsageError
 from ..model import ENDPOINTS, ENDPOINT_SLICES, SERVICES, destination_rules, service_entries
 from .get import missing_error
 
-HEADERS = ("SEVERITY", "CODE", "OBJECT", "MESSAGE", "FIX")
 
 
 @dataclass(frozen=True)
@@ -59,9 +58,19 @@ def run(app: App, opts: Options) -> int:
         listing = {"apiVersion": "v1", "kind": "List", "items": [f.as_dict() for f in findings]}
         app.printer.text(printers.format_json(listing) if opts.output == "json" else printers.format_yaml(listing))
     elif findings:
-        app.printer.text(printers.format_table(HEADERS, [[f.severity.capitalize(), f.code, f.object, f.message,
-                                                          f.fix] for f in findings]))
+        output(app, findings)
     else:
         where = "all namespaces" if namespace is None else f"namespace: {namespace}"
         app.printer.note(f"\u2714 No validation issues found when analyzing {where}.")
     return 1 if analysis.at_or_above(findings, opts.fail_on.lower()) else 0
+
+
+def output(app: App, findings: list[analysis.Finding]) -> None:
+    """A line per finding as istioctl analyze prints it, `Warning [IST0150] (Service default/x)
+    message`, then `  fix: COMMAND`: wrapped to a terminal, one line each through a pipe.
+
+    (The table this replaces put prose in columns, which wrapped into each other; `-o json`
+    is what scripts read, so no table is kept.)
+    """
+    notes = [printers.Note(f.severity.capitalize(), f"[{f.code}] ({f.object})", f.message, f.fix) for f in findings]
+    app.printer.text(printers.format_notes(notes, app.printer.terminal(), terminal.SEVERITY_COLORS))

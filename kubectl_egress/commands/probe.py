@@ -11,7 +11,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from .. import inventory, mesh as meshes, podexec, printers, probe, sources, validate as check
+from .. import inventory, mesh as meshes, podexec, printers, probe, sources, terminal, validate as check
 from ..app import App
 from ..errors import EgressError, UsageError
 from ..inventory import Found
@@ -19,6 +19,9 @@ from .get import missing_error, no_resources
 
 HEADERS = ("SERVICE", "SOURCE", "URL", "RESULT", "CODE", "TIME", "SIDECAR")
 WIDE = HEADERS + ("CONNECTED-TO", "HINT")
+# left out, in this order, on a terminal too narrow for the table (never from -o wide or a pipe);
+# the URL follows from the service, and a failure's hint names what matters
+OPTIONAL = ("URL", "TIME")
 
 
 @dataclass(frozen=True)
@@ -47,17 +50,21 @@ class Row:
     time: str
     sidecar: str
     connected_to: str
-    hint: str
+    hint: probe.Hint
     exit: int
 
     def cells(self, wide: bool) -> list[str]:
         cells = [self.service, self.source, self.url, self.result, self.code, self.time, self.sidecar]
-        return cells + [self.connected_to, self.hint] if wide else cells
+        return cells + [self.connected_to, str(self.hint)] if wide else cells
+
+    def note(self) -> printers.Note:
+        """The row's hint below the table: `FAIL my-httpbin from default/curl-...: why`, then its fix."""
+        return printers.Note(self.result, f"{self.service} from {self.source}:", self.hint.message, self.hint.fix)
 
     def as_dict(self) -> dict:
         return {"service": self.service, "namespace": self.namespace, "source": self.source, "url": self.url,
                 "result": self.result, "code": self.code, "time": self.time, "sidecar": self.sidecar,
-                "connectedTo": self.connected_to, "hint": self.hint, "curlExitCode": self.exit}
+                "connectedTo": self.connected_to, "hint": str(self.hint), "curlExitCode": self.exit}
 
 
 def validate(opts: Options) -> float:
@@ -148,9 +155,18 @@ def row(found: Found, chk: probe.Check, outcome: probe.Outcome, source: probe.So
 
 
 def output(app: App, rows: list[Row], fmt: str | None) -> None:
+    """The table as kubectl prints one; then, unless -o wide put them in its HINT column, each
+    hinted row's hint (a failure's, or a suspicious pass's) and its fixing command below it."""
     if fmt in ("json", "yaml"):
         listing = {"apiVersion": "v1", "kind": "List", "items": [r.as_dict() for r in rows]}
         app.printer.text(printers.format_json(listing) if fmt == "json" else printers.format_yaml(listing))
         return
-    wide = fmt == "wide"
-    app.printer.text(printers.format_table(WIDE if wide else HEADERS, [r.cells(wide) for r in rows]))
+    term = app.printer.terminal()
+    colors = {"RESULT": terminal.RESULT_COLORS}
+    if fmt == "wide":
+        app.printer.text(printers.format_table(WIDE, [r.cells(True) for r in rows], term, colors))
+        return
+    app.printer.text(printers.format_table(HEADERS, [r.cells(False) for r in rows], term, colors, OPTIONAL))
+    hinted = [r.note() for r in rows if r.hint]
+    if hinted:
+        app.printer.text("\n" + printers.format_notes(hinted, term, terminal.RESULT_COLORS))

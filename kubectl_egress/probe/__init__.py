@@ -4,14 +4,14 @@
 - script:  the POSIX sh script one exec runs in a source pod, and its argv
 - parse:   the script's output -> one Outcome per check
 - verdict: did a check pass, and did a sidecar carry it
-- hints:   why a check failed, with the command that fixes it
+- hints:   why a check failed (Hint: the message, and apart from it the fixing command)
 """
 from .checks import Check, Source, check_for
-from .hints import command_line, diagnose
+from .hints import NO_HINT, Hint, command_line, diagnose
 from .parse import Outcome, parse
 from .script import BODY_LIMIT, ERROR_LIMIT, MAX_PARALLEL, PARALLEL, SCRIPT, command
 from .verdict import counted, echoed_headers, ok, passthrough, sidecar_seen
 
-__all__ = ["BODY_LIMIT", "ERROR_LIMIT", "MAX_PARALLEL", "PARALLEL", "SCRIPT", "Check", "Outcome", "Source",
-           "check_for", "command", "command_line", "counted", "diagnose", "echoed_headers", "ok", "parse",
+__all__ = ["BODY_LIMIT", "ERROR_LIMIT", "MAX_PARALLEL", "NO_HINT", "PARALLEL", "SCRIPT", "Check", "Hint", "Outcome",
+           "Source", "check_for", "command", "command_line", "counted", "diagnose", "echoed_headers", "ok", "parse",
            "passthrough", "sidecar_seen"]

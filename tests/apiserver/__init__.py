@@ -15,10 +15,11 @@ import ssl
 import tempfile
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cluster import Cluster
+from .istio import Revision, full_version
 from .pki import CA
 from .server import LocalServer
 
@@ -51,9 +52,12 @@ class LocalAPIServer:
     """An in-process local cluster: `with LocalAPIServer(path) as srv: ...`."""
 
     kubeconfig_path: Path
-    istio: str | None = "1.20"
+    istio: str | None = "1.20"  # the default revision's version, or None
     port: int = 0
     ca: CA | None = None  # reuse one CA (and its serving certificate) across servers
+    revisions: dict[str, str] = field(default_factory=dict)  # more control planes: name -> version
+    outbound_policy: str | None = None  # meshConfig.outboundTrafficPolicy.mode: ALLOW_ANY | REGISTRY_ONLY
+    ambient: bool = False  # ztunnel and istio-cni, the default namespace enrolled in ambient
 
     def __post_init__(self) -> None:
         self.workdir = Path(tempfile.mkdtemp(prefix="local-apiserver-"))
@@ -65,7 +69,9 @@ class LocalAPIServer:
         tls.verify_mode = ssl.CERT_OPTIONAL  # client certificates authenticate, as --client-ca-file does
         tls.load_verify_locations(cadata=self.ca.pem.decode())
         tls.set_alpn_protocols(["http/1.1"])
-        self.cluster = Cluster(istio_version=self.istio, workdir=self.workdir, ca=self.ca)
+        revisions = tuple(Revision(name, full_version(version)) for name, version in self.revisions.items())
+        self.cluster = Cluster(istio_version=self.istio, workdir=self.workdir, ca=self.ca, revisions=revisions,
+                               outbound_policy=self.outbound_policy, ambient=self.ambient)
         self.server = LocalServer(("127.0.0.1", self.port), self.cluster, tls=tls)
         self.cluster.address = "%s:%d" % self.server.server_address[:2]
         write_kubeconfig(Path(self.kubeconfig_path),

@@ -176,8 +176,11 @@ class API:
                               f'{kind.kind}: strict decoding error: ' + ", ".join(texts))
         return texts
 
-    def _validate(self, kind: Kind, obj: dict, old: dict | None) -> None:
-        causes = kind.validate(obj, old, kind) if kind.validate else []
+    def _validate(self, kind: Kind, obj: dict, old: dict | None, strategy=None) -> None:
+        if strategy is not None:
+            causes = strategy.validate_update(obj, old, kind)
+        else:
+            causes = kind.validate(obj, old, kind) if kind.validate else []
         if causes:
             raise invalid(kind.kind, obj["metadata"].get("name", ""), causes, kind.group)
 
@@ -263,6 +266,8 @@ class API:
                 kind.default(obj, None, self.cluster, dry)
             try:
                 self._validate(kind, obj, None)
+                # validating admission (Pod Security), after validation and before storage
+                warnings = warnings + self.cluster.admit(kind, obj, None, "")
                 if self.store.get(kind.key, meta.get("namespace", ""), meta.get("name", "")) is not None:
                     raise already_exists(kind.plural, meta["name"], kind.group)
             except APIError:
@@ -415,7 +420,11 @@ class API:
                 else:
                     meta.pop(sysfield, None)
             obj["apiVersion"] = kind.api_version(kind.storage_version)
-            if sub == "status":
+            strategy = kind.strategies.get(sub)
+            if strategy is not None:  # e.g. pods/ephemeralcontainers: only its own part changes
+                obj = strategy.prepare_for_update(obj, old)
+                meta = obj["metadata"]
+            elif sub == "status":
                 status = obj.get("status")
                 obj = copy.deepcopy(old)
                 if status is not None:
@@ -427,10 +436,11 @@ class API:
             if kind.decode:
                 kind.decode(obj)
             self._track(kind, version, old, obj, req, sub, "kube-apiserver", applied)
-            if kind.default:
+            if kind.default and strategy is None:
                 kind.default(obj, old, self.cluster, dry)
             try:
-                self._validate(kind, obj, old)
+                self._validate(kind, obj, old, strategy)
+                warnings = warnings + self.cluster.admit(kind, obj, old, sub)
             except APIError:
                 self.cluster.release(kind, obj, old, dry)
                 raise

@@ -123,6 +123,8 @@ POD = _loose(spec=POD_SPEC, status=_loose(conditions=_CONDITIONS, podIPs=_map_li
 DEPLOYMENT = _loose(spec=_loose(selector=_ATOMIC_STRUCT, template=POD_TEMPLATE),
                     status=_loose(conditions=_CONDITIONS))
 REPLICASET = DEPLOYMENT
+DAEMONSET = _loose(spec=_loose(selector=_ATOMIC_STRUCT, template=POD_TEMPLATE),
+                   status=_loose(conditions=_CONDITIONS))
 CRD = _loose(status=_loose(conditions=_CONDITIONS))
 NODE = _loose(status=_loose(conditions=_CONDITIONS, addresses=_map_list({"type": "object"}, "type")))
 
@@ -131,6 +133,7 @@ FIELD_SCHEMAS: dict[str, dict] = {
     "Pod": POD,
     "Deployment": DEPLOYMENT,
     "ReplicaSet": REPLICASET,
+    "DaemonSet": DAEMONSET,
     "CustomResourceDefinition": CRD,
     "Node": NODE,
 }
@@ -147,6 +150,10 @@ ZERO: dict[str, dict] = {
                    "status": {}},
     "ReplicaSet": {"metadata": _META0, "spec": {"selector": None, "template": _TEMPLATE0},
                    "status": {"replicas": 0}},
+    # apps/v1 DaemonSetStatus: the four counts and numberReady have no omitempty
+    "DaemonSet": {"metadata": _META0, "spec": {"selector": None, "template": _TEMPLATE0, "updateStrategy": {}},
+                  "status": {"currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0,
+                             "numberReady": 0}},
     "CustomResourceDefinition": {"metadata": _META0,
                                  "spec": {"group": "", "names": {"plural": "", "kind": ""}, "scope": "",
                                           "versions": None},

@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from . import controllers, execws, istio
+from . import controllers, ephemeral, execws, images, injection, istio, podsecurity
 from .network import Network
 from .errors import APIError, forbidden
 from .kinds import Kind, builtin_kinds, kind_from_crd
@@ -172,14 +172,31 @@ class LoggedRequest:
 
 class Cluster:
     def __init__(self, istio_version: str | None = "1.20", seed: int = 0,
-                 tokens: tuple[str, str] | None = None, workdir=None, ca=None) -> None:
+                 tokens: tuple[str, str] | None = None, workdir=None, ca=None,
+                 revisions: tuple[istio.Revision, ...] = (), outbound_policy: str | None = None,
+                 ambient: bool = False) -> None:
+        """istio_version: the default revision (istiod), or None; revisions: more control planes
+        (istiod-<rev>); outbound_policy: meshConfig.outboundTrafficPolicy.mode of every revision;
+        ambient: ztunnel and istio-cni as the ambient profile installs them."""
         from .api import API  # api needs Cluster's type only at run time
 
         self.store = Store()
         self.kinds = KindRegistry()
         self.faults = Faults()
         self.ipam = IPAllocator(seed)
-        self.istio_version = istio_version
+        self.revisions: list[istio.Revision] = []
+        if istio_version:
+            self.revisions.append(istio.Revision(istio.DEFAULT_REVISION, istio.full_version(istio_version)))
+        self.revisions += [r for r in revisions if r.name != istio.DEFAULT_REVISION]
+        if outbound_policy not in (None, *istio.OUTBOUND_POLICIES):
+            raise ValueError(f"--outbound-policy {outbound_policy!r}: want one of "
+                             f"{', '.join(istio.OUTBOUND_POLICIES)}")
+        if (outbound_policy or ambient) and not self.revisions:
+            raise ValueError("--outbound-policy and --ambient need Istio: give --istio VERSION or --revision")
+        self.outbound_policy = outbound_policy
+        self.ambient = ambient
+        # the default revision's version (else the first revision's): what "the mesh" runs
+        self.istio_version = self.revisions[0].version if self.revisions else None
         self.workdir = workdir
         self.ca = ca
         admin, reader = tokens or (secrets.token_hex(16), secrets.token_hex(16))
@@ -191,7 +208,15 @@ class Cluster:
         self._log: list[LoggedRequest] = []
         self._log_lock = threading.Lock()
         self.address = "127.0.0.1:0"  # host:port, set once the server listens
-        self.controllers: list = [controllers.Deployments(self)]
+        self.closed = False  # set by shutdown: background work stops
+        self.kubelet = ephemeral.Kubelet(self)  # ephemeral containers and their processes
+        self.controllers: list = [controllers.Deployments(self), controllers.DaemonSets(self), self.kubelet]
+        if self.revisions:  # istiod's own controllers: waypoints and ServiceEntry addresses
+            from .waypoints import Controllers
+            self.controllers.append(Controllers(self))
+        if ambient:
+            from .ambient import Cni
+            self.controllers.append(Cni(self))
         self.network = Network(self)
         self._seed()
 
@@ -215,17 +240,12 @@ class Cluster:
         if user.read_only and verb not in READ_ONLY_VERBS:
             raise forbidden(user.name, verb, kind.plural, kind.group, namespace, name, sub)
 
-    def external_name_alias(self) -> bool:
-        """Does the mesh treat ExternalName Services as DNS aliases (Istio 1.21+, or the 1.20 flag)?"""
-        if not self.istio_version:
+    def external_name_alias(self, revision: str = istio.DEFAULT_REVISION) -> bool:
+        """Does a revision's istiod treat ExternalName Services as DNS aliases (istio.external_name_alias)?"""
+        deploy = istio.istiods(self.store).get(revision)
+        if deploy is None:
             return False
-        deploy = self.store.get("apps/deployments", "istio-system", "istiod") or {}
-        for container in deploy.get("spec", {}).get("template", {}).get("spec", {}).get("containers") or []:
-            for var in container.get("env") or []:
-                if var.get("name") == "ENABLE_EXTERNAL_NAME_ALIAS":
-                    return str(var.get("value", "")).lower() == "true"
-        major, minor = (int(x) for x in self.istio_version.split(".")[:2])
-        return (major, minor) >= (1, 21)
+        return istio.external_name_alias(istio.istiod_version(deploy), istio.istiod_env(deploy))
 
     def version_info(self) -> dict:
         return dict(K8S_VERSION)
@@ -264,7 +284,9 @@ class Cluster:
         if not command:
             raise APIError(400, "BadRequest", "you must specify at least 1 command")
         spec = pod.get("spec", {})
-        names = [c["name"] for c in (spec.get("containers") or []) + (spec.get("initContainers") or [])]
+        every = [c for group in ("containers", "initContainers", "ephemeralContainers")
+                 for c in spec.get(group) or []]
+        names = [c["name"] for c in every]
         container = req.param("container")
         if not container:
             if len(spec.get("containers") or []) != 1:
@@ -273,11 +295,17 @@ class Cluster:
             container = spec["containers"][0]["name"]
         if container not in names:
             raise APIError(400, "BadRequest", f"container {container} is not valid for pod {name}")
-        phase = (pod.get("status") or {}).get("phase")
-        if phase != "Running":
-            raise APIError(400, "BadRequest", f"unable to upgrade connection: container not found "
-                           f'("{container}")' if phase == "Pending" else
-                           f"cannot exec into a container in a completed pod; current phase is {phase}")
+        status = pod.get("status") or {}
+        phase = status.get("phase")
+        if phase in ("Succeeded", "Failed"):
+            raise APIError(400, "BadRequest", f"cannot exec into a container in a completed pod; current "
+                           f"phase is {phase}")
+        states = {s.get("name"): s.get("state") or {} for group in ("containerStatuses", "initContainerStatuses",
+                                                                     "ephemeralContainerStatuses")
+                  for s in status.get(group) or []}
+        running = "running" in states[container] if container in states else phase == "Running"
+        if not running:  # kubelet's findContainer sees running containers only
+            raise APIError(400, "BadRequest", f'unable to upgrade connection: container not found ("{container}")')
         if req.headers.get("upgrade", "").lower() != "websocket":
             raise APIError(400, "BadRequest", "Upgrade request required")
         protocol = execws.choose_protocol(req.headers.get("sec-websocket-protocol", ""))
@@ -290,7 +318,9 @@ class Cluster:
         except (RuntimeError, OSError) as err:
             raise APIError(500, "InternalError", f"Internal error occurred: the pod's network could not "
                            f"be set up: {err}")
-        argv = net.argv(command)
+        image = images.lookup(next(c for c in every if c["name"] == container).get("image", ""))
+        missing = image.lookup(command[0])[1] if image is not None else ""
+        argv = net.argv(self.kubelet.command(image, command)) if not missing else []
         want_stdin = req.param("stdin").lower() in ("true", "1")
         env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME": name,
                "HOME": "/root", "SSL_CERT_FILE": str(net.dir / "ca.crt")}
@@ -298,26 +328,91 @@ class Cluster:
         def session(handler) -> None:
             execws.handshake(handler, protocol)
             ws = execws.WebSocket(handler.rfile, handler.wfile)
+            if missing:  # the runtime cannot start it: the streams open, then the error arrives
+                execws.fail_session(ws, images.exec_failure(command[0], missing))
+                return
             execws.run_session(ws, argv, command, want_stdin, env)
 
         return Response(101, session)
 
+    def proxy_pod(self, req, namespace: str, name_port: str, path: str):
+        """pods/proxy as kube-apiserver serves it (pkg/registry/core/pod/strategy.go
+        ResourceLocation, then apimachinery pkg/util/proxy/transport.go): `name`, `name:port` or
+        `scheme:name:port`; the port defaults to the first container port; a pod without an IP
+        is "address not allowed"; nothing listening is 503 "error trying to reach service".
+        What listens on a pod's IP here: ztunnel's stats server (ambient.py)."""
+        from .server import Response
+        parts = name_port.split(":")  # apimachinery util/net SplitSchemeNamePort
+        scheme, name, port = {1: lambda: ("", parts[0], ""), 2: lambda: ("", *parts),
+                              3: lambda: tuple(parts)}.get(len(parts), lambda: ("?", "", ""))()
+        if not name or scheme not in ("", "http", "https"):
+            raise APIError(400, "BadRequest", f'invalid pod request "{name_port}"')
+        pod = self.store.get("/pods", namespace, name)
+        if pod is None:
+            raise APIError(404, "NotFound", f'pods "{name}" not found', {"name": name, "kind": "pods"})
+        if not port:
+            port = next((str(p["containerPort"]) for c in pod.get("spec", {}).get("containers") or []
+                         for p in c.get("ports") or [] if p.get("containerPort")), "")
+        ip = ((pod.get("status") or {}).get("podIPs") or [{}])[0].get("ip", "")
+        try:  # Go's net.IP.IsGlobalUnicast
+            addr = ipaddress.ip_address(ip)
+            if addr.is_unspecified or addr.is_loopback or addr.is_multicast or addr.is_link_local or \
+                    ip == "255.255.255.255":
+                raise ValueError(ip)
+        except ValueError:
+            raise APIError(400, "BadRequest", "address not allowed")
+        served = self.network.pod_http(pod, int(port) if port.isdigit() else 80, req.method, path)
+        if served is None:
+            raise APIError(503, "ServiceUnavailable", f"error trying to reach service: dial tcp "
+                           f"{ip}:{port or 80}: connect: connection refused")
+        status, content_type, body = served
+        return Response(status, body, content_type=content_type)
+
     # -- pods: admission and the kubelet's side ---------------------------------
     def admit_pod(self, pod: dict) -> None:
-        """Mutating admission for new pods: Istio's sidecar injector."""
-        if self.istio_version:
-            ns = self.store.get("/namespaces", "", pod["metadata"].get("namespace", "")) or {}
-            istio.inject(pod, ns, self.istio_version)
+        """Mutating admission for new pods: the sidecar injector of the revision whose webhook
+        selects the pod (injection.py)."""
+        deployments = istio.istiods(self.store)
+        if not deployments:
+            return
+        ns = self.store.get("/namespaces", "", pod["metadata"].get("namespace", "")) or {}
+        revision = injection.select_revision(pod, ns, deployments)
+        if revision is None or not injection.inject_required(pod):
+            return
+        spec = pod.get("spec") or {}
+        if any(c.get("name") == "istio-proxy" for c in (spec.get("containers") or []) + (spec.get("initContainers") or [])):
+            return  # injected already (istioctl kube-inject)
+        deploy = deployments[revision]
+        version, env = istio.istiod_version(deploy), istio.istiod_env(deploy)
+        kubelets = [(n.get("status") or {}).get("nodeInfo", {}).get("kubeletVersion", "")
+                    for n in self.store.scan("/nodes")]
+        native = injection.native_for_pod(injection.native_sidecars(version, env, kubelets), version,
+                                          pod["metadata"].get("annotations") or {})
+        cni = injection.cni_enabled(injection.injector_values(self.store, revision))
+        injection.inject(pod, revision, version, native, cni)
 
     def pod_started(self, pod: dict, ip: str) -> bool:
-        """Bring up what a pod needs to run (its network comes with its first exec)."""
+        """Bring up what a pod needs to run (its network comes with its first exec); with ambient,
+        the CNI plugin enrolls it as its sandbox is made."""
+        for controller in self.controllers:
+            started = getattr(controller, "pod_sandbox", None)
+            if started is not None:
+                started(pod)
         return True
 
     def pod_stopped(self, pod: dict) -> None:
+        self.kubelet.stopped(pod)
         self.network.stopped(pod)
 
+    def admit(self, kind: Kind, obj: dict, old: dict | None, sub: str) -> list[str]:
+        """Validating admission, after validation and before storage: Pod Security.
+        Returns its warnings; raises its refusal."""
+        return podsecurity.admit(self, kind, obj, old, sub)
+
     def shutdown(self) -> None:
-        """Stop background work: pod networks."""
+        """Stop background work: controllers' retries, ephemeral containers' processes, pod networks."""
+        self.closed = True
+        self.kubelet.shutdown()
         self.network.shutdown()
 
     # -- what happens around writes -------------------------------------------
@@ -326,6 +421,13 @@ class Cluster:
         if kind.key == "apiextensions.k8s.io/customresourcedefinitions":
             return [self._crd_changed]
         return [c.changed for c in self.controllers if kind.key in c.watches]
+
+    def hooks_for(self, resource: str, event: str, obj: dict, old: dict | None) -> None:
+        """Run the reactions to a change the system stored directly (store.put without the API)."""
+        kind = self.kinds.by_key(resource)
+        if kind is not None:
+            for hook in self.hooks(kind):
+                hook(event, obj, old)
 
     def _crd_changed(self, event: str, obj: dict, old: dict | None) -> None:
         self.kinds.set_crd(None if event == "DELETED" else obj, obj["metadata"]["name"])
@@ -380,5 +482,5 @@ class Cluster:
                                                                    "node-role.kubernetes.io/control-plane": ""}},
             "status": {"nodeInfo": {"kubeletVersion": K8S_VERSION["gitVersion"]},
                        "conditions": [{"type": "Ready", "status": "True"}]}}, manager="kubelet")
-        if self.istio_version:
-            istio.install(self, self.istio_version)
+        if self.revisions:
+            istio.install(self, self.revisions, self.outbound_policy, self.ambient)

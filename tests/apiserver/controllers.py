@@ -1,6 +1,7 @@
 """The controllers a real cluster runs, reduced to what kubectl-egress meets.
 
 - Deployments: a ReplicaSet per pod template, pods for its replicas, status.
+- DaemonSets: one pod per node (istio's ztunnel and istio-cni-node), status.
 - Kubelet: pods go from Pending to Running and Ready shortly after creation,
   get a pod IP, and (see `network.py`) a network of their own.
 - Garbage collection of ReplicaSets and pods when their owner goes.
@@ -17,14 +18,19 @@ import ipaddress
 import itertools
 import json
 import threading
+import time
 from typing import TYPE_CHECKING
 
+from . import images
 from .api import NAME_CHARS, now_rfc3339
+from .ephemeral import container_id, run_as_non_root_error
+from .errors import APIError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .cluster import Cluster
 
-DEPLOYMENTS, REPLICASETS, PODS = "apps/deployments", "apps/replicasets", "/pods"
+DEPLOYMENTS, REPLICASETS, PODS, EVENTS = "apps/deployments", "apps/replicasets", "/pods", "/events"
+DAEMONSETS = "apps/daemonsets"
 CONTROLLER_MANAGER, KUBELET = "kube-controller-manager", "kubelet"
 
 
@@ -52,6 +58,10 @@ class Deployments:
         self.cluster = cluster
         self._ips = itertools.count(10)
         self._lock = threading.RLock()
+        self._failures: dict[tuple[str, str], int] = {}  # ReplicaSet -> failed syncs in a row
+        self._pending: set[tuple[str, str]] = set()  # ReplicaSets with a retry scheduled
+        self._similar: dict[tuple, set[str]] = {}  # (uid, type, reason) -> distinct messages
+        self._event_names: dict[tuple, str] = {}  # event key -> the event it counts in
 
     def changed(self, event: str, obj: dict, old: dict | None) -> None:
         if obj.get("kind") == "Pod" or obj.get("apiVersion") == "v1":
@@ -93,15 +103,22 @@ class Deployments:
                                           "metadata": {**template.get("metadata", {}), "labels": labels}}}},
                     manager=CONTROLLER_MANAGER)
             pods = [p for p in store.items(PODS, ns) if _owned_by(p, rs)]
+            failure = None
             for _ in range(replicas - len(pods)):
                 pod_template = rs["spec"]["template"]
-                cluster.api.create_object(pod_kind, {
-                    "apiVersion": "v1", "kind": "Pod",
-                    "metadata": {"generateName": f"{rs_name}-", "namespace": ns,
-                                 "labels": dict(pod_template["metadata"].get("labels") or {}),
-                                 "annotations": dict(pod_template["metadata"].get("annotations") or {}),
-                                 "ownerReferences": [_owner(rs, "ReplicaSet", "apps/v1")]},
-                    "spec": copy.deepcopy(pod_template.get("spec", {}))}, manager=CONTROLLER_MANAGER)
+                try:
+                    cluster.api.create_object(pod_kind, {
+                        "apiVersion": "v1", "kind": "Pod",
+                        "metadata": {"generateName": f"{rs_name}-", "namespace": ns,
+                                     "labels": dict(pod_template["metadata"].get("labels") or {}),
+                                     "annotations": dict(pod_template["metadata"].get("annotations") or {}),
+                                     "ownerReferences": [_owner(rs, "ReplicaSet", "apps/v1")]},
+                        "spec": copy.deepcopy(pod_template.get("spec", {}))}, manager=CONTROLLER_MANAGER)
+                except APIError as err:  # admission refused it (Pod Security): FailedCreate, retry later
+                    failure = err.message
+                    self._event(rs, "ReplicaSet", "Warning", "FailedCreate", f"Error creating: {failure}")
+                    break
+            self._replica_failure(rs, failure)
             for pod in pods[replicas:]:
                 self._delete_tree(pod)
             self._status(deploy["metadata"]["namespace"], deploy["metadata"]["name"])
@@ -123,6 +140,10 @@ class Deployments:
                                       "status": "True" if ready >= replicas else "False",
                                       "reason": "MinimumReplicasAvailable" if ready >= replicas
                                       else "MinimumReplicasUnavailable"}]}
+            failed = [c for rs in store.items(REPLICASETS, ns) if _owned_by(rs, deploy)
+                      for c in (rs.get("status") or {}).get("conditions") or [] if c.get("type") == "ReplicaFailure"]
+            if failed:  # deployment progress.go: the ReplicaSets' failure condition moves up
+                status["conditions"].append({**failed[0], "lastUpdateTime": failed[0].get("lastTransitionTime")})
             if ready < len(pods):
                 status["unavailableReplicas"] = len(pods) - ready
             if not ready:
@@ -133,6 +154,87 @@ class Deployments:
                 self.cluster.api.system_update(self.cluster.kinds.by_key(DEPLOYMENTS), old, deploy,
                                                CONTROLLER_MANAGER, "status")
                 store.put(DEPLOYMENTS, deploy, "MODIFIED")
+
+    # -- failures: the ReplicaSet's ReplicaFailure condition, events, retries ------------------
+    def _replica_failure(self, rs: dict, message: str | None) -> None:
+        """replica_set.go calculateStatus: ReplicaFailure (FailedCreate) while pods cannot be made;
+        the sync is retried with the workqueue's backoff (5ms doubling, at most 1000s)."""
+        store = self.cluster.store
+        key = (rs["metadata"]["namespace"], rs["metadata"]["name"])
+        current = store.get(REPLICASETS, *key)
+        if current is None:
+            return
+        conditions = [c for c in (current.get("status") or {}).get("conditions") or []
+                      if c.get("type") != "ReplicaFailure"]
+        had = len(conditions) != len((current.get("status") or {}).get("conditions") or [])
+        if message is None:
+            self._failures.pop(key, None)
+            if not had:
+                return
+        else:
+            if had:
+                conditions = (current.get("status") or {}).get("conditions")
+            else:
+                conditions.append({"type": "ReplicaFailure", "status": "True", "lastTransitionTime": now_rfc3339(),
+                                   "reason": "FailedCreate", "message": message})
+            count = self._failures[key] = self._failures.get(key, 0) + 1
+            owner = next((r["name"] for r in rs["metadata"].get("ownerReferences") or []
+                          if r.get("kind") == "Deployment"), None)
+            if owner is not None and key not in self._pending:
+                self._pending.add(key)
+                timer = threading.Timer(min(0.005 * 2 ** count, 1000.0), self._retry, args=(key, owner))
+                timer.daemon = True
+                timer.start()
+            if had:
+                return
+        old = copy.deepcopy(current)
+        current.setdefault("status", {})["conditions"] = conditions
+        if not conditions:
+            del current["status"]["conditions"]
+        self.cluster.api.system_update(self.cluster.kinds.by_key(REPLICASETS), old, current, CONTROLLER_MANAGER,
+                                       "status")
+        store.put(REPLICASETS, current, "MODIFIED")
+
+    def _retry(self, key: tuple[str, str], name: str) -> None:
+        self._pending.discard(key)
+        deploy = self.cluster.store.get(DEPLOYMENTS, key[0], name)
+        if deploy is not None and not self.cluster.closed:
+            self.sync(deploy)
+
+    def _event(self, obj: dict, kind: str, type_: str, reason: str, message: str) -> None:
+        """An event as client-go's recorder writes it (tools/record events_cache.go): a repeat of
+        the same message raises its count; from the tenth distinct message of the same kind
+        (EventAggregator, maxEvents 10) one "(combined from similar events)" event counts them all."""
+        meta = obj["metadata"]
+        similar = (meta["uid"], type_, reason)
+        seen = self._similar.setdefault(similar, set())
+        seen.add(message)
+        if len(seen) >= 10:
+            seen.discard(message)
+            key, message = similar, f"(combined from similar events): {message}"
+        else:
+            key = (*similar, message)
+        store = self.cluster.store
+        now = now_rfc3339()
+        name = self._event_names.get(key)
+        event = store.get(EVENTS, meta["namespace"], name) if name else None
+        if event is not None:
+            old = copy.deepcopy(event)
+            event.update(count=event.get("count", 1) + 1, lastTimestamp=now, message=message)
+            self.cluster.api.system_update(self.cluster.kinds.by_key(EVENTS), old, event, CONTROLLER_MANAGER)
+            store.put(EVENTS, event, "MODIFIED")
+            return
+        name = f"{meta['name']}.{time.time_ns():x}"
+        self._event_names[key] = name
+        self.cluster.api.create_object(self.cluster.kinds.by_key(EVENTS), {
+            "apiVersion": "v1", "kind": "Event", "metadata": {"name": name, "namespace": meta["namespace"]},
+            "involvedObject": {"kind": kind, "namespace": meta["namespace"], "name": meta["name"],
+                               "uid": meta["uid"], "apiVersion": obj.get("apiVersion", ""),
+                               "resourceVersion": meta.get("resourceVersion", "")},
+            "reason": reason, "message": message, "source": {"component": "replicaset-controller"},
+            "firstTimestamp": now, "lastTimestamp": now, "count": 1, "type": type_,
+            "reportingComponent": "replicaset-controller", "reportingInstance": ""},
+            manager=CONTROLLER_MANAGER)
 
     def _resync_owner_of(self, pod: dict) -> None:
         store = self.cluster.store
@@ -185,14 +287,35 @@ class Deployments:
             old = copy.deepcopy(pod)
             now = now_rfc3339()
             spec = pod.get("spec", {})
-            statuses = [{"name": c["name"], "image": c.get("image", ""), "imageID": "",
-                         "ready": started, "restartCount": 0, "started": started,
-                         "state": {"running": {"startedAt": now}} if started else
-                         {"waiting": {"reason": "ContainerCreating"}}}
-                        for c in spec.get("containers") or []]
-            init = [{"name": c["name"], "image": c.get("image", ""), "imageID": "", "ready": True,
-                     "restartCount": 0, "started": True, "state": {"running": {"startedAt": now}}}
-                    for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
+
+            def status(c: dict) -> dict:
+                # kuberuntime verifyRunAsNonRoot: the image's user, before the container exists
+                refused = run_as_non_root_error(pod, c, images.lookup(c.get("image", "")))
+                if refused or not started:
+                    state = {"waiting": {"reason": "CreateContainerConfigError", "message": refused}
+                             if refused else {"reason": "ContainerCreating"}}
+                    return {"name": c["name"], "image": c.get("image", ""), "imageID": "", "ready": False,
+                            "restartCount": 0, "started": False, "state": state}
+                ref = images.parse(c.get("image", ""))
+                return {"name": c["name"], "image": str(ref), "imageID": ref.image_id,
+                        "containerID": container_id(), "ready": True, "restartCount": 0, "started": True,
+                        "state": {"running": {"startedAt": now}}}
+
+            def completed(c: dict) -> dict:
+                ref = images.parse(c.get("image", ""))
+                return {"name": c["name"], "image": str(ref), "imageID": ref.image_id, "containerID": container_id(),
+                        "ready": False, "restartCount": 0, "started": False,
+                        "state": {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": now,
+                                                 "finishedAt": now}}}
+
+            statuses = [status(c) for c in spec.get("containers") or []]
+            # every init container has a status: a restartable one (a native sidecar) runs beside
+            # the app, the others have run to completion (kubelet's convertToAPIContainerStatuses)
+            init = [status(c) if c.get("restartPolicy") == "Always" else completed(c)
+                    for c in spec.get("initContainers") or []]
+            # kubelet getPhase: a container still waiting keeps the pod Pending
+            started = started and all("running" in s["state"] or "terminated" in s["state"]
+                                      for s in statuses + init)
             cond = "True" if started else "False"
             pod["status"] = {"phase": "Running" if started else "Pending",
                              "conditions": [{"type": t, "status": "True" if t in ("PodScheduled", "Initialized") else cond,
@@ -204,8 +327,90 @@ class Deployments:
                 pod["status"]["initContainerStatuses"] = init
             pod["spec"]["nodeName"] = "local-control-plane"  # the binding: nobody's field
             self.cluster.api.system_update(self.cluster.kinds.by_key(PODS), old, pod, KUBELET, "status")
-            store.put(PODS, pod, "MODIFIED")
-            self._resync_owner_of(pod)
+            stored = store.put(PODS, pod, "MODIFIED")
+            self.cluster.hooks_for(PODS, "MODIFIED", stored, old)  # owners' status, the CNI's agent
+
+
+class DaemonSets:
+    """DaemonSet -> one pod per node (kubernetes pkg/controller/daemon), and its status."""
+
+    watches = (DAEMONSETS, PODS)
+
+    def __init__(self, cluster: "Cluster") -> None:
+        self.cluster = cluster
+
+    def changed(self, event: str, obj: dict, old: dict | None) -> None:
+        if obj.get("kind") == "Pod" or obj.get("apiVersion") == "v1":
+            ns = obj["metadata"].get("namespace", "")
+            for ref in obj["metadata"].get("ownerReferences") or []:
+                if ref.get("kind") == "DaemonSet":
+                    ds = self.cluster.store.get(DAEMONSETS, ns, ref["name"])
+                    if ds is not None:
+                        self.sync(ds)  # a deleted pod is replaced, a ready one counted
+            return
+        if event == "DELETED":
+            store = self.cluster.store
+            for pod in store.items(PODS, obj["metadata"]["namespace"]):
+                if _owned_by(pod, obj):
+                    gone = store.delete(PODS, pod["metadata"]["namespace"], pod["metadata"]["name"])
+                    if gone is not None:
+                        self.cluster.pod_stopped(gone)
+            return
+        self.sync(obj)
+
+    def sync(self, ds: dict) -> None:
+        cluster, store = self.cluster, self.cluster.store
+        with store.lock:
+            ds = store.get(DAEMONSETS, ds["metadata"]["namespace"], ds["metadata"]["name"])
+            if ds is None:
+                return
+            ns = ds["metadata"]["namespace"]
+            template = ds["spec"].get("template", {})
+            pods = [p for p in store.items(PODS, ns) if _owned_by(p, ds)]
+            nodes = [n["metadata"]["name"] for n in store.items("/nodes", "")]
+            have = {p.get("spec", {}).get("nodeName") or _affinity_node(p) for p in pods}
+            for node in nodes:
+                if node in have:
+                    continue
+                labels = dict(template.get("metadata", {}).get("labels") or {})
+                labels["controller-revision-hash"] = template_hash(template)
+                labels["pod-template-generation"] = str(ds["metadata"].get("generation", 1))
+                spec = copy.deepcopy(template.get("spec", {}))
+                # the controller pins each pod to its node (daemon/util.ReplaceDaemonSetPodNodeNameNodeAffinity)
+                spec["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In",
+                                                            "values": [node]}]}]}}}
+                cluster.api.create_object(cluster.kinds.by_key(PODS), {
+                    "apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"generateName": f"{ds['metadata']['name']}-", "namespace": ns, "labels": labels,
+                                 "annotations": dict(template.get("metadata", {}).get("annotations") or {}),
+                                 "ownerReferences": [_owner(ds, "DaemonSet", "apps/v1")]},
+                    "spec": spec}, manager=CONTROLLER_MANAGER)
+            pods = [p for p in store.items(PODS, ns) if _owned_by(p, ds)]
+            ready = sum(1 for p in pods if _ready(p))
+            status = {"currentNumberScheduled": len(pods), "desiredNumberScheduled": len(nodes),
+                      "numberMisscheduled": 0, "numberReady": ready,
+                      "observedGeneration": ds["metadata"].get("generation", 1),
+                      "updatedNumberScheduled": len(pods)}
+            if ready:
+                status["numberAvailable"] = ready
+            if len(pods) - ready:
+                status["numberUnavailable"] = len(pods) - ready
+            if ds.get("status") != status:
+                old = copy.deepcopy(ds)
+                ds["status"] = status
+                cluster.api.system_update(cluster.kinds.by_key(DAEMONSETS), old, ds, CONTROLLER_MANAGER, "status")
+                store.put(DAEMONSETS, ds, "MODIFIED")
+
+
+def _affinity_node(pod: dict) -> str:
+    terms = (((pod.get("spec") or {}).get("affinity") or {}).get("nodeAffinity") or {}) \
+        .get("requiredDuringSchedulingIgnoredDuringExecution", {}).get("nodeSelectorTerms") or []
+    for term in terms:
+        for field in term.get("matchFields") or []:
+            if field.get("key") == "metadata.name" and field.get("values"):
+                return field["values"][0]
+    return ""
 
 
 def _ready(pod: dict) -> bool:

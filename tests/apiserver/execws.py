@@ -144,6 +144,12 @@ def run_session(ws: WebSocket, argv: list[str], command: list[str], want_stdin: 
     return code
 
 
+def fail_session(ws: WebSocket, status: dict) -> None:
+    """End a session whose command never started: kubelet writes the Status on channel 3."""
+    ws.send_channel(ERROR, json.dumps(status).encode())
+    ws.close()
+
+
 def _feed_stdin(ws: WebSocket, proc: subprocess.Popen) -> None:
     try:
         while True:

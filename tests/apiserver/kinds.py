@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from . import tables, validation
+from . import ephemeral, tables, validation
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 READ_VERBS = ("get", "list", "watch")
@@ -52,6 +52,9 @@ class Kind:
     # the scheme's defaulting (SetDefaults_*), which runs as the request body is decoded:
     # before field management, so the writer owns what it defaults (`default` is the rest)
     decode: Callable[[dict], None] | None = None
+    # subresources written through a strategy of their own (prepare_for_update, validate_update)
+    # instead of the kind's defaulting and validation: pods/ephemeralcontainers
+    strategies: dict[str, Any] = field(default_factory=dict)
     _field_types: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -163,6 +166,7 @@ def builtin_kinds() -> list[Kind]:
                            "proxy": ("create", "delete", "get", "patch", "update")},
              columns=tables.POD_COLUMNS, default=validation.default_pod, decode=validation.decode_pod,
              validate=validation.validate_pod, status_subresource=True,
+             strategies={"ephemeralcontainers": ephemeral.STRATEGY},
              field_selectors={**_meta_fields(),
                               "spec.nodeName": lambda o: o.get("spec", {}).get("nodeName", ""),
                               "status.phase": lambda o: o.get("status", {}).get("phase", ""),
@@ -210,6 +214,12 @@ def builtin_kinds() -> list[Kind]:
              columns=(_name(), _age()), validate=validation.validate_generic,
              decode=validation.decode_replicaset,
              field_selectors=_meta_fields(), has_generation=True, status_subresource=True),
+        Kind("apps", ("v1",), "daemonsets", "DaemonSet", "daemonset", short_names=("ds",), categories=("all",),
+             subresources={"status": ("get", "patch", "update")},
+             columns=tables.DAEMONSET_COLUMNS, default=validation.default_daemonset,
+             decode=validation.default_daemonset,
+             validate=validation.validate_deployment, field_selectors=_meta_fields(),
+             has_generation=True, status_subresource=True),
         Kind("apiextensions.k8s.io", ("v1",), "customresourcedefinitions", "CustomResourceDefinition",
              "customresourcedefinition", namespaced=False, short_names=("crd", "crds"),
              categories=("api-extensions",), subresources={"status": ("get", "patch", "update")},

@@ -11,7 +11,9 @@ handled here:
 - to a cluster IP: kube-proxy's part, to one of the Service's endpoints;
 - to an address of the emulated internet: that host answers (internet.py);
 - from a pod with an Istio sidecar: through the emulated sidecar first
-  (sidecar.py), as Istio's iptables capture would send it.
+  (sidecar.py), as Istio's iptables capture would send it;
+- from a pod the ambient CNI captured: through the node's emulated ztunnel
+  (ambient.py), as ztunnel's in-pod redirection would send it.
 
 Names resolve through a hosts file that plays cluster DNS (a mount namespace
 per exec binds it over /etc/hosts), with ExternalName Services flattened to
@@ -45,6 +47,7 @@ SERVICE_CIDRS = ("10.96.0.0/12", "fd00:10:96::/112")
 CLUSTER_DNS = "10.96.0.10"
 CLUSTER_DOMAIN = "cluster.local"
 SIDECAR_ADMIN_PORT = 15000
+AUTO_ALLOCATED = "240.240.0.0/16"  # istiod's ServiceEntry addresses (waypoints.py)
 ENTER = ('[ -e /etc/hosts ] && mount --bind "$1" /etc/hosts; '
          'mount --bind "$2" /etc/resolv.conf 2>/dev/null; '
          '[ -e /etc/ssl/certs/ca-certificates.crt ] && mount --bind "$3" /etc/ssl/certs/ca-certificates.crt; '
@@ -75,12 +78,32 @@ def plain_ip(address: str) -> str:
 
 
 def has_sidecar(pod: dict) -> bool:
-    """An `istio-proxy` container, or a native sidecar (restartable init container)."""
-    spec = pod.get("spec", {})
+    """Is Istio's proxy on this pod's path?
+
+    Istio finds its proxy by name, `istio-proxy`, among the containers and then the init
+    containers (pkg/kube/inject/app_probe.go FindSidecar; the injector puts it in one place or the
+    other, injection.py). An init container runs beside the application only when it is
+    restartable, `restartPolicy: Always` (a native sidecar: Kubernetes KEP-753,
+    pkg/api/v1/pod/util.go IsRestartableInitContainer); any other init container has exited
+    before the application starts, so then no proxy is there to capture its traffic.
+    """
+    spec = pod.get("spec") or {}
     if any(c.get("name") == "istio-proxy" for c in spec.get("containers") or []):
         return True
     return any(c.get("name") == "istio-proxy" and c.get("restartPolicy") == "Always"
                for c in spec.get("initContainers") or [])
+
+
+def dataplane(pod: dict) -> str:
+    """What carries a pod's outbound traffic: "sidecar", "ambient" (captured by the CNI for
+    ztunnel) or "none". ztunnel's own pod is not captured, whatever its container is named."""
+    from .ambient import is_ztunnel, redirected
+
+    if is_ztunnel(pod):
+        return "none"
+    if has_sidecar(pod):
+        return "sidecar"
+    return "ambient" if redirected(pod) else "none"
 
 
 class PodNet:
@@ -90,7 +113,7 @@ class PodNet:
         meta = pod["metadata"]
         self.name, self.namespace, self.uid = meta["name"], meta["namespace"], meta["uid"]
         self.ip = ip
-        self.sidecar = has_sidecar(pod)
+        self.mode = dataplane(pod)  # refreshed by each prepare(): the CNI may capture it later
         owners = meta.get("ownerReferences") or []
         # a Deployment's pod is NAME-HASH-SUFFIX; Istio names the workload after the Deployment
         self.workload = self.name.rsplit("-", 2)[0] if owners and owners[0].get("kind") == "ReplicaSet" \
@@ -118,8 +141,8 @@ class PodNet:
         commands = ["link set lo up"]
         commands += [f"route add local {cidr} dev lo" for cidr in SERVICE_CIDRS]
         for address in internet_ips:
-            bits = 32 if ":" not in address else 128
-            commands.append(f"route add local {address}/{bits} dev lo")
+            bits = "" if "/" in address else "/32" if ":" not in address else "/128"
+            commands.append(f"route add local {address}{bits} dev lo")
         commands.append(f"addr add {ip}/32 dev lo")
         subprocess.run(["nsenter", f"--net={self.ns_path}", "ip", "-batch", "-"],
                        input="\n".join(commands).encode() + b"\n", check=True, capture_output=True)
@@ -201,11 +224,15 @@ class Network:
     """All pod networks of one cluster, and the traffic between them and the world."""
 
     def __init__(self, cluster: "Cluster") -> None:
+        from .ambient import Ztunnel
         from .sidecar import Sidecar
+        from .waypoints import Waypoint
 
         self.cluster = cluster
         self.internet = Internet(cluster.ca)
         self.sidecar = Sidecar(self)
+        self.ztunnel = Ztunnel(self)
+        self.waypoint = Waypoint(self)
         self.pods: dict[str, PodNet] = {}
         self.lock = threading.Lock()
         self._round_robin: dict[str, itertools.count] = {}
@@ -223,18 +250,24 @@ class Network:
                 if why:
                     raise RuntimeError(why)
                 ip = (pod.get("status") or {}).get("podIP") or "10.244.255.254"
-                net = self._spawner.submit(PodNet, pod, ip, self.internet.ips(),
-                                           Path(self.cluster.workdir)).result()
+                local = self.internet.ips()
+                if self.cluster.ambient:  # ServiceEntry addresses a captured pod may be told by ztunnel
+                    local += [AUTO_ALLOCATED]
+                net = self._spawner.submit(PodNet, pod, ip, local, Path(self.cluster.workdir)).result()
                 self.pods[uid] = net
             return net
 
     def prepare(self, pod: dict) -> PodNet:
         """Ready a pod for a command: listeners for every port in use, fresh DNS and trust files."""
         net = self.pod(pod)
-        if net.sidecar:
+        net.mode = dataplane(pod)
+        if net.mode == "sidecar":
             # Istio's iptables capture every outbound connection, whatever its address
             wanted = {("::", port) for port in self.ports()}
             wanted.add(("127.0.0.1", SIDECAR_ADMIN_PORT))
+        elif net.mode == "ambient":
+            # ztunnel's in-pod rules capture every outbound connection too
+            wanted = {("::", port) for port in self.ports()}
         else:
             wanted = self.addresses()
         for sock in net.listen(wanted):
@@ -284,6 +317,20 @@ class Network:
                     pairs.update((ip, p["port"]) for p in spec.get("ports") or [] if p.get("port"))
         return pairs
 
+    def pod_http(self, pod: dict, port: int, method: str, path: str) -> tuple[int, str, bytes] | None:
+        """An HTTP request to a pod's IP and port (the API server's pod proxy): (status,
+        content type, body), or None when nothing listens there."""
+        from .ambient import STATS_PORT, is_ztunnel
+        if is_ztunnel(pod) and port == STATS_PORT and (pod.get("status") or {}).get("phase") == "Running":
+            # ztunnel src/metrics/server.rs: /metrics and /stats/prometheus, anything else 404
+            if path.split("?")[0] not in ("/metrics", "/stats/prometheus"):
+                return 404, "text/plain", b""
+            image = next((c.get("image", "") for c in pod["spec"].get("containers") or []), "")
+            version = image.rpartition(":")[2].split("-")[0]
+            return (200, "application/openmetrics-text;charset=utf-8;version=1.0.0",
+                    self.ztunnel.metrics(pod, version).encode())
+        return None
+
     # -- DNS --------------------------------------------------------------------------------
     def resolve(self, name: str, depth: int = 0) -> list[str]:
         """Addresses of a name as cluster DNS answers it (ExternalName is a CNAME)."""
@@ -313,10 +360,29 @@ class Network:
                 names.append(name)
             for ip in self.resolve(names[0]):
                 lines.append(f"{ip}\t{' '.join(names)}")
+        if net.mode == "ambient":
+            lines += self.captured_dns()
         for host in self.internet.hosts:
             for ip in host.ips:
                 lines.append(f"{ip}\t{' '.join(host.names)}")
         return "\n".join(lines) + "\n"
+
+    def captured_dns(self) -> list[str]:
+        """What ztunnel's DNS proxy answers a captured pod beyond cluster DNS (when the CNI
+        captures DNS, ambient.dns_capture): a ServiceEntry's hosts at its addresses, user-given
+        or allocated by istiod (IPv4 only here). Listed before the internet's, so they win."""
+        from .ambient import dns_capture
+        if not dns_capture(self.cluster.store):
+            return []
+        lines = []
+        for se in self.cluster.store.scan("networking.istio.io/serviceentries"):
+            spec = se.get("spec") or {}
+            given = [a for a in spec.get("addresses") or [] if ":" not in a and "/" not in a]
+            for host in spec.get("hosts") or []:
+                ips = given or [a.get("value") for a in (se.get("status") or {}).get("addresses") or []
+                                if a.get("host") == host and ":" not in a.get("value", "")]
+                lines += [f"{ip}\t{host}" for ip in ips[:1]]
+        return lines
 
     # -- traffic ------------------------------------------------------------------------------
     def _accept(self, net: PodNet, listener: socket.socket) -> None:
@@ -332,10 +398,12 @@ class Network:
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             address, port = conn.getsockname()[:2]
             ip = plain_ip(address)
-            if net.sidecar and port == SIDECAR_ADMIN_PORT and ip == "127.0.0.1":
+            if net.mode == "sidecar" and port == SIDECAR_ADMIN_PORT and ip == "127.0.0.1":
                 self.sidecar.admin(net, conn)
-            elif net.sidecar:
+            elif net.mode == "sidecar":
                 self.sidecar.outbound(net, conn, ip, port)
+            elif net.mode == "ambient":
+                self.ztunnel.outbound(net, conn, ip, port)
             else:
                 self.direct(conn, ip, port, net.ip)
         except Exception:  # a broken connection must not take the listener down
@@ -430,15 +498,18 @@ def reset(conn: socket.socket) -> None:
         pass
 
 
-def splice(a: socket.socket, b: socket.socket) -> None:
-    """Copy bytes both ways until either side closes."""
-    def pump(src: socket.socket, dst: socket.socket) -> None:
+def splice(a: socket.socket, b: socket.socket) -> tuple[int, int]:
+    """Copy bytes both ways until either side closes; the bytes copied (a to b, b to a)."""
+    counts = [0, 0]
+
+    def pump(src: socket.socket, dst: socket.socket, which: int) -> None:
         try:
             while True:
                 data = src.recv(65536)
                 if not data:
                     break
                 dst.sendall(data)
+                counts[which] += len(data)
         except OSError:
             pass
         finally:
@@ -447,7 +518,8 @@ def splice(a: socket.socket, b: socket.socket) -> None:
             except OSError:
                 pass
 
-    other = threading.Thread(target=pump, args=(b, a), daemon=True)
+    other = threading.Thread(target=pump, args=(b, a, 1), daemon=True)
     other.start()
-    pump(a, b)
+    pump(a, b, 0)
     other.join(timeout=60)
+    return counts[0], counts[1]

@@ -18,6 +18,7 @@ from .errors import APIError, bad_request
 MERGE_KEYS: dict[str, dict[str, str]] = {
     "Service": {"spec.ports": "port", "metadata.ownerReferences": "uid"},
     "Pod": {"spec.containers": "name", "spec.initContainers": "name", "spec.volumes": "name",
+            "spec.ephemeralContainers": "name", "spec.ephemeralContainers.env": "name",
             "spec.containers.env": "name", "spec.initContainers.env": "name",
             "spec.containers.ports": "containerPort", "spec.containers.volumeMounts": "mountPath",
             "spec.imagePullSecrets": "name", "metadata.ownerReferences": "uid",

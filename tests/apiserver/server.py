@@ -167,6 +167,12 @@ class App:
             raise not_found_path()
         name = rest[1] if len(rest) > 1 else ""
         sub = rest[2] if len(rest) > 2 else ""
+        if sub == "proxy" and kind.key == "/pods":
+            # pods/{name}/proxy/{path}: the path is the rest of the URL (pods/proxy, any method)
+            verb = {"GET": "get", "HEAD": "get", "POST": "create", "PUT": "update", "PATCH": "patch",
+                    "DELETE": "delete", "OPTIONS": "get"}.get(req.method, "get")
+            self.cluster.authorize(req.user, verb, kind, namespace, name, sub)
+            return self.cluster.proxy_pod(req, namespace, name, "/" + "/".join(rest[3:]))
         if len(rest) > 3 or (sub and sub not in kind.subresources):
             raise not_found_path()
         method = req.method
@@ -317,7 +323,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Audit-Id", str(uuid.uuid4()))
         self.send_header("Cache-Control", "no-cache, private")
         for text in resp.warnings:
-            self.send_header("Warning", f'299 - "{text}"')
+            # apimachinery util/net NewWarningHeader: a quoted-string, `"` and `\` escaped
+            quoted = text.replace("\\", "\\\\").replace('"', '\\"')
+            self.send_header("Warning", f'299 - "{quoted}"')
         for key, value in resp.headers.items():
             self.send_header(key, value)
         self.send_header("Content-Type", resp.content_type)

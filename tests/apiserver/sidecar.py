@@ -2,22 +2,18 @@
 
 Istio's iptables rules send a pod's outbound connections to Envoy, which
 matches them against the mesh's services and applies their DestinationRules.
-This module does the same for the connections network.py hands it:
+This module does the same for the connections network.py hands it, as the
+pod's own revision configures it (proxyconfig.py: the registry, the
+ExternalName mode, the matching, the DestinationRule that applies):
 
-- *matching*: HTTP by the Host header on the port's HTTP listener; TCP and TLS
-  by cluster IP, ServiceEntry address, SNI, or (for an ExternalName Service's
-  TCP port before Istio 1.21) any traffic on that port (istio#20703). No match
-  goes to the PassthroughCluster, untouched.
-- *ExternalName Services* follow the mesh's version: up to Istio 1.20 (unless
-  ENABLE_EXTERNAL_NAME_ALIAS) each is a service of its own, host
-  NAME.NS.svc.cluster.local, so DestinationRules on that host apply; from
-  1.21 it is only an alias of its target's host, and only rules on the target
-  host (written for a ServiceEntry) apply.
-- *TLS mode*: the DestinationRule that applies (exact host before wildcards;
-  the client's namespace, then the service's, then istio-system) decides. A
-  mode of ISTIO_MUTUAL towards an external host fails as Envoy does: HTTP 503
-  `upstream connect error or disconnect/reset before headers. reset reason:
-  connection termination`, or a reset TLS handshake.
+- *no match* goes to the PassthroughCluster under ALLOW_ANY, untouched; under
+  REGISTRY_ONLY (meshConfig, or the pod's Sidecar resource) HTTP gets the
+  block_all route's 502 and anything else the BlackHoleCluster, a closed
+  connection (a reset TLS handshake).
+- *TLS mode*: a mode of ISTIO_MUTUAL towards an external host fails as Envoy
+  does: HTTP 503 `upstream connect error or disconnect/reset before headers.
+  reset reason: connection termination`, or a reset TLS handshake; SIMPLE on an
+  HTTP port originates TLS.
 - *headers*: requests get the headers Istio's sidecar adds (decorator
   operation, peer metadata id, B3 trace ids, ...); responses get
   `server: envoy` and `x-envoy-upstream-service-time`.
@@ -37,20 +33,15 @@ import ssl
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .network import reset, splice
+from .proxyconfig import DOMAIN, HTTP_PROTOCOLS, Entry, Proxy, ProxyConfig
 
 if TYPE_CHECKING:  # pragma: no cover
     from .network import Network, PodNet
 
-DESTINATION_RULES = "networking.istio.io/destinationrules"
-SERVICE_ENTRIES = "networking.istio.io/serviceentries"
-ROOT_NAMESPACE = "istio-system"
-DOMAIN = "svc.cluster.local"
-HTTP_PROTOCOLS = ("http", "http2", "grpc", "grpc-web", "http_proxy")
-KNOWN_PROTOCOLS = HTTP_PROTOCOLS + ("https", "tls", "tcp", "udp", "mongo", "redis", "mysql")
+BLACKHOLE = "BlackHoleCluster"
 MTLS_RESET = ("upstream connect error or disconnect/reset before headers. "
               "reset reason: connection termination")
 TLS_ERROR = ("upstream connect error or disconnect/reset before headers. reset reason: connection "
@@ -58,180 +49,66 @@ TLS_ERROR = ("upstream connect error or disconnect/reset before headers. reset r
              "WRONG_VERSION_NUMBER:TLS_error_end")
 
 
-def port_protocol(port: dict) -> str:
-    """Istio protocol selection: appProtocol, else the name's prefix; '' when unrecognised."""
-    name = (port.get("appProtocol") or port.get("name") or port.get("protocol") or "").lower()
-    prefix = name.split("-", 1)[0]
-    return prefix if prefix in KNOWN_PROTOCOLS else ""
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A service in the mesh's registry, as Envoy clusters see it."""
-
-    host: str
-    namespace: str
-    port: int
-    protocol: str  # from the port's name; '' when Istio would sniff
-    upstreams: tuple[tuple[str, int], ...] = ()  # static endpoints (ip, port)
-    dns: str = ""  # resolution DNS: connect to this name, at `port`
-    target_port: int = 0
-    service: dict | None = field(default=None, compare=False, repr=False)  # its endpoints, read when used
-    service_port: dict | None = field(default=None, compare=False, repr=False)
-
-    @property
-    def cluster(self) -> str:
-        return f"outbound|{self.port}||{self.host}"
-
-
 class Sidecar:
     def __init__(self, network: "Network") -> None:
         self.network = network
         self.stats: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
         self.lock = threading.Lock()
-
-    def version(self) -> tuple[int, int]:
-        major, minor = (self.network.cluster.istio_version or "1.20").split(".")[:2]
-        return int(major), int(minor)
+        self.config = ProxyConfig(network.cluster)
 
     @property
     def store(self):
         return self.network.cluster.store
 
-    # -- mesh configuration -------------------------------------------------------------
-    def alias_mode(self) -> bool:
-        return self.network.cluster.external_name_alias()
-
-    def registry(self) -> list[Entry]:
-        """Every (host, port) the sidecar has a cluster for."""
-        entries: list[Entry] = []
-        alias = self.alias_mode()
-        for svc in self.store.scan("/services"):
-            meta, spec = svc["metadata"], svc.get("spec", {})
-            host = f"{meta['name']}.{meta['namespace']}.{DOMAIN}"
-            for port in spec.get("ports") or []:
-                if spec.get("type") == "ExternalName":
-                    if alias:
-                        continue  # only an alias in 1.21+: see aliases()
-                    entries.append(Entry(host, meta["namespace"], port["port"], port_protocol(port),
-                                         dns=spec.get("externalName", "").rstrip(".")))
-                else:
-                    entries.append(Entry(host, meta["namespace"], port["port"], port_protocol(port),
-                                         service=svc, service_port=port))
-        for se in self.store.scan(SERVICE_ENTRIES):
-            spec = se.get("spec", {})
-            for host in spec.get("hosts") or []:
-                for port in spec.get("ports") or []:
-                    protocol = (port.get("protocol") or "").lower()
-                    ups = tuple((e["address"], (e.get("ports") or {}).get(port.get("name"), port.get("targetPort") or port["number"]))
-                                for e in spec.get("endpoints") or [] if e.get("address"))
-                    entries.append(Entry(host, se["metadata"]["namespace"], port["number"],
-                                         protocol if protocol in KNOWN_PROTOCOLS else "",
-                                         upstreams=ups if spec.get("resolution") == "STATIC" else (),
-                                         dns="" if spec.get("resolution") == "STATIC" else host,
-                                         target_port=port.get("targetPort") or 0))
-        return entries
-
-    def aliases(self) -> dict[str, str]:
-        """1.21+: ExternalName hosts that are DNS aliases of another mesh host."""
-        if not self.alias_mode():
-            return {}
-        out = {}
-        for svc in self.store.scan("/services"):
-            spec = svc.get("spec", {})
-            if spec.get("type") == "ExternalName":
-                meta = svc["metadata"]
-                out[f"{meta['name']}.{meta['namespace']}.{DOMAIN}"] = spec.get("externalName", "").rstrip(".")
-        return out
-
-    def tls_mode(self, entry: Entry, client_ns: str) -> str | None:
-        """The TLS mode of the DestinationRule that applies to entry, or None (auto mTLS)."""
-        for ns in dict.fromkeys([client_ns, entry.namespace, ROOT_NAMESPACE]):
-            best, best_rank = None, -1
-            for rule in self.store.scan(DESTINATION_RULES, ns):
-                rank = host_match(rule.get("spec", {}).get("host", ""), entry.host, ns)
-                if rank > best_rank:
-                    best, best_rank = rule, rank
-            if best is not None and best_rank >= 0:
-                policy = best.get("spec", {}).get("trafficPolicy") or {}
-                for level in policy.get("portLevelSettings") or []:
-                    if (level.get("port") or {}).get("number") == entry.port and level.get("tls"):
-                        return level["tls"].get("mode")
-                return (policy.get("tls") or {}).get("mode")
-        return None
-
-    # -- matching -------------------------------------------------------------------------
-    def by_host(self, host: str, port: int, client_ns: str) -> Entry | None:
-        host = host.lower().rstrip(".")
-        names = {host}
-        if "." not in host:
-            names.add(f"{host}.{client_ns}.{DOMAIN}")
-        elif host.count(".") == 1:
-            names.add(f"{host}.{DOMAIN}")
-        elif host.endswith(".svc"):
-            names.add(f"{host}.cluster.local")
-        for name in list(names):
-            target = self.aliases().get(name)
-            if target:
-                names.add(target)
-        for entry in self.registry():
-            if entry.port == port and entry.host in names:
-                return entry
-        return None
-
-    def by_address(self, ip: str, port: int, sni: str) -> Entry | None:
-        entries = [e for e in self.registry() if e.port == port]
-        for svc in self.store.scan("/services"):
-            if ip in (svc.get("spec", {}).get("clusterIPs") or []):
-                meta = svc["metadata"]
-                host = f"{meta['name']}.{meta['namespace']}.{DOMAIN}"
-                return next((e for e in entries if e.host == host), None)
-        for se in self.store.scan(SERVICE_ENTRIES):
-            if ip in (se.get("spec", {}).get("addresses") or []):
-                return next((e for e in entries if e.host in se["spec"].get("hosts", [])), None)
-        if sni:
-            found = next((e for e in entries if e.host == sni and e.protocol in ("https", "tls")), None)
-            if found:
-                return found
-        # a TCP port of a DNS service without addresses captures all traffic on the port
-        return next((e for e in entries if e.protocol == "tcp" and e.dns), None)
-
     # -- traffic --------------------------------------------------------------------------------
-    def count(self, net: "PodNet", entry: "Entry | None", host: str, protocol: str, code: int = 0) -> None:
-        """One Istio metric sample, as the source reporter records it."""
+    def count(self, net: "PodNet", entry: "Entry | None", host: str, protocol: str, code: int = 0,
+              cluster: str = "PassthroughCluster") -> None:
+        """One Istio metric sample, as the source reporter records it (traffic to no service is
+        named after the PassthroughCluster or BlackHoleCluster it went to, istio/proxy#2792)."""
         if entry is not None:
             name, _, rest = entry.host.partition(".")
             namespace = rest.split(".")[0] if rest.endswith(DOMAIN) else entry.namespace
             service, service_name = entry.host, name if rest.endswith(DOMAIN) else entry.host
         else:
-            service, service_name, namespace = host or "unknown", "PassthroughCluster", "unknown"
+            service, service_name, namespace = host or "unknown", cluster, "unknown"
         tags = [("reporter", "source"), ("source_workload", net.workload),
                 ("source_workload_namespace", net.namespace), ("destination_service", service),
                 ("destination_service_name", service_name), ("destination_service_namespace", namespace),
                 ("request_protocol", protocol)]
         if protocol == "http":
             tags.append(("response_code", str(code)))
-        tags += [("response_flags", "-"), ("connection_security_policy", "unknown")]
+        tags += [("response_flags", "UH" if cluster == BLACKHOLE and protocol == "tcp" else "-"),
+                 ("connection_security_policy", "unknown")]
         metric = "istio_requests_total" if protocol == "http" else "istio_tcp_connections_opened_total"
         key = ";.;".join(f"{k}=.={v}" for k, v in tags) + f";.;_{metric}"
         with self.lock:
             self.stats[net.uid][key] += 1
 
     def outbound(self, net: "PodNet", conn: socket.socket, ip: str, port: int) -> None:
+        proxy = self.config.proxy(net)
+        registry = self.config.registry(proxy)
         first = peek(conn)
         is_tls = first[:1] == b"\x16"
-        http_port = any(e.port == port and e.protocol in HTTP_PROTOCOLS for e in self.registry())
+        http_port = any(e.port == port and e.protocol in HTTP_PROTOCOLS for e in registry)
         looks_http = bool(re.match(rb"^[A-Z]+ \S+ HTTP/1\.[01]\r?\n", first))
-        by_address = self.by_address(ip, port, sni_of(first) if is_tls else "")
+        by_address = self.config.by_address(ip, port, sni_of(first) if is_tls else "", registry)
         if by_address is not None and by_address.protocol not in HTTP_PROTOCOLS + ("",):
-            return self.tcp(net, conn, ip, port, by_address)
+            return self.tcp(net, conn, ip, port, by_address, proxy)
         if looks_http and (http_port or (by_address is not None)):
-            return self.http(net, conn, ip, port, by_address)
+            return self.http(net, conn, ip, port, by_address, proxy, registry)
         if by_address is not None and not looks_http:
-            return self.tcp(net, conn, ip, port, by_address)
-        self.passthrough(net, conn, ip, port)
+            return self.tcp(net, conn, ip, port, by_address, proxy)
+        self.passthrough(net, conn, ip, port, proxy)
 
-    def passthrough(self, net: "PodNet", conn: socket.socket, ip: str, port: int) -> None:
+    def passthrough(self, net: "PodNet", conn: socket.socket, ip: str, port: int, proxy: Proxy) -> None:
+        """The outbound listener's catch-all: PassthroughCluster under ALLOW_ANY, BlackHoleCluster
+        (a static cluster without endpoints) under REGISTRY_ONLY, where Envoy closes the connection
+        at once: a reset TLS handshake, curl exit 35 (pilot/pkg/networking/core/listener_builder.go
+        buildOutboundCatchAllNetworkFiltersOnly; istio#33281; istio.io egress-control task)."""
+        if proxy.policy == "REGISTRY_ONLY":
+            self.count(net, None, ip, "tcp", cluster=BLACKHOLE)
+            reset(conn)
+            return
         self.count(net, None, ip, "tcp")
         upstream = self.network.connect(ip, port, net.ip)
         splice(conn, upstream)
@@ -249,9 +126,9 @@ class Sidecar:
                 return ips[0], entry.target_port or entry.port
         return None
 
-    def tcp(self, net: "PodNet", conn: socket.socket, ip: str, port: int, entry: Entry) -> None:
+    def tcp(self, net: "PodNet", conn: socket.socket, ip: str, port: int, entry: Entry, proxy: Proxy) -> None:
         self.count(net, entry, entry.host, "tcp")
-        mode = self.tls_mode(entry, net.namespace)
+        mode = self.config.tls_mode(entry, proxy)
         if mode in ("ISTIO_MUTUAL", "MUTUAL", "SIMPLE"):
             # Envoy wraps the app's bytes in its own TLS; the external host cannot follow.
             peek(conn)
@@ -265,21 +142,28 @@ class Sidecar:
         splice(conn, upstream)
         upstream.close()
 
-    def http(self, net: "PodNet", conn: socket.socket, ip: str, port: int, by_address: Entry | None) -> None:
+    def http(self, net: "PodNet", conn: socket.socket, ip: str, port: int, by_address: Entry | None,
+             proxy: Proxy, registry: list[Entry]) -> None:
         request = read_http(conn)
         if request is None:
             return
         line, headers, body = request
         host = header(headers, "host").split(":")[0] or ip
-        entry = by_address or self.by_host(host, port, net.namespace)
+        entry = by_address or self.config.by_host(host, port, proxy, registry)
         started = time.monotonic()
-        headers = outbound_headers(headers, entry, net, b3=self.version() < (1, 22))
+        headers = outbound_headers(headers, entry, net, b3=proxy.version < (1, 22))
+        if entry is None and proxy.policy == "REGISTRY_ONLY":
+            # the block_all virtual host: a direct response 502 with no body
+            # (pilot/pkg/networking/core/httproute.go, BlackHole route; istio#21385)
+            send_envoy_error(conn, 502, "")
+            self.count(net, None, host, "http", 502, cluster=BLACKHOLE)
+            return
         if entry is None:  # the allow_any virtual host: PassthroughCluster, no decorator
             upstream = self.network.connect(ip, port, net.ip)
             code = self._forward(conn, upstream, line, headers, body, started)
             self.count(net, None, host, "http", code)
             return
-        mode = self.tls_mode(entry, net.namespace)
+        mode = self.config.tls_mode(entry, proxy)
         if mode in ("ISTIO_MUTUAL", "MUTUAL"):
             send_envoy_error(conn, 503, MTLS_RESET)
             self.count(net, entry, entry.host, "http", 503)
@@ -343,20 +227,6 @@ class Sidecar:
 
 
 # -- helpers -------------------------------------------------------------------------------------
-def host_match(rule_host: str, host: str, rule_ns: str) -> int:
-    """How well a DestinationRule host names host: -1 not at all, higher is more specific."""
-    rule_host = rule_host.lower()
-    if "." not in rule_host and rule_host not in ("*",):
-        rule_host = f"{rule_host}.{rule_ns}.{DOMAIN}"  # short names are relative to the rule's namespace
-    if rule_host == host:
-        return 1000
-    if rule_host == "*":
-        return 0
-    if rule_host.startswith("*.") and host.endswith(rule_host[1:]):
-        return len(rule_host)
-    return -1
-
-
 def peek(conn: socket.socket, size: int = 4096, wait: float = 2.0) -> bytes:
     """The first bytes the client sent, left in the socket."""
     conn.settimeout(wait)
@@ -486,13 +356,16 @@ def relay_response(upstream: socket.socket, client: socket.socket, started: floa
 
 
 def send_envoy_error(conn: socket.socket, code: int, text: str) -> None:
+    """A local reply (a body and text/plain), or a direct response without a body (the BlackHole
+    route's 502: `content-length: 0`, no content-type, istio#21385)."""
     body = text.encode()
     reason = {503: "Service Unavailable", 502: "Bad Gateway"}.get(code, "Error")
     stamp = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime())
+    kind = "content-type: text/plain\r\n" if body else ""
+    close = "connection: close\r\n" if body else ""
     try:
         conn.sendall(f"HTTP/1.1 {code} {reason}\r\ncontent-length: {len(body)}\r\n"
-                     f"content-type: text/plain\r\ndate: {stamp}\r\nserver: envoy\r\n"
-                     "connection: close\r\n\r\n".encode() + body)
+                     f"{kind}date: {stamp}\r\nserver: envoy\r\n{close}\r\n".encode() + body)
     except OSError:
         pass
 

@@ -304,6 +304,33 @@ DEPLOYMENT_COLUMNS = (
 )
 
 
+# kubernetes pkg/printers/internalversion/printers.go daemonSetColumnDefinitions, printDaemonSet
+DAEMONSET_COLUMNS = (
+    _name_col(),
+    _col("Desired", "integer", "The desired number of nodes that should be running the daemon pod.",
+         lambda o, now: o.get("status", {}).get("desiredNumberScheduled", 0)),
+    _col("Current", "integer", "The number of nodes that are running at least 1 daemon pod and are "
+         "supposed to run the daemon pod.", lambda o, now: o.get("status", {}).get("currentNumberScheduled", 0)),
+    _col("Ready", "integer", "The number of nodes that should be running the daemon pod and have one or more "
+         "of the daemon pod running and ready.", lambda o, now: o.get("status", {}).get("numberReady", 0)),
+    _col("Up-to-date", "integer", "The total number of nodes that are running updated daemon pod",
+         lambda o, now: o.get("status", {}).get("updatedNumberScheduled", 0)),
+    _col("Available", "integer", "The number of nodes that should be running the daemon pod and have one or "
+         "more of the daemon pod running and available (ready for at least spec.minReadySeconds)",
+         lambda o, now: o.get("status", {}).get("numberAvailable", 0)),
+    _col("Node Selector", "string", "NodeSelector is a selector which must be true for the pod to fit on a "
+         "node. Selector which must match a node's labels for the pod to be scheduled on that node.",
+         lambda o, now: format_labels(o.get("spec", {}).get("template", {}).get("spec", {}).get("nodeSelector"))),
+    _age_col(),
+    _col("Containers", "string", "Names of each container in the template.",
+         lambda o, now: _containers(o, "name"), priority=1),
+    _col("Images", "string", "Images referenced by each container in the template.",
+         lambda o, now: _containers(o, "image"), priority=1),
+    _col("Selector", "string", "A label query over pods that are managed by the daemon set.",
+         lambda o, now: format_labels(o.get("spec", {}).get("selector", {}).get("matchLabels")), priority=1),
+)
+
+
 NODE_COLUMNS = (
     _name_col(),
     _col("Status", "string", "The status of the node", lambda o, now: "Ready"),
@@ -316,19 +343,38 @@ NODE_COLUMNS = (
 
 # -- custom resources --------------------------------------------------------
 def json_path_cell(path: str, type_: str) -> Callable[[dict, float], Any]:
-    """A cell from a CRD additionalPrinterColumn's simple JSONPath (`.spec.host`)."""
+    """A cell from a CRD additionalPrinterColumn's JSONPath: fields, `[N]`, `[*]` and filters
+    `[?(@.type=="Programmed")]`; of several results the first, as apiextensions-apiserver's
+    tableconvertor takes `results[0][0]`."""
     parts = [p for p in re.split(r"\.(?![^\[]*\])", path.strip().lstrip(".")) if p]
 
+    def step(values: list, part: str) -> list:
+        match = re.match(r"""^([^\[]+)(?:\[(\d+|\*|\?\(@\.([\w.-]+)\s*==\s*["']([^"']*)["']\))\])?$""", part)
+        if not match:
+            return []
+        out: list = []
+        for value in values:
+            found = value.get(match.group(1)) if isinstance(value, dict) else None
+            selector = match.group(2)
+            if found is None:
+                continue
+            if selector is None:
+                out.append(found)
+            elif not isinstance(found, list):
+                continue
+            elif selector == "*":
+                out.extend(found)
+            elif match.group(3):
+                out.extend(e for e in found if isinstance(e, dict) and str(e.get(match.group(3))) == match.group(4))
+            elif int(selector) < len(found):
+                out.append(found[int(selector)])
+        return out
+
     def cell(obj: dict, now: float) -> Any:
-        value: Any = obj
+        values: list = [obj]
         for part in parts:
-            match = re.match(r"^([^\[]+)(?:\[(\d+|\*)\])?$", part)
-            if not match or not isinstance(value, dict):
-                return None
-            value = value.get(match.group(1))
-            if match.group(2) is not None and isinstance(value, list):
-                value = value if match.group(2) == "*" else (
-                    value[int(match.group(2))] if int(match.group(2)) < len(value) else None)
+            values = step(values, part)
+        value = values[0] if values else None
         if value is None:
             return None
         if type_ == "date":

@@ -588,10 +588,13 @@ def decode_pod_spec(spec: dict) -> None:
     spec.setdefault("terminationGracePeriodSeconds", 30)
     spec.setdefault("securityContext", {})
     spec.setdefault("schedulerName", "default-scheduler")
-    for group in ("initContainers", "containers"):
+    for group in ("initContainers", "containers", "ephemeralContainers"):
         for c in spec.get(group) or []:
             if isinstance(c, dict):
                 _decode_container(c)
+    for volume in spec.get("volumes") or []:
+        if isinstance(volume, dict) and set(volume) <= {"name"}:
+            volume["emptyDir"] = {}  # SetDefaults_Volume: no source is an emptyDir
 
 
 def decode_pod(obj: dict) -> None:
@@ -660,7 +663,25 @@ def validate_pod(obj: dict, old: dict | None, kind: "Kind") -> list[Cause]:
                 names.add(name)
             if not c.get("image") and old is None:
                 causes.append(Required(f"{path}.image"))
+    if old is None and spec.get("ephemeralContainers"):
+        # ValidatePodCreate: they come through the ephemeralcontainers subresource only
+        causes.append(Forbidden("spec.ephemeralContainers", "cannot be set on create"))
     return causes
+
+
+def _default_rolling(spec: dict, field: str, max_unavailable, max_surge) -> None:
+    """A workload's update strategy, defaulted field by field: RollingUpdate, and its limits."""
+    strategy = spec.get(field)
+    if not isinstance(strategy, dict):
+        strategy = spec[field] = {}
+    if not strategy.get("type"):
+        strategy["type"] = "RollingUpdate"
+    if strategy["type"] == "RollingUpdate":
+        rolling = strategy.get("rollingUpdate")
+        if not isinstance(rolling, dict):
+            rolling = strategy["rollingUpdate"] = {}
+        rolling.setdefault("maxUnavailable", max_unavailable)
+        rolling.setdefault("maxSurge", max_surge)
 
 
 def default_deployment(obj: dict, old: dict | None = None, cluster: "Cluster | None" = None,
@@ -674,17 +695,19 @@ def default_deployment(obj: dict, old: dict | None = None, cluster: "Cluster | N
     spec.setdefault("replicas", 1)
     spec.setdefault("revisionHistoryLimit", 10)
     spec.setdefault("progressDeadlineSeconds", 600)
-    strategy = spec.get("strategy")
-    if not isinstance(strategy, dict):
-        strategy = spec["strategy"] = {}
-    if not strategy.get("type"):
-        strategy["type"] = "RollingUpdate"
-    if strategy["type"] == "RollingUpdate":
-        rolling = strategy.get("rollingUpdate")
-        if not isinstance(rolling, dict):
-            rolling = strategy["rollingUpdate"] = {}
-        rolling.setdefault("maxUnavailable", "25%")
-        rolling.setdefault("maxSurge", "25%")
+    _default_rolling(spec, "strategy", "25%", "25%")
+    _decode_template(spec)
+
+
+def default_daemonset(obj: dict, old: dict | None = None, cluster: "Cluster | None" = None,
+                      dry: bool = False) -> None:
+    """apps/v1 SetDefaults_DaemonSet: updateStrategy RollingUpdate with maxUnavailable 1 and
+    maxSurge 0, revisionHistoryLimit 10."""
+    spec = obj.setdefault("spec", {})
+    if not isinstance(spec, dict):
+        return
+    spec.setdefault("revisionHistoryLimit", 10)
+    _default_rolling(spec, "updateStrategy", 1, 0)
     _decode_template(spec)
 
 
