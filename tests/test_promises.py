@@ -331,3 +331,65 @@ def test_a_200_with_a_failed_transfer_is_fail(apiserver, egress, kubectl):
     assert rows["cut"]["hint"].startswith("curl failed (exit 18): curl: (18) transfer closed with 1008 bytes")
     assert rows["reset"]["hint"] == "curl failed (exit 56): curl: (56) Recv failure: Connection reset by peer"
     assert "--timeout=1s" in rows["stall"]["hint"]  # curl 28: --max-time ran out mid-body
+
+
+# -- Idempotent, and a dry run writes nothing ---------------------------------------------------
+
+def everything(srv) -> dict[str, str]:
+    """Every egress object in namespace default, by path, with its resourceVersion."""
+    out = {}
+    for path in ("/api/v1/namespaces/default/services", "/api/v1/namespaces/default/endpoints",
+                 "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
+                 ISTIO + "default/destinationrules", ISTIO + "default/serviceentries"):
+        for obj in get_json(srv, path)["items"]:
+            out[f'{path}/{obj["metadata"]["name"]}'] = obj["metadata"]["resourceVersion"]
+    return out
+
+
+@pytest.mark.parametrize("mode, suffix", [("server", " (server dry run)"), ("client", " (dry run)")])
+def test_a_dry_run_that_would_configure_and_prune_writes_nothing(apiserver, egress, mode, suffix):
+    assert egress("endpoints", "w", "192.0.2.1", "2001:db8::1", "--port", "443", "--host", "w.example").code == 0
+    before = everything(apiserver)
+    res = egress("externalname", "w", "w.example", "--port", "443", "--protocol", "tls", "--tls-mode", "SIMPLE",
+                 f"--dry-run={mode}")
+    assert res.code == 0, res.err
+    assert res.lines == [f"service/w configured{suffix}", f"destinationrule.networking.istio.io/w configured{suffix}",
+                         f"endpointslice.discovery.k8s.io/w-ipv4 pruned{suffix}",
+                         f"endpointslice.discovery.k8s.io/w-ipv6 pruned{suffix}"]
+    assert everything(apiserver) == before
+
+
+def test_the_same_command_twice_prints_the_objects_as_they_are(apiserver, egress):
+    first = egress("externalname", "my-httpbin", "httpbin.org", "-o", "json")
+    second = egress("externalname", "my-httpbin", "httpbin.org", "-o", "json")
+    assert second.code == 0, second.err
+    names = [(o["kind"], o["metadata"]["name"], o["metadata"]["resourceVersion"]) for o in second.json()["items"]]
+    assert names == [(o["kind"], o["metadata"]["name"], o["metadata"]["resourceVersion"])
+                     for o in first.json()["items"]]
+    assert [kind for kind, _, _ in names] == ["Service", "DestinationRule"]
+
+
+def test_a_prune_never_deletes_what_someone_made_in_the_meantime(apiserver, egress):
+    """Between reading the service's objects and pruning them, its slice is replaced by hand:
+    the prune names the uid it read, so the hand-made slice stays and the command fails."""
+    assert egress("endpoints", "w", "192.0.2.1", "--port", "443").code == 0
+    apiserver.fault(method="PUT", path="/services/w$", delay=2, times=1)  # slow, then served
+    result = {}
+    worker = threading.Thread(target=lambda: result.update(res=egress("externalname", "w", "w.example")))
+    worker.start()
+    deadline = time.monotonic() + 10
+    while not any(r["method"] == "PUT" for r in apiserver.requests()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    path = "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/"
+    mine = get_json(apiserver, path + "w-ipv4")
+    assert apiserver.request("DELETE", path + "w-ipv4")[0] == 200
+    theirs = {**content(mine), "endpoints": [{"addresses": ["192.0.2.99"]}]}
+    theirs["metadata"]["labels"] = {"kubernetes.io/service-name": "w", "app.kubernetes.io/managed-by": "kubectl-egress"}
+    status, _, made = apiserver.request("POST", path, theirs)
+    assert status == 201, made
+    worker.join(timeout=30)
+    res = result["res"]
+    assert res.code == 1
+    assert "Precondition failed: UID in precondition" in res.err
+    assert get_json(apiserver, path + "w-ipv4")["metadata"]["uid"] == made["metadata"]["uid"]
+    assert get_json(apiserver, SVC + "w")["spec"]["type"] == "ClusterIP"  # and the Service is put back
