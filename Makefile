@@ -47,6 +47,7 @@ bench: venv build
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m tests.bench
 
 mutate: venv
+	rm -rf mutants  # a fresh run: results cached from older tests would not count new kills
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/mutmut run --max-children 2 $(ONLY)
 	$(BIN)/python -m tests.mutation_score
 
