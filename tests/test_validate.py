@@ -188,6 +188,10 @@ MESSAGES = [
     (validate.ip, "fe80::1", f'IP "fe80::1" is a link-local address, {NOWHERE}'),
     (validate.ip, "ff02::1", f'IP "ff02::1" is a multicast address, {NOWHERE}'),
     (validate.ips, [], "give at least one IP address"),
+    (validate.ips, ["en.wikipedia.org"], 'IP "en.wikipedia.org" is a host name; use "kubectl egress externalname '
+     'NAME en.wikipedia.org" for host names'),
+    (validate.ip, "X10.0.0.1", 'IP "X10.0.0.1" is a host name; use "kubectl egress externalname NAME x10.0.0.1" '
+     "for host names"),
     (validate.ips, ["192.0.2.1", "2001:db8::1", "192.0.2.1"], 'IP "192.0.2.1" is given twice'),
     (validate.port, "x", '--port "x" is not a port number: give 1 to 65535'),
     (validate.port, 0, "--port 0 is out of range: give 1 to 65535"),
@@ -213,6 +217,7 @@ def test_the_whole_message(check, value, message):
 
 @pytest.mark.parametrize("text, host", [
     ("api.example.TAX", "api.example.tax"),  # only trailing dots go, nothing else
+    ("X10.0.0.1", "x10.0.0.1"),  # a host name, though an IP address follows its first letter
     ("a" * 63 + ".org", "a" * 63 + ".org"),  # a label of 63 is allowed
     ("a" * 40 + "." + "b" * 40 + ".org", "a" * 40 + "." + "b" * 40 + ".org"),  # the limit is per label
     (".".join(["a" * 63] * 3 + ["b" * 61]), ".".join(["a" * 63] * 3 + ["b" * 61])),  # 253 characters in all
