@@ -357,6 +357,19 @@ def test_a_dry_run_that_would_configure_and_prune_writes_nothing(apiserver, egre
                          f"endpointslice.discovery.k8s.io/w-ipv4 pruned{suffix}",
                          f"endpointslice.discovery.k8s.io/w-ipv6 pruned{suffix}"]
     assert everything(apiserver) == before
+    fresh = egress("endpoints", "new", "192.0.2.9", "--port", "443", f"--dry-run={mode}")
+    assert fresh.lines == [f"service/new created{suffix}", f"endpointslice.discovery.k8s.io/new-ipv4 created{suffix}",
+                           f"destinationrule.networking.istio.io/new created{suffix}"]
+    assert everything(apiserver) == before
+
+
+def test_the_same_command_twice_says_unchanged_and_writes_nothing(apiserver, egress):
+    assert egress("endpoints", "w", "192.0.2.1", "--port", "443", "--host", "w.example").code == 0
+    apiserver.clear_requests()
+    again = egress("endpoints", "w", "192.0.2.1", "--port", "443", "--host", "w.example")
+    assert again.lines == ["service/w unchanged", "endpointslice.discovery.k8s.io/w-ipv4 unchanged",
+                           "destinationrule.networking.istio.io/w unchanged"]
+    assert apiserver.writes() == []
 
 
 def test_the_same_command_twice_prints_the_objects_as_they_are(apiserver, egress):
