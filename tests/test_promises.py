@@ -380,6 +380,8 @@ def test_the_same_command_twice_prints_the_objects_as_they_are(apiserver, egress
     assert names == [(o["kind"], o["metadata"]["name"], o["metadata"]["resourceVersion"])
                      for o in first.json()["items"]]
     assert [kind for kind, _, _ in names] == ["Service", "DestinationRule"]
+    changed = egress("externalname", "my-httpbin", "httpbin.org", "--port", "8080", "-o", "json")
+    assert [o["spec"]["ports"][0]["port"] for o in changed.json()["items"] if o["kind"] == "Service"] == [8080]
 
 
 def test_a_prune_never_deletes_what_someone_made_in_the_meantime(apiserver, egress):
