@@ -6,7 +6,8 @@ being the word to complete); the helper prints one candidate per line
 (`value<TAB>help`) and a last line `:4` (cobra's ShellCompDirectiveNoFileComp).
 The same binary serves as that helper when called by that name (a symlink) or
 as `kubectl egress __complete ...`. NAME arguments complete to the egress
-services of the namespace.
+services of the namespace (for clean and the recipes: the ones kubectl-egress
+made).
 
 `kubectl egress completion bash|zsh|fish` prints click's script for the
 `kubectl-egress` command itself.
@@ -55,18 +56,30 @@ def _flag(words: list[str], *names: str) -> str | None:
     return None
 
 
-def service_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
-    """The egress services of the namespace in the typed flags (none if the cluster is out of reach)."""
+def _names(incomplete: str, managed_only: bool) -> list[CompletionItem]:
     try:
         from .app import App
-        from .model import MANAGED_SELECTOR, SERVICES
+        from .model import MANAGED_SELECTOR, SERVICES, is_egress_service
 
         raw = {"kubeconfig": _flag(_typed, "--kubeconfig"), "context": _flag(_typed, "--context"),
                "namespace": _flag(_typed, "-n", "--namespace"), "request_timeout": "3s"}
         app = App.from_raw({k: v for k, v in raw.items() if v is not None})
         kube = app.kube()
-        names = [s["metadata"]["name"] for s in kube.list(SERVICES, kube.namespace, MANAGED_SELECTOR)]
+        names = [s["metadata"]["name"] for s in kube.list(SERVICES, kube.namespace,
+                                                          MANAGED_SELECTOR if managed_only else "",
+                                                          keep=is_egress_service)]
     except Exception:  # completion must never fail loudly
         return []
     taken = set(_typed[:-1])
     return [CompletionItem(n) for n in names if n.startswith(incomplete) and n not in taken]
+
+
+def service_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """The egress services of the namespace in the typed flags, whoever made them (none if the
+    cluster is out of reach)."""
+    return _names(incomplete, managed_only=False)
+
+
+def owned_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """The egress services kubectl-egress made (what clean, externalname and endpoints act on)."""
+    return _names(incomplete, managed_only=True)

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Union
+from typing import TYPE_CHECKING, Union
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .mesh.facts import MeshFacts
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
 MANAGER = "kubectl-egress"
@@ -16,6 +19,26 @@ SLICE_MANAGED_BY = "endpointslice.kubernetes.io/managed-by"
 SLICE_SERVICE_NAME = "kubernetes.io/service-name"
 # the host clients use for an endpoints service (`endpoints --host`), for the probe
 HOST_ANNOTATION = "kubectl-egress/host"
+# which command owns an Istio object: `serviceentry` marks its ServiceEntry and DestinationRule, which
+# `externalname` then uses and never changes (no label: the object belongs to the Service of its name)
+RECIPE_LABEL = "kubectl-egress/recipe"
+SERVICE_ENTRY_RECIPE = "serviceentry"
+# the proxyv2 image's OS CA bundle (Debian/Ubuntu path, the first of istio pkg/security/security.go
+# GetOSRootFilePath): naming it in caCertificates verifies against the system roots in every
+# Istio version, where an empty caCertificates verifies nothing up to 1.20 and raises IST0128/IST0129
+OS_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+VERIFY_MODES = ("system", "skip")
+RESOLUTIONS = ("DNS", "NONE", "STATIC")
+LOCATIONS = ("MESH_EXTERNAL", "MESH_INTERNAL")
+# the egress waypoint (NAMESPACE/NAME) an ExternalName Service is routed through (`--waypoint`), whose
+# namespace holds its ServiceEntry
+WAYPOINT_ANNOTATION = "kubectl-egress/waypoint"
+# The labels the cluster's own controllers put on the endpoints they write for Services with a
+# selector (kubernetes pkg/controller/endpoint: LabelManagedBy, ControllerName; and
+# pkg/controller/endpointslice: ControllerName): never an egress service's, so lists skip them.
+ENDPOINTS_MANAGED_BY = "endpoints.kubernetes.io/managed-by"
+ENDPOINTS_CONTROLLER = "endpoint-controller"
+SLICE_CONTROLLER = "endpointslice-controller.k8s.io"
 
 # Istio protocol names a port may carry (istio.io protocol selection); each is the port name.
 PROTOCOLS = ("http", "https", "tls", "tcp", "grpc", "http2")
@@ -26,6 +49,16 @@ ENDPOINTS_APIS = ("endpointslice", "endpoints")
 CLUSTER_DOMAIN = "cluster.local"
 
 IP = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
+
+
+@dataclass(frozen=True)
+class Origination:
+    """TLS origination (Istio's "Egress TLS Origination"): the app speaks plain HTTP to the service's
+    port, and the sidecar opens TLS to the host's target_port, verifying its certificate against the
+    system roots (verify `system`) or not at all (`skip`, --insecure-skip-verify)."""
+
+    target_port: int = 443
+    verify: str = "system"
 
 
 @dataclass(frozen=True)
@@ -41,10 +74,20 @@ class Target:
     tls_mode: str | None = "DISABLE"  # None: no DestinationRule
     endpoints_api: str = "endpointslice"
     cluster_domain: str = CLUSTER_DOMAIN
+    origination: Origination | None = None
+    recipe: str = ""  # "serviceentry": a ServiceEntry of `kubectl egress serviceentry`, no Service
+    hosts: tuple[str, ...] = ()  # a ServiceEntry's hosts (host is the first)
+    flags: tuple[str, ...] = ()  # a ServiceEntry's other `serviceentry` flags, to write it again
+    managed: bool = True  # read back: made by kubectl-egress (else a fixing command needs --force)
+    external: bool | None = None  # read back: type ExternalName or not; None: no IPs means ExternalName
+
+    @property
+    def is_entry(self) -> bool:
+        return self.recipe == SERVICE_ENTRY_RECIPE
 
     @property
     def external_name(self) -> bool:
-        return not self.ips
+        return not self.ips if self.external is None else self.external
 
     @property
     def fqdn(self) -> str:
@@ -56,6 +99,42 @@ class Target:
         """IP families of the endpoint addresses, IPv4 first."""
         found = {f"IPv{ip.version}" for ip in self.ips}
         return tuple(f for f in ("IPv4", "IPv6") if f in found)
+
+
+def is_egress_service(svc: dict) -> bool:
+    """The one definition of an egress service, whoever made it: a Service of type
+    ExternalName, or a Service without a selector (its endpoints are set by hand), the API
+    server's own `default/kubernetes` aside."""
+    spec = svc.get("spec") or {}
+    if spec.get("type") == "ExternalName":
+        return True
+    meta = svc.get("metadata") or {}
+    if meta.get("name") == "kubernetes" and meta.get("namespace") == "default":
+        return False
+    return not spec.get("selector")
+
+
+def managed_by(obj: dict) -> str:
+    """The app.kubernetes.io/managed-by label (helm, argocd, kubectl-egress, ...), or ""."""
+    return ((obj.get("metadata") or {}).get("labels") or {}).get(MANAGED_BY, "")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What `kubectl egress serviceentry` makes: a ServiceEntry for external hosts (Istio's "Accessing
+    External Services"), and with origination, the DestinationRule that originates TLS."""
+
+    name: str
+    namespace: str
+    hosts: tuple[str, ...]
+    port: int = 80
+    protocol: str = "http"
+    resolution: str = "DNS"
+    addresses: tuple[str, ...] = ()
+    endpoints: tuple[str, ...] = ()
+    location: str = "MESH_EXTERNAL"
+    export_to: tuple[str, ...] = ()
+    origination: Origination | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +153,8 @@ class Mesh:
     version: str = ""  # istiod's version, when it could be read
     source: str = ""  # how the mode was found, for `kubectl egress version`
     served: bool = True  # networking.istio.io is served (objects may exist even in mode none)
+    # per-namespace and per-pod facts (revisions, dataplanes, outbound policies), when the command read them
+    facts: "MeshFacts | None" = field(default=None, compare=False, repr=False)
 
     @property
     def api_version(self) -> str:
@@ -112,6 +193,13 @@ NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
 PODS = Resource("", "v1", "pods", "Pod")
 DEPLOYMENTS = Resource("apps", "v1", "deployments", "Deployment")
 SERVICE_ACCOUNTS = Resource("", "v1", "serviceaccounts", "ServiceAccount")
+CONFIG_MAPS = Resource("", "v1", "configmaps", "ConfigMap")
+DAEMON_SETS = Resource("apps", "v1", "daemonsets", "DaemonSet")
+# revision tags live in the injection webhooks (istioctl/pkg/tag)
+MUTATING_WEBHOOKS = Resource("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations",
+                             "MutatingWebhookConfiguration", namespaced=False)
+# egress waypoints are Gateway API Gateways of class istio-waypoint
+GATEWAYS = Resource("gateway.networking.k8s.io", "v1", "gateways", "Gateway")
 
 
 def destination_rules(version: str) -> Resource:
@@ -120,6 +208,12 @@ def destination_rules(version: str) -> Resource:
 
 def service_entries(version: str) -> Resource:
     return Resource("networking.istio.io", version, "serviceentries", "ServiceEntry")
+
+
+def virtual_services(version: str) -> Resource:
+    return Resource("networking.istio.io", version, "virtualservices", "VirtualService")
+def sidecars(version: str) -> Resource:
+    return Resource("networking.istio.io", version, "sidecars", "Sidecar")
 
 
 # Istio's protocol names for a ServiceEntry port, by the port name kubectl-egress gives
@@ -139,6 +233,8 @@ def resource_of(obj: dict) -> Resource:
         return destination_rules(version)
     if kind == "ServiceEntry":
         return service_entries(version)
+    if kind == "VirtualService":
+        return virtual_services(version)
     raise ValueError(f"not a kind kubectl-egress manages: {kind}")
 
 

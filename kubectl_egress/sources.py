@@ -56,19 +56,29 @@ def candidates(kube: Kube, namespace: str) -> list[dict]:
     return sorted((p for p in pods if ready(p)), key=lambda p: p["metadata"]["name"])
 
 
-def find(kube: Kube, namespace: str, mesh: bool, pod_name: str | None = None) -> Source:
-    """The source pod: named, or the first ready one of the sample with (mesh) or without a sidecar."""
+def dataplane(pod: dict) -> str:
+    """sidecar, ambient (captured by ztunnel) or none."""
+    from .mesh.dataplane import pod_mode
+
+    return pod_mode(pod).dataplane
+
+
+def find(kube: Kube, namespace: str, mesh: bool, pod_name: str | None = None, ambient: bool = False) -> Source:
+    """The source pod: named, or the first ready one of the sample with (mesh) or without a sidecar;
+    ambient: the mesh source is a pod ztunnel captures (its namespace is in ambient mode)."""
     if pod_name:
         pod = kube.get(PODS, pod_name, namespace)
         if pod is None:
             raise EgressError(f'pod "{pod_name}" not found in namespace "{namespace}" (--from)')
         if not ready(pod):
             raise EgressError(f'pod "{namespace}/{pod_name}" is not running and ready (--from)')
-        return Source(namespace, pod_name, app_container(pod), has_sidecar(pod), mesh)
+        return Source(namespace, pod_name, app_container(pod), has_sidecar(pod), mesh, dataplane(pod), pod)
+    want = ("ambient" if ambient else "sidecar") if mesh else "none"
     for pod in candidates(kube, namespace):
-        if has_sidecar(pod) == mesh:
-            return Source(namespace, pod["metadata"]["name"], app_container(pod), mesh, mesh)
-    what = "with an Istio sidecar" if mesh else "without a sidecar"
+        if dataplane(pod) == want:
+            return Source(namespace, pod["metadata"]["name"], app_container(pod), want == "sidecar", mesh, want, pod)
+    what = {"sidecar": "with an Istio sidecar", "ambient": "in ambient mode (captured by ztunnel)",
+            "none": "without a sidecar"}[want]
     other = "name one with --from POD" if mesh else "pick another namespace with --source-namespace"
     raise EgressError(f'no ready source pod {what} in namespace "{namespace}" (label app=curl or '
                       f"app=sleep): add --deploy-sources to create one, or {other}")
@@ -77,13 +87,13 @@ def find(kube: Kube, namespace: str, mesh: bool, pod_name: str | None = None) ->
 def deploy(kube: Kube, printer: Printer, wanted: list[tuple[str, bool]]) -> None:
     """Create the curl sample where a source is missing, then wait until its pods are ready.
 
-    wanted: (namespace, with sidecar). Everything made carries the managed-by label, so that
-    `kubectl egress clean` removes it.
+    wanted: (namespace, in the mesh: with a sidecar, or captured by ambient's ztunnel). Everything made
+    carries the managed-by label, so that `kubectl egress clean` removes it.
     """
     waiting = []
     for namespace, sidecar in wanted:
         exists = kube.namespace_exists(namespace)
-        if exists and any(has_sidecar(p) == sidecar for p in candidates(kube, namespace)):
+        if exists and any((dataplane(p) != "none") == sidecar for p in candidates(kube, namespace)):
             continue
         if exists is False:
             kube.create(NAMESPACES, manifests.source_namespace(namespace))

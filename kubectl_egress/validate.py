@@ -54,9 +54,13 @@ def _is_ip(text: str) -> bool:
 def host(text: str, name: str = "NAME", label: str = "HOST") -> str:
     """An external host name for an ExternalName Service: a DNS-1123 subdomain.
 
-    A URL, an IP or `host:port` gets a hint with what to type instead.
+    A URL, an IP or `host:port` gets a hint with what to type instead. Surrounding
+    whitespace is refused, not trimmed: the API server would refuse it too.
     """
     raw = text.strip()
+    if raw != text:
+        raise UsageError(f'{label} "{text}" has spaces around it; give it without them, e.g. "{raw}"'
+                         if raw else f'{label} is empty; give a host name (e.g. httpbin.org)')
     if "://" in raw:
         parts = urlsplit(raw)
         bare = (parts.hostname or "").rstrip(".")
@@ -91,6 +95,9 @@ def host(text: str, name: str = "NAME", label: str = "HOST") -> str:
 def ip(text: str, name: str = "NAME") -> IP:
     """An endpoint IP: IPv4 or IPv6, and an address a Service may point at."""
     raw = text.strip()
+    if raw != text:
+        raise UsageError(f'IP "{text}" has spaces around it; give it without them, e.g. "{raw}"'
+                         if raw else "IP is empty; give an address (e.g. 198.35.26.96)")
     if "/" in raw and _is_network(raw):
         raise UsageError(f'IP "{text}" is a network; give single addresses, e.g. '
                          f'"{raw.split("/", 1)[0]}"')
@@ -175,15 +182,108 @@ def istio_mode(value: str) -> str:
     return lower
 
 
+GO_UNITS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0,
+            "h": 3600.0}
+GO_DURATION = re.compile(r"[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:ns|us|\u00b5s|\u03bcs|ms|s|m|h))+")
+GO_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
+
+
+def go_duration(text: str) -> float | None:
+    """Go's time.ParseDuration in seconds (`1h30m`, `.5s`, `1.5m`, `-2s`, `0`), or None when Go
+    rejects it."""
+    if text in ("0", "+0", "-0"):
+        return 0.0
+    if not GO_DURATION.fullmatch(text):
+        return None
+    seconds = sum(float(number) * GO_UNITS[unit] for number, unit in GO_PART.findall(text))
+    return -seconds if text.startswith("-") else seconds
+
+
 def duration(text: str, flag: str = "--request-timeout") -> float:
-    """kubectl's duration flags: `0` (none), plain seconds, or Go units such as `1m30s`."""
+    """kubectl's duration flags (clientcmd ParseTimeout): whole seconds (`30`), or a Go duration
+    (`10s`, `1m30s`, `.5s`); 0 means no limit. A negative one is refused."""
     raw = text.strip()
-    if re.fullmatch(r"\d+", raw):
-        return float(raw)
-    match = re.fullmatch(r"((\d+(\.\d+)?)(ns|us|µs|ms|s|m|h))+", raw)
-    if not match:
+    seconds = float(int(raw)) if re.fullmatch(r"[-+]?\d+", raw) and int(raw) >= 0 else go_duration(raw)
+    if seconds is None or seconds < 0:
         raise UsageError(f'invalid argument "{text}" for "{flag}": give a duration such as 10s, '
                          "1m or 0 (no limit)")
-    units = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
-    return sum(float(num) * units[unit] for num, _, unit in
-               re.findall(r"(\d+(\.\d+)?)(ns|us|µs|ms|s|m|h)", raw))
+    return seconds
+
+
+# apimachinery labels.Parse (k8s.io/apimachinery/pkg/labels/selector.go): its tokens and grammar
+_SELECTOR_TOKEN = re.compile(r"\s*(!=|==|=|!|\(|\)|,|>|<|[^\s!=(),<>]+)\s*")
+_LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+                        r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_OPERATORS = ("=", "==", "!=", "in", "notin", ">", "<")
+
+
+def label_selector(text: str) -> str:
+    """A label selector in kubectl's -l syntax (`app=web`, `tier!=db`, `env in (a,b)`, `!canary`),
+    checked as apimachinery's labels.Parse checks it, so a bad one never reaches the server."""
+    def bad(why: str) -> UsageError:
+        return UsageError(f'-l "{text}" is not a label selector: {why} (e.g. -l app=web or '
+                          "-l 'env in (prod,staging)')")
+
+    tokens, pos = [], 0
+    while pos < len(text):
+        match = _SELECTOR_TOKEN.match(text, pos)
+        if not match or match.end() == pos:
+            raise bad(f"cannot read {text[pos:]!r}")
+        tokens.append(match.group(1))
+        pos = match.end()
+
+    def key(token: str) -> None:
+        if not _LABEL_KEY.match(token) or len(token.split("/")[-1]) > 63:
+            raise bad(f"{token!r} is not a label key")
+
+    def value(token: str) -> None:
+        if len(token) > 63 or not _LABEL_VALUE.match(token):
+            raise bad(f"{token!r} is not a label value")
+
+    i = 0
+    while i < len(tokens):
+        if tokens[i] == "!":
+            if i + 1 >= len(tokens):
+                raise bad("'!' must be followed by a label key")
+            key(tokens[i + 1])
+            i += 2
+        else:
+            key(tokens[i])
+            i += 1
+            op = tokens[i] if i < len(tokens) and tokens[i] != "," else ""
+            if op in ("=", "==", "!="):
+                i += 1
+                if i < len(tokens) and tokens[i] not in (",", "(", ")") + _OPERATORS:
+                    value(tokens[i])
+                    i += 1
+            elif op in ("in", "notin"):
+                if i + 1 >= len(tokens) or tokens[i + 1] != "(":
+                    raise bad(f"'{op}' must be followed by values in parentheses")
+                i += 2
+                while i < len(tokens) and tokens[i] != ")":
+                    if tokens[i] != ",":
+                        value(tokens[i])
+                    i += 1
+                if i >= len(tokens):
+                    raise bad("a ')' is missing")
+                i += 1
+            elif op in (">", "<"):
+                if i + 1 >= len(tokens) or not re.fullmatch(r"-?\d+", tokens[i + 1]):
+                    raise bad(f"'{op}' must be followed by a whole number")
+                i += 2
+            elif op:
+                raise bad(f"found {op!r} where '=', '!=', 'in' or 'notin' belongs")
+        if i < len(tokens):
+            if tokens[i] != ",":
+                raise bad(f"found {tokens[i]!r} where a ',' belongs")
+            i += 1
+    return text
+
+
+def host_override(text: str) -> tuple[str, str]:
+    """`probe --host NAME=HOST`: the host name clients use for egress service NAME."""
+    name, sep, host_name = text.partition("=")
+    if not sep or not name:
+        raise UsageError(f'--host "{text}" must be NAME=HOST, e.g. --host my-wikipedia=en.wikipedia.org')
+    return service_name(name), host(host_name, name, "--host")

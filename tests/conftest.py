@@ -138,3 +138,19 @@ def run_kubectl(*args: str, env: dict | None = None, input: str | None = None,
 def kubectl():
     assert shutil.which("kubectl"), "the end-to-end tests need real kubectl on PATH"
     return run_kubectl
+
+
+def serviceaccount_kubeconfig(srv: LocalAPIServer, path: Path, name: str = "nobody",
+                              namespace: str = "default") -> Path:
+    """A kubeconfig whose user is a new ServiceAccount's token (`kubectl create token`), a user
+    with only what RBAC gives every authenticated user; its context is `sa`."""
+    import yaml
+    srv.request("POST", f"/api/v1/namespaces/{namespace}/serviceaccounts",
+                {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name}})
+    _, _, body = srv.request("POST", f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token",
+                             {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}})
+    config = yaml.safe_load(Path(srv.kubeconfig_path).read_text())
+    config["users"].append({"name": "sa", "user": {"token": body["status"]["token"]}})
+    config["contexts"].append({"name": "sa", "context": {"cluster": "local", "user": "sa", "namespace": namespace}})
+    path.write_text(yaml.safe_dump(config))
+    return path

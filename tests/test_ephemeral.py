@@ -243,7 +243,7 @@ def test_root_images_and_missing_programs(srv):
     missing = {"name": "nosh", "image": "gcr.io/distroless/static", "command": ["sh", "-c", "true"]}
     assert add(srv, "failing", as_non_root, missing)[0] == 200
     uid = get(srv, "failing")["metadata"]["uid"]
-    status = wait(lambda: state_of(srv, "failing", "rootless")["state"].get("waiting", {}).get(
+    status = wait(lambda: state_of(srv, "failing", "rootless").get("state", {}).get("waiting", {}).get(
         "reason") == "CreateContainerConfigError" and state_of(srv, "failing", "rootless"))
     assert status["state"]["waiting"]["message"] == ("container has runAsNonRoot and image will run as root "
                                                      f'(pod: "failing_{NS}({uid})", container: rootless)')

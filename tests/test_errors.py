@@ -39,7 +39,11 @@ BAD_INPUT = [
     (["endpoints", "x", "--port", "443"], "Missing argument 'IP [IP...]'"),
     (["endpoints", "x", "198.35.26.96", "--port", "443", "--api", "slices"], '--api "slices" is not one of'),
     (["endpoints", "x", "198.35.26.96", "--port", "443", "--host", "https://en.wikipedia.org"], '--host "https://'),
+    (["externalname", "x", "httpbin.org "], 'HOST "httpbin.org " has spaces around it; give it without them'),
+    (["endpoints", "x", "198.35.26.96", "--port", "443", "--host", " en.wikipedia.org"], "has spaces around it"),
     (["get", "Bad_Name"], 'NAME "Bad_Name" is not a valid Service name'),
+    (["get", "-l", "a b"], '-l "a b" is not a label selector'),
+    (["probe", "--host", "x"], '--host "x" must be NAME=HOST'),
     (["clean", "Bad_Name"], 'NAME "Bad_Name" is not a valid Service name'),
     (["externalname", "x", "httpbin.org", "-n", "Bad_NS"], 'namespace "Bad_NS" is not a valid namespace name'),
     (["externalname", "x", "httpbin.org", "--request-timeout", "soon"], 'invalid argument "soon" for "--request-timeout"'),
@@ -59,13 +63,15 @@ def test_bad_input_exits_2_with_one_line_and_sends_nothing(apiserver, egress, ar
     assert apiserver.requests() == []
 
 
-def test_missing_namespace_is_bad_input_and_writes_nothing(apiserver, egress):
+def test_missing_namespace_is_a_fact_about_the_cluster_and_writes_nothing(apiserver, egress, kubectl):
     apiserver.clear_requests()
     res = egress("externalname", "x", "httpbin.org", "-n", "no-such-ns")
-    assert res.code == 2
     assert one_line(res) == ('error: namespace "no-such-ns" not found: create it with "kubectl create '
                              'namespace no-such-ns", or pick another with -n')
     assert apiserver.writes() == []
+    # exit 1, as kubectl create's: Error from server (NotFound): namespaces "no-such-ns" not found
+    assert kubectl("create", "service", "externalname", "x", "--external-name", "httpbin.org",
+                   "-n", "no-such-ns").code == res.code == 1
 
 
 def test_unknown_context_is_bad_input(apiserver, egress):

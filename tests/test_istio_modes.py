@@ -21,7 +21,7 @@ def test_istio_124_gets_a_service_entry_and_the_rule_on_the_external_host(apiser
     assert egress("externalname", "my-httpbin", "httpbin.org").lines[1] == \
         "serviceentry.networking.istio.io/my-httpbin unchanged"
     wide = egress("get", "-o", "wide").lines[1].split()
-    assert wide[-2:] == ["httpbin.org", "httpbin.org"]
+    assert wide[-2:] == ["default/my-httpbin", "httpbin.org"]  # the rule that applies, the entry's hosts
     assert egress("clean").lines == ['destinationrule.networking.istio.io "my-httpbin" deleted',
                                      'serviceentry.networking.istio.io "my-httpbin" deleted',
                                      'service "my-httpbin" deleted']

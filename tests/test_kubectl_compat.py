@@ -1,51 +1,10 @@
 """Real kubectl against the local API server: what the project's users and tests rely on."""
 import json
 
-SEED = """
-apiVersion: v1
-kind: Service
-metadata:
-  name: my-httpbin
-spec:
-  type: ExternalName
-  externalName: httpbin.org
-  ports:
-  - name: http
-    protocol: TCP
-    port: 80
----
-apiVersion: networking.istio.io/v1beta1
-kind: DestinationRule
-metadata:
-  name: my-httpbin
-spec:
-  host: my-httpbin.default.svc.cluster.local
-  trafficPolicy:
-    tls:
-      mode: DISABLE
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: my-wikipedia
-spec:
-  ports:
-  - protocol: TCP
-    port: 443
-    name: tls
----
-kind: Endpoints
-apiVersion: v1
-metadata:
-  name: my-wikipedia
-subsets:
-  - addresses:
-      - ip: 198.35.26.96
-      - ip: 208.80.153.224
-    ports:
-      - port: 443
-        name: tls
-"""
+from tests.seed import TASK
+
+# the task's Service, DestinationRule (in the version Istio 1.20 serves), Service and Endpoints
+SEED = "---".join(TASK[:4]).replace("networking.istio.io/v1\n", "networking.istio.io/v1beta1\n")
 
 
 def test_apply_create_delete_the_seed(apiserver, kubectl):

@@ -3,6 +3,7 @@ import pytest
 
 from kubectl_egress import podexec
 from kubectl_egress.app import App
+from tests.conftest import serviceaccount_kubeconfig
 from tests.netns import requires_pod_networks
 
 
@@ -47,7 +48,7 @@ spec:
 
 
 @requires_pod_networks
-def test_exec_streams_exit_codes_and_errors(apiserver, kubectl):
+def test_exec_streams_exit_codes_and_errors(apiserver, kubectl, tmp_path):
     from kubectl_egress.errors import EgressError, ServerError
 
     assert kubectl("apply", "-f", "-", input=POD).code == 0
@@ -63,6 +64,38 @@ def test_exec_streams_exit_codes_and_errors(apiserver, kubectl):
         podexec.run(client, "default", "ghost", "main", ["true"], 10)
     with pytest.raises(EgressError, match="did not finish within 1s"):
         podexec.run(client, "default", "shell", "main", ["sleep", "5"], 1)
-    reader = App.from_raw({"context": "local-readonly"}).kube()
-    with pytest.raises(ServerError, match='cannot create resource "pods/exec"'):
-        podexec.run(reader, "default", "shell", "main", ["true"], 10)
+    # a user RBAC gives nothing beyond discovery (a fresh service account's token)
+    nobody = App.from_raw({"kubeconfig": str(serviceaccount_kubeconfig(apiserver, tmp_path / "sa")),
+                           "context": "sa"}).kube()
+    with pytest.raises(ServerError, match='cannot get resource "pods/exec"'):
+        podexec.run(nobody, "default", "shell", "main", ["true"], 10)
+
+
+@requires_pod_networks
+@pytest.mark.parametrize("kind", ["http", "https", "socks5"])
+def test_exec_through_a_proxy_with_tls_server_name(apiserver, kubectl, tmp_path, kind):
+    """The WebSocket goes where every request goes: through the proxy, verified against
+    tls-server-name; kubectl exec through the same kubeconfig agrees."""
+    import yaml
+
+    from tests.proxies import ConnectProxy, Socks5Proxy
+
+    serving = apiserver.ca.serving()
+    proxy = {"http": ConnectProxy, "https": lambda: ConnectProxy(tls=(serving.cert, serving.key)),
+             "socks5": Socks5Proxy}[kind]()
+    try:
+        config = yaml.safe_load(apiserver.kubeconfig_path.read_text())
+        config["clusters"][0]["cluster"].update(
+            server=f"https://apiserver.internal:{apiserver.server.server_address[1]}", **{
+                "proxy-url": proxy.url, "tls-server-name": "kubernetes.default.svc"})
+        path = tmp_path / "kubeconfig"
+        path.write_text(yaml.safe_dump(config))
+        assert kubectl("apply", "-f", "-", input=POD).code == 0
+        assert kubectl("wait", "--for=condition=Ready", "pod/shell", "--timeout=30s").code == 0
+        theirs = kubectl("--kubeconfig", str(path), "exec", "shell", "-c", "main", "--", "sh", "-c", "echo hi; exit 4")
+        ours = podexec.run(App.from_raw({"kubeconfig": str(path)}).kube(), "default", "shell", "main",
+                           ["sh", "-c", "echo hi; exit 4"], 10)
+        assert (theirs.code, theirs.out) == (4, "hi\n") and ours == (4, "hi\n", "")
+        assert proxy.targets and all(t.startswith("apiserver.internal:") for t in proxy.targets)
+    finally:
+        proxy.close()

@@ -224,3 +224,80 @@ def test_probe_through_kubectl(recipes, kubectl):
     assert res.code == 0, res.err
     assert len(res.out.splitlines()) == 5
 
+
+
+HAND_MADE = """
+apiVersion: v1
+kind: Service
+metadata: {name: wiki-sni}
+spec: {ports: [{name: tls, port: 443}]}
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {name: wiki-sni}
+subsets: [{addresses: [{ip: 198.35.26.96}], ports: [{name: tls, port: 443}]}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: wiki-sni}
+spec: {host: wiki-sni, trafficPolicy: {tls: {mode: DISABLE, sni: en.wikipedia.org}}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: wiki-se, labels: {app.kubernetes.io/managed-by: argocd}}
+spec: {ports: [{name: https, port: 443}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: wiki-se-1, labels: {kubernetes.io/service-name: wiki-se}}
+addressType: IPv4
+endpoints: [{addresses: [208.80.153.224]}]
+ports: [{name: https, port: 443}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: wikipedia}
+spec:
+  hosts: [en.wikipedia.org]
+  ports: [{number: 443, name: tls, protocol: TLS}]
+  resolution: STATIC
+  endpoints: [{address: 208.80.153.224}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: wiki-se}
+spec: {host: wiki-se.default.svc.cluster.local, trafficPolicy: {tls: {mode: DISABLE}}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {selector: {app: web}, ports: [{name: http, port: 80}]}
+"""
+
+
+def test_hand_made_services_take_their_host_from_the_cluster(apiserver, egress, kubectl):
+    """A DestinationRule's tls.sni, or a ServiceEntry's host, names the host of a hand-made TLS
+    port; the probe writes nothing but its own sources."""
+    from tests.test_commands import kubectl_apply
+    kubectl_apply(kubectl, HAND_MADE)
+    assert egress("probe", "--deploy-sources", "--all-sources", "wiki-sni").code == 0
+    apiserver.clear_requests()
+    res = egress("probe", "--all-sources", "-o", "json")
+    assert res.code == 0, res.out + res.err
+    got = sorted((r["service"], r["source"].split("/")[0], r["url"], r["result"], r["sidecar"])
+                 for r in rows(res))
+    assert got == [("wiki-se", "default", "https://en.wikipedia.org/", "OK", "yes"),
+                   ("wiki-se", "without-istio", "https://en.wikipedia.org/", "OK", "no"),
+                   ("wiki-sni", "default", "https://en.wikipedia.org/", "OK", "yes"),
+                   ("wiki-sni", "without-istio", "https://en.wikipedia.org/", "OK", "no")]
+    assert {r["connectedTo"].split(":")[0] for r in rows(res) if r["service"] == "wiki-sni"} == {
+        kubectl("get", "svc", "wiki-sni", "-o", "jsonpath={.spec.clusterIP}").out}
+    assert [r for r in apiserver.writes() if not r["path"].endswith("/exec")] == []
+    wrong = egress("probe", "web")
+    assert wrong.code == 1 and 'service "web" is not an egress service' in wrong.err
+    assert egress("probe", "wiki-sni", "--host", "nope=a.example").code == 2
+    assert egress("externalname", "ext", "httpbin.org").code == 0
+    apiserver.clear_requests()
+    pointless = egress("probe", "--host", "ext=other.example")
+    assert pointless.code == 1 and "--host ext=other.example: ext has no TLS port with endpoints" in pointless.err
+    assert apiserver.writes() == []

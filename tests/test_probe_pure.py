@@ -27,7 +27,7 @@ PLAIN = probe.Source("without-istio", "curl-2", "curl", sidecar=False, mesh=Fals
      "en.wikipedia.org:443:wiki.team.svc.cluster.local:443"),
     (WIKI, "10.96.7.7", "https://en.wikipedia.org/", "--resolve", "en.wikipedia.org:443:10.96.7.7"),
     (V6, "fd00:10:96::7", "https://example.com:8443/", "--resolve", "example.com:8443:[fd00:10:96::7]"),
-    (NO_HOST, "10.96.7.8", "https://raw.default.svc.cluster.local/", "-", "-"),
+    (NO_HOST, "10.96.7.8", "https://10.96.7.8/", "handshake", "-"),
     (TCP, "", "telnet://db.default.svc.cluster.local:5432", "-", "-"),
 ])
 def test_check_for(target, cluster_ip, url, option, value):
@@ -135,6 +135,11 @@ def test_passthrough_hint():
 
 @pytest.mark.parametrize("target, changes, line", [
     (HTTPBIN, {}, "kubectl egress externalname my-httpbin httpbin.org"),
+    # made by hand: the recipe takes it over only with --force; Istio's other names as --protocol takes them
+    (HTTPBIN, {"managed": False, "protocol": "grpc-web"},
+     "kubectl egress externalname my-httpbin httpbin.org --force"),
+    (WIKI, {"managed": False, "protocol": "mongo", "host": ""},
+     "kubectl egress endpoints my-wikipedia 198.35.26.96 208.80.153.224 --port 443 --protocol tcp --force"),
     (EXT_TLS, {"tls_mode": None}, "kubectl egress externalname wiki en.wikipedia.org --port 443 --protocol https "
                                   "--tls-mode none -n team"),
     (WIKI, {"endpoints_api": "endpoints"}, "kubectl egress endpoints my-wikipedia 198.35.26.96 208.80.153.224 "
@@ -142,6 +147,105 @@ def test_passthrough_hint():
 ])
 def test_command_line(target, changes, line):
     assert probe.command_line(target, **changes) == line
+
+
+# What curl 7.88's %{certs} prints (first lines of each certificate), as the handshake check reads it
+CERTS = """Subject:CN = en.wikipedia.org
+Issuer:CN = local-cluster-ca
+Version:2
+X509v3 Subject Alternative Name:DNS:en.wikipedia.org, DNS:*.wikipedia.org, IP Address:10.0.0.1
+-----BEGIN CERTIFICATE-----
+MIIB
+-----END CERTIFICATE-----
+Subject:CN = local-cluster-ca
+X509v3 Subject Alternative Name:DNS:not-this-one.example
+"""
+
+
+@pytest.mark.parametrize("certs, names", [
+    (CERTS, ["en.wikipedia.org", "*.wikipedia.org"]),
+    ("Subject:C = US, O = Example, CN = example.com\n", ["example.com"]),  # no SAN: the subject's CN
+    ("Subject:O = nobody\n", []),
+    ("", []),  # curl before 7.88 prints nothing for %{certs}
+])
+def test_certificate_names(certs, names):
+    assert probe.Outcome(certs=certs).cert_names == names
+
+
+def test_handshake_only_when_no_host_is_known():
+    check = probe.check_for(3, NO_HOST, "10.96.7.8", "/headers")
+    assert check.handshake and check.args() == ["3", "https://10.96.7.8/", "handshake", "-"]
+    headless = probe.check_for(4, NO_HOST, "", "/headers")
+    assert headless.url == "https://raw.default.svc.cluster.local/"
+    script = probe.SCRIPT
+    assert "handshake) curl -sS -k " in script and "%{certs}" in script
+    output = ("@@n begin 3\nHTTP/1.1 301 Moved\r\n\r\n\n@@n result 3 301 0.01 10.96.7.8 443\n@@n certs 3\n"
+              + CERTS + "@@n exit 3 0\n@@n error 3\n@@n body 3\n\n@@n end 3\n")
+    result = probe.parse(output, "n")["3"]
+    assert probe.ok(result, check) and result.cert_names[0] == "en.wikipedia.org"
+    hint = probe.diagnose(check, result, NO_HOST, PLAIN, 10)
+    assert (hint.message, hint.fix) == (
+        "no host name is known for port 443, so only the TLS handshake through 10.96.7.8:443 was checked: its "
+        "certificate names en.wikipedia.org, *.wikipedia.org; for a full HTTPS check give the host clients use",
+        "kubectl egress probe raw --host raw=en.wikipedia.org")
+    failed = probe.Outcome(ran=True, exit=35, error="curl: (35) Recv failure: Connection reset by peer")
+    assert not probe.ok(failed, check)
+    assert "reset the TLS handshake" in str(probe.diagnose(check, failed, NO_HOST, MESH, 10))
+
+
+@pytest.mark.parametrize("protocol, url, note", [
+    ("", "telnet://db.default.svc.cluster.local:5432", "Istio cannot tell the protocol of port 5432"),
+    ("mysql", "telnet://db.default.svc.cluster.local:5432", ""),
+    ("grpc", "http://db.default.svc.cluster.local:5432/headers", ""),
+])
+def test_checks_follow_istios_protocol(protocol, url, note):
+    check = probe.check_for(0, Target("db", "default", port=5432, protocol=protocol), "", "/headers")
+    assert check.url == url and (note in check.note if note else check.note == "")
+
+
+def hand_made(name="wiki", ports=({"name": "tls", "port": 443},), notes=None, rule=None, entry_hosts=None):
+    from kubectl_egress.inventory import Found
+    from kubectl_egress.model import service_entries
+    meta = {"name": name, "namespace": "default", **({"annotations": notes} if notes else {})}
+    found = Found("default", name, {"metadata": meta, "spec": {"clusterIPs": ["10.96.0.9"], "ports": list(ports)}})
+    found.applied = rule
+    if entry_hosts is not None:
+        found.entry = (service_entries("v1"), {"metadata": {"name": name}, "spec": {"hosts": entry_hosts}})
+    return found
+
+
+SNI_RULE = {"metadata": {"name": "r", "namespace": "default"},
+            "spec": {"host": "wiki", "trafficPolicy": {"tls": {"mode": "SIMPLE", "sni": "from.rule"},
+                                                        "portLevelSettings": [{"port": {"number": 8443},
+                                                                               "tls": {"sni": "from.port"}}]}}}
+
+
+@pytest.mark.parametrize("found, hosts, port, host", [
+    (hand_made(), {}, 443, ""),  # nothing says: a handshake, never a guess
+    (hand_made(), {"wiki": "given.example"}, 443, "given.example"),
+    (hand_made(notes={"kubectl-egress/host": "recorded.example"}), {}, 443, "recorded.example"),
+    (hand_made(notes={"kubectl-egress/host": "recorded.example"}), {"wiki": "given.example"}, 443, "given.example"),
+    (hand_made(rule=SNI_RULE), {}, 443, "from.rule"),
+    (hand_made(rule=SNI_RULE), {}, 8443, "from.port"),
+    (hand_made(entry_hosts=["en.wikipedia.org"]), {}, 443, "en.wikipedia.org"),
+    (hand_made(entry_hosts=["a.example", "b.example"]), {}, 443, ""),  # which one? not said
+    (hand_made(entry_hosts=["*.wikipedia.org"]), {}, 443, ""),
+])
+def test_the_tls_host_comes_from_what_the_user_or_cluster_says(found, hosts, port, host):
+    from kubectl_egress.commands.probe import tls_host
+    assert tls_host(found, {"port": port}, hosts) == host
+
+
+def test_every_port_is_planned():
+    from kubectl_egress.commands.probe import plan
+    from kubectl_egress.model import Mesh
+    found = hand_made(ports=({"name": "tls", "port": 443}, {"name": "http-admin", "port": 8080},
+                             {"name": "dns", "port": 53, "protocol": "UDP"}, {"name": "web", "port": 9000}))
+    planned, notes = plan([found], Mesh(), {"wiki": "en.wikipedia.org"}, "/headers")
+    assert [p.check.url for p in planned] == ["https://en.wikipedia.org/", "http://wiki.default.svc.cluster.local:8080/headers",
+                                              "telnet://wiki.default.svc.cluster.local:9000"]
+    assert [p.check.id for p in planned] == ["0", "1", "2"] and planned[0].check.value == "en.wikipedia.org:443:10.96.0.9"
+    assert notes == ["default/wiki: port 53/UDP is not probed (curl speaks TCP)"]
 
 
 PLAIN_WIKI = Target("wiki-plain", "default", host="en.wikipedia.org", ips=(ipaddress.ip_address("198.35.26.96"),),
@@ -164,9 +268,13 @@ PLAIN_WIKI = Target("wiki-plain", "default", host="en.wikipedia.org", ips=(ipadd
     (PLAIN_WIKI, outcome(exit=0, code=400, body="<center>The plain HTTP request was sent to HTTPS port</center>"),
      PLAIN, "plain HTTP reached a TLS port: name the port for TLS",
      "kubectl egress endpoints wiki-plain 198.35.26.96 --port 443 --protocol https --host en.wikipedia.org"),
-    (HTTPBIN, outcome(exit=28), PLAIN,
+    (HTTPBIN, outcome(exit=28), MESH,
      "no answer within --timeout=10s: an egress firewall, a NetworkPolicy or Istio's REGISTRY_ONLY outbound "
      "policy may block it, or the external host is down", ""),
+    # REGISTRY_ONLY is a sidecar's: a pod outside the mesh (or ambient's ztunnel, istio#54281) never meets it
+    (HTTPBIN, outcome(exit=28), PLAIN,
+     "no answer within --timeout=10s: an egress firewall or a NetworkPolicy may block it, or the external host "
+     "is down", ""),
     (WIKI, outcome(exit=6), PLAIN,
      "DNS: en.wikipedia.org does not resolve in the pod; is the Service there? (kubectl egress get my-wikipedia)",
      ""),

@@ -993,6 +993,60 @@ CAPTURED: list[Case] = [
                   'os': {'name': 'linux'}},
          'status': {}},
     ),
+    # captured from kubectl 1.33 (-v=9 request bodies) against the local server
+    Case(
+        'token',
+        'kubectl create token sleep',
+        'azhzAAooChhhdXRoZW50aWNhdGlvbi5rOHMuaW8vdjESDFRva2VuUmVxdWVzdBIaChAKABIAGgAiACoAMgA4AEIAEgAaBAoAEgAaACIA',
+        {'kind': 'TokenRequest', 'apiVersion': 'authentication.k8s.io/v1', 'metadata': {'creationTimestamp': None},
+         'spec': {'audiences': None, 'expirationSeconds': None, 'boundObjectRef': None},
+         'status': {'token': '', 'expirationTimestamp': None}},
+    ),
+    Case(
+        'token-duration-audience',
+        'kubectl create token sleep --duration=2h --audience=https://example.com',
+        'azhzAAooChhhdXRoZW50aWNhdGlvbi5rOHMuaW8vdjESDFRva2VuUmVxdWVzdBIyChAKABIAGgAiACoAMgA4AEIAEhgKE2h0dHBzOi8v'
+        'ZXhhbXBsZS5jb20goDgaBAoAEgAaACIA',
+        {'kind': 'TokenRequest', 'apiVersion': 'authentication.k8s.io/v1', 'metadata': {'creationTimestamp': None},
+         'spec': {'audiences': ['https://example.com'], 'expirationSeconds': 7200, 'boundObjectRef': None},
+         'status': {'token': '', 'expirationTimestamp': None}},
+    ),
+    Case(
+        'can-i',
+        'kubectl auth can-i create services',
+        'azhzAAoyChdhdXRob3JpemF0aW9uLms4cy5pby92MRIXU2VsZlN1YmplY3RBY2Nlc3NSZXZpZXcSQwoQCgASABoAIgAqADIAOABCABIl'
+        'CiMKB2RlZmF1bHQSBmNyZWF0ZRoAIgAqCHNlcnZpY2VzMgA6ABoICAASABoAIAAaACIA',
+        {'kind': 'SelfSubjectAccessReview', 'apiVersion': 'authorization.k8s.io/v1',
+         'metadata': {'creationTimestamp': None},
+         'spec': {'resourceAttributes': {'namespace': 'default', 'verb': 'create', 'resource': 'services'}},
+         'status': {'allowed': False}},
+    ),
+    Case(
+        'can-i-path',
+        'kubectl auth can-i get /healthz',
+        'azhzAAoyChdhdXRob3JpemF0aW9uLms4cy5pby92MRIXU2VsZlN1YmplY3RBY2Nlc3NSZXZpZXcSLwoQCgASABoAIgAqADIAOABCABIR'
+        'Eg8KCC9oZWFsdGh6EgNnZXQaCAgAEgAaACAAGgAiAA==',
+        {'kind': 'SelfSubjectAccessReview', 'apiVersion': 'authorization.k8s.io/v1',
+         'metadata': {'creationTimestamp': None},
+         'spec': {'nonResourceAttributes': {'path': '/healthz', 'verb': 'get'}}, 'status': {'allowed': False}},
+    ),
+    Case(
+        'can-i-list',
+        'kubectl auth can-i --list',
+        'azhzAAoxChdhdXRob3JpemF0aW9uLms4cy5pby92MRIWU2VsZlN1YmplY3RSdWxlc1JldmlldxIjChAKABIAGgAiACoAMgA4AEIAEgkK'
+        'B2RlZmF1bHQaBBgAIgAaACIA',
+        {'kind': 'SelfSubjectRulesReview', 'apiVersion': 'authorization.k8s.io/v1',
+         'metadata': {'creationTimestamp': None}, 'spec': {'namespace': 'default'},
+         'status': {'resourceRules': None, 'nonResourceRules': None, 'incomplete': False}},
+    ),
+    Case(
+        'whoami',
+        'kubectl auth whoami',
+        'azhzAAotChhhdXRoZW50aWNhdGlvbi5rOHMuaW8vdjESEVNlbGZTdWJqZWN0UmV2aWV3EhoKEAoAEgAaACIAKgAyADgAQgASBgoECgAS'
+        'ABoAIgA=',
+        {'kind': 'SelfSubjectReview', 'apiVersion': 'authentication.k8s.io/v1',
+         'metadata': {'creationTimestamp': None}, 'status': {'userInfo': {}}},
+    ),
 ]
 
 

@@ -51,6 +51,10 @@ def test_host_ok(text, host):
     ("-lead.org", "not a valid DNS name"),
     ("a" * 64 + ".org", "not a valid DNS name"),
     ("", "not a valid DNS name"),
+    # refused, not trimmed: the API server refuses `"httpbin.org "` too (DNS-1123 subdomain)
+    ("httpbin.org ", 'HOST "httpbin.org " has spaces around it; give it without them, e.g. "httpbin.org"'),
+    ("\thttpbin.org", 'has spaces around it; give it without them, e.g. "httpbin.org"'),
+    ("  ", "HOST is empty"),
 ])
 def test_host_bad(text, fragment):
     with pytest.raises(UsageError) as err:
@@ -76,6 +80,7 @@ def test_ip_ok(text):
     ("300.1.1.1", "not a valid IP address"),
     ("10.0.0.0/24", "is a network; give single addresses"),
     ("en.wikipedia.org", 'use "kubectl egress externalname NAME en.wikipedia.org"'),
+    (" 198.35.26.96", 'IP " 198.35.26.96" has spaces around it; give it without them, e.g. "198.35.26.96"'),
 ])
 def test_ip_bad(text, fragment):
     with pytest.raises(UsageError) as err:
@@ -143,6 +148,45 @@ def test_endpoints_api_ok(value):
 def test_endpoints_api_bad():
     with pytest.raises(UsageError, match="endpointslice, endpoints"):
         validate.endpoints_api("slices")
+
+
+# k8s.io/apimachinery/pkg/labels/selector_test.go TestSelectorParse (testGoodStrings, testBadStrings)
+# and TestSetSelectorParser's set forms
+@pytest.mark.parametrize("text", ["x=a,y=b,z=c", "", "x!=a,y=b", "x=", "x= ", "x=,z= ", "x= ,z= ", "!x", "x>1",
+                                  "x>1,z<5", "x in (a,b,c)", "x notin (a,b,c)", "x in (a,b),y notin (a,b)",
+                                  "app.kubernetes.io/managed-by=Helm", "!app.kubernetes.io/managed-by"])
+def test_label_selector_ok(text):
+    assert validate.label_selector(text) == text
+
+
+@pytest.mark.parametrize("text", ["x=a||y=b", "x==a==b", "!x=a", "x<a", "x in a", "x in (a", "x=(a,b)", "!",
+                                  "Bad Key=a", "x=" + "v" * 64])
+def test_label_selector_bad(text):
+    with pytest.raises(UsageError) as err:
+        validate.label_selector(text)
+    assert err.value.message.startswith(f'-l "{text}" is not a label selector: ')
+    assert err.value.message.endswith("(e.g. -l app=web or -l 'env in (prod,staging)')")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("my-wikipedia=en.wikipedia.org", ("my-wikipedia", "en.wikipedia.org")),
+    ("my-wikipedia=EN.wikipedia.org.", ("my-wikipedia", "en.wikipedia.org")),
+])
+def test_host_override_ok(text, expected):
+    assert validate.host_override(text) == expected
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("en.wikipedia.org", "must be NAME=HOST"),
+    ("=en.wikipedia.org", "must be NAME=HOST"),
+    ("Bad_Name=a.example", 'NAME "Bad_Name" is not a valid Service name'),
+    ("x=https://a.example/", '--host "https://a.example/" is a URL'),
+    ("x=a.example ", '--host "a.example " has spaces around it'),
+])
+def test_host_override_bad(text, fragment):
+    with pytest.raises(UsageError) as err:
+        validate.host_override(text)
+    assert fragment in err.value.message
 
 
 # Every bad input gets one line that says what to type instead: the whole line, pinned.

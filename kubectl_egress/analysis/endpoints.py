@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import ipaddress
 
+from ..model import SLICE_MANAGED_BY
+from .messages import finding
 from .snapshot import (MIRROR_CONTROLLER, SKIP_MIRROR, Finding, Snapshot, fix_command, ref, same,
                        slices_of)
-from ..model import SLICE_MANAGED_BY
 
 
 def endpoint_ports(snapshot: Snapshot, svc: dict) -> list[Finding]:
@@ -23,10 +24,8 @@ def endpoint_ports(snapshot: Snapshot, svc: dict) -> list[Finding]:
     wrong = sorted({f"{kind} port {port or '(unnamed)'}" for kind, port in found if port not in wanted})
     if not wrong:
         return []
-    return [Finding("warning", "EG0001", ref(svc),
-                    f"{', '.join(wrong)} not among the Service's port names ({', '.join(sorted(wanted))}): "
-                    "Istio pairs endpoints with Service ports by name, so this traffic has no endpoints "
-                    "(istio#18624)", fix_command(snapshot, svc))]
+    return [finding("EG0001", ref(svc), ", ".join(wrong), ", ".join(sorted(wanted)),
+                    fix=fix_command(snapshot, svc))]
 
 
 def mirrored_twice(snapshot: Snapshot, svc: dict) -> list[Finding]:
@@ -38,11 +37,8 @@ def mirrored_twice(snapshot: Snapshot, svc: dict) -> list[Finding]:
            if (es["metadata"].get("labels") or {}).get(SLICE_MANAGED_BY) != MIRROR_CONTROLLER]
     if not endpoints or not own:
         return []
-    return [Finding("warning", "EG0002", ref(svc),
-                    f"both v1 Endpoints {name} and EndpointSlice {own[0]['metadata']['name']}: the "
-                    "EndpointSliceMirroring controller copies the Endpoints into a second slice, so every "
-                    "address is there twice; keep one, or label the Endpoints "
-                    f"{SKIP_MIRROR}=true", fix_command(snapshot, svc, api="endpointslice"))]
+    return [finding("EG0002", ref(svc), name, own[0]["metadata"]["name"], SKIP_MIRROR,
+                    fix=fix_command(snapshot, svc, api="endpointslice"))]
 
 
 def external_name_ip(snapshot: Snapshot, svc: dict) -> list[Finding]:
@@ -55,7 +51,4 @@ def external_name_ip(snapshot: Snapshot, svc: dict) -> list[Finding]:
         ipaddress.ip_address(target)
     except ValueError:
         return []
-    return [Finding("warning", "EG0003", ref(svc),
-                    f"externalName {target} is an IP address: the cluster's DNS answers a CNAME to a "
-                    "name that does not exist; a Service with endpoints gives an IP a name",
-                    fix_command(snapshot, svc, as_endpoints=target))]
+    return [finding("EG0003", ref(svc), target, fix=fix_command(snapshot, svc, as_endpoints=target))]

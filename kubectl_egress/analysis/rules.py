@@ -1,61 +1,101 @@
-"""DestinationRules: which one applies to a host (EG0004, EG0005)."""
+"""DestinationRules: which one applies to a host (EG0004, EG0005), and its TLS settings."""
 from __future__ import annotations
 
 from .snapshot import DOMAIN, ROOT_NAMESPACE, Finding, Snapshot, fix_command, ref
 
 
-def _rule_matches(rule_host: str, host: str, rule_ns: str) -> int:
-    """How specifically a DestinationRule host names host (-1: not at all)."""
-    rule_host = rule_host.lower()
-    if "." not in rule_host and rule_host != "*":
-        rule_host = f"{rule_host}.{rule_ns}.{DOMAIN}"
-    if rule_host == host:
-        return 1000
-    if rule_host == "*":
-        return 0
-    if rule_host.startswith("*.") and host.endswith(rule_host[1:]):
-        return len(rule_host)
-    return -1
+class RuleIndex:
+    """DestinationRules by namespace and host, for Istio's choice of the one that applies.
+
+    Exact hosts in a dict and wildcards longest first, so that a thousand services find their
+    rules among a thousand rules without comparing every pair.
+    """
+
+    def __init__(self, rules: list[dict]) -> None:
+        self.exact: dict[str, dict[str, dict]] = {}
+        self.wild: dict[str, list[tuple[str, dict]]] = {}
+        for rule in rules:
+            ns = rule["metadata"].get("namespace", "")
+            host = ((rule.get("spec") or {}).get("host") or "").lower()
+            if "." not in host and host != "*":
+                host = f"{host}.{ns}.{DOMAIN}"  # a short name is in the rule's own namespace
+            if host == "*" or host.startswith("*."):
+                self.wild.setdefault(ns, []).append((host[1:], rule))
+            else:
+                self.exact.setdefault(ns, {}).setdefault(host, rule)
+        for entries in self.wild.values():
+            entries.sort(key=lambda item: -len(item[0]))  # stable: the first of equals wins
+
+    def in_namespace(self, host: str, namespace: str, exact_only: bool = False) -> dict | None:
+        """The most specific rule of one namespace for host: its exact host, else the longest wildcard."""
+        found = self.exact.get(namespace, {}).get(host)
+        if found is not None or exact_only:
+            return found
+        return next((rule for suffix, rule in self.wild.get(namespace, ()) if host.endswith(suffix)), None)
+
+    def effective(self, host: str, namespace: str) -> dict | None:
+        """The DestinationRule Istio applies to host for a caller in namespace: the caller's
+        namespace first, then the root namespace."""
+        for ns in dict.fromkeys([namespace, ROOT_NAMESPACE]):
+            found = self.in_namespace(host, ns)
+            if found is not None:
+                return found
+        return None
 
 
 def effective_rule(snapshot: Snapshot, host: str, namespace: str) -> dict | None:
-    """The DestinationRule Istio applies to host from namespace: the caller's namespace, the
-    service's, then the root namespace; within one, the most specific host wins."""
-    for ns in dict.fromkeys([namespace, ROOT_NAMESPACE]):
-        best, rank = None, -1
-        for rule in snapshot.rules:
-            if rule["metadata"].get("namespace", "") != ns:
-                continue
-            score = _rule_matches((rule.get("spec") or {}).get("host", ""), host, ns)
-            if score > rank:
-                best, rank = rule, score
-        if best is not None:
-            return best
-    return None
+    """The DestinationRule Istio applies to host from namespace (see RuleIndex.effective)."""
+    return snapshot.rule_index().effective(host, namespace)
+
+
+def tls_of(rule: dict | None, port: int = 0) -> dict:
+    """A rule's TLS settings for a port: its portLevelSettings entry, else the rule's own."""
+    policy = ((rule or {}).get("spec") or {}).get("trafficPolicy") or {}
+    for level in policy.get("portLevelSettings") or []:
+        if port and (level.get("port") or {}).get("number") == port and level.get("tls"):
+            return level["tls"]
+    return policy.get("tls") or {}
 
 
 def alias_rules(snapshot: Snapshot, svc: dict) -> list[Finding]:
     """EG0004: a DestinationRule for an ExternalName Service's own name, which 1.21+ ignores."""
+    from .messages import finding
     spec = svc.get("spec") or {}
-    if not snapshot.mesh.alias or spec.get("type") != "ExternalName":
-        return []
     name, ns = svc["metadata"]["name"], svc["metadata"].get("namespace", "")
+    facts = snapshot.mesh.facts
+    revision = facts.revision_for(ns) if facts is not None and facts.override == "auto" else None
+    alias = revision.alias if revision is not None else snapshot.mesh.alias  # the namespace's revision decides
+    if not alias or spec.get("type") != "ExternalName":
+        return []
     host = f"{name}.{ns}.{DOMAIN}"
     out = []
-    for rule in snapshot.rules:
-        rule_ns = rule["metadata"].get("namespace", "")
-        if _rule_matches((rule.get("spec") or {}).get("host", ""), host, rule_ns) == 1000:
-            version = snapshot.mesh.version or "1.21+"
-            out.append(Finding("warning", "EG0004", f"DestinationRule {rule_ns}/{rule['metadata']['name']}",
-                               f"host {host} is an ExternalName Service, which Istio {version} treats as a "
-                               "DNS alias: the rule applies to nothing; rules for "
-                               f"{spec.get('externalName', '').rstrip('.')} belong on that host, with a "
-                               "ServiceEntry", fix_command(snapshot, svc)))
+    index = snapshot.rule_index()
+    for rule_ns in sorted(index.exact):
+        rule = index.in_namespace(host, rule_ns, exact_only=True)
+        if rule is not None:
+            out.append(finding("EG0004", f"DestinationRule {rule_ns}/{rule['metadata']['name']}", host,
+                               (revision.version if revision is not None else snapshot.mesh.version) or "1.21+", spec.get("externalName", "").rstrip("."),
+                               fix=fix_command(snapshot, svc)))
     return out
+
+
+def routed_host(snapshot: Snapshot, host: str, namespace: str) -> str:
+    """Where a VirtualService's first HTTP route sends requests for host ('' if none does): the rules
+    of that destination then apply (Istio's VirtualService reference: short names are relative to the
+    route's namespace). kubectl egress writes such a route for TLS origination up to Istio 1.20."""
+    for vs in snapshot.routes:
+        own = vs["metadata"].get("namespace", "")
+        names = {h if "." in h else f"{h}.{own}.{DOMAIN}" for h in (vs.get("spec") or {}).get("hosts") or []}
+        routes = [r for rule in (vs.get("spec") or {}).get("http") or [] for r in rule.get("route") or []]
+        if host in names and routes and own in (namespace, ROOT_NAMESPACE):
+            dest = (routes[0].get("destination") or {}).get("host", "")
+            return dest if "." in dest else f"{dest}.{own}.{DOMAIN}"
+    return ""
 
 
 def mesh_mtls(snapshot: Snapshot, svc: dict) -> list[Finding]:
     """EG0005: Istio mutual TLS towards an external host (the mesh-wide rule, or a wrong one)."""
+    from .messages import finding
     mesh = snapshot.mesh
     if not mesh.istio:
         return []
@@ -63,16 +103,9 @@ def mesh_mtls(snapshot: Snapshot, svc: dict) -> list[Finding]:
     name, ns = svc["metadata"]["name"], svc["metadata"].get("namespace", "")
     external = spec.get("type") == "ExternalName"
     host = spec.get("externalName", "").rstrip(".") if external and mesh.alias else f"{name}.{ns}.{DOMAIN}"
+    host = routed_host(snapshot, host, ns) or host
     rule = effective_rule(snapshot, host, ns)
-    mode = (((rule or {}).get("spec") or {}).get("trafficPolicy") or {}).get("tls", {}).get("mode")
-    if mode != "ISTIO_MUTUAL":
+    if tls_of(rule).get("mode") != "ISTIO_MUTUAL" or rule is None:
         return []
     where = f"{rule['metadata'].get('namespace')}/{rule['metadata']['name']} (host {rule['spec'].get('host')})"
-    return [Finding("error", "EG0005", ref(svc),
-                    f"the DestinationRule that applies to {host} is {where}, mode ISTIO_MUTUAL: callers with a "
-                    "sidecar send Istio mutual TLS to an external host that cannot speak it (HTTP 503 "
-                    "`upstream connect error ... connection termination`, or reset TLS handshakes)",
-                    fix_command(snapshot, svc, tls_mode="DISABLE"))]
-
-
-# (analyzer, needs Istio): port names and rules only matter in a mesh; endpoints and names always
+    return [finding("EG0005", ref(svc), host, where, fix=fix_command(snapshot, svc, tls_mode="DISABLE"))]

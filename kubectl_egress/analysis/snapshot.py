@@ -2,21 +2,20 @@
 and the shared readings of a Service (its protocol, its endpoints, the command that fixes it)."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from ..model import (HOST_ANNOTATION, ISTIO_PROTOCOL, MANAGED_BY, MANAGER, SLICE_MANAGED_BY,
                      SLICE_SERVICE_NAME, Mesh)
+from .protocol import protocol_of
 
 SEVERITIES = ("info", "warning", "error")
-# Istio protocol selection: recognised names, cut at the first "-" (case-insensitive)
-RECOGNISED = ("tcp", "udp", "grpc", "grpc-web", "http", "http_proxy", "http2", "https", "tls", "mongo",
-              "redis", "mysql")
 ROOT_NAMESPACE = "istio-system"
 DOMAIN = "svc.cluster.local"
 MIRROR_CONTROLLER = "endpointslicemirroring-controller.k8s.io"
 SKIP_MIRROR = "endpointslice.kubernetes.io/skip-mirror"
-KUBECTL_CREATE_PORT = re.compile(r"^\d+-\d+$")
+# istioctl analyze leaves these out of what it reads (istio pkg/kube/inject IgnoredNamespaces,
+# filtered in pkg/config/analysis/local/istiod_analyze.go since 1.20, istio#46258)
+SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "local-path-storage")
 
 
 @dataclass(frozen=True)
@@ -42,24 +41,19 @@ class Snapshot:
     slices: list[dict] = field(default_factory=list)
     rules: list[dict] = field(default_factory=list)  # DestinationRules, istio-system's included
     entries: list[dict] = field(default_factory=list)
+    routes: list[dict] = field(default_factory=list)  # VirtualServices
+    selected: list[dict] | None = None  # with -l: the ServiceEntries it selects (None: no selector)
+    namespace: str | None = None  # the namespace checked; None: all
+    namespaces: list[str] = field(default_factory=list)  # in scope, for the namespace analyzers
+    registry: list[dict] | None = None  # every namespace's ServiceEntries, read under REGISTRY_ONLY
+    _index: object = field(default=None, repr=False, compare=False)
 
-
-def protocol_of(port: dict) -> str:
-    """Istio's protocol for a Service port ('' when unsupported, so Istio sniffs)."""
-    name = (port.get("appProtocol") or port.get("name") or "").lower()
-    if name in RECOGNISED:
-        return name
-    prefix = name.split("-", 1)[0]
-    return prefix if prefix in RECOGNISED else ""
-
-
-def is_egress(svc: dict) -> bool:
-    spec = svc.get("spec") or {}
-    meta = svc.get("metadata") or {}
-    if meta.get("namespace") == "default" and meta.get("name") == "kubernetes":
-        return False
-    return spec.get("type") == "ExternalName" or (not spec.get("selector") and spec.get("type", "ClusterIP")
-                                                  in ("ClusterIP", ""))
+    def rule_index(self):
+        """The rules indexed by namespace and host (rules.RuleIndex), made on first use."""
+        if self._index is None:
+            from .rules import RuleIndex
+            self._index = RuleIndex(self.rules)
+        return self._index
 
 
 def ref(svc: dict) -> str:

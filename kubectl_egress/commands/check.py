@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import analysis, mesh as meshes, printers, terminal, validate as check
+from .. import analysis, inventory, mesh as meshes, printers, terminal, validate as check
 from ..app import App
-from ..errors import UsageError
-from ..model import ENDPOINTS, ENDPOINT_SLICES, SERVICES, destination_rules, service_entries
+from ..errors import ServerError, UsageError
+from ..model import service_entries
 from .get import missing_error
-
 
 
 @dataclass(frozen=True)
@@ -25,21 +24,6 @@ class Options:
     istio_mode: str = "auto"
 
 
-def snapshot(kube, namespace: str | None, mesh) -> analysis.Snapshot:
-    """The objects the analyzers read: one namespace's (and istio-system's rules), or all."""
-    snap = analysis.Snapshot(mesh=mesh)
-    snap.services = kube.list(SERVICES, namespace)
-    snap.endpoints = kube.list(ENDPOINTS, namespace, quiet=True)
-    snap.slices = kube.list(ENDPOINT_SLICES, namespace)
-    if mesh.served:
-        rules = destination_rules(mesh.networking_version)
-        snap.rules = kube.list_if_served(rules, namespace)
-        if namespace is not None and namespace != analysis.ROOT_NAMESPACE:
-            snap.rules += kube.list_if_served(rules, analysis.ROOT_NAMESPACE)
-        snap.entries = kube.list_if_served(service_entries(mesh.networking_version), namespace)
-    return snap
-
-
 def run(app: App, opts: Options) -> int:
     for name in opts.names:
         check.service_name(name)
@@ -48,8 +32,11 @@ def run(app: App, opts: Options) -> int:
     mode = check.istio_mode(opts.istio_mode)
     kube = app.kube()
     namespace = None if opts.all_namespaces else kube.namespace
-    snap = snapshot(kube, namespace, meshes.detect(kube, mode))
-    present = {s["metadata"]["name"] for s in snap.services}
+    facts = meshes.read(kube, mode, [] if namespace is None else [namespace], all_namespaces=namespace is None)
+    snap = inventory.snapshot(kube, namespace, facts.mesh(namespace))
+    snap.namespaces = sorted(facts.namespaces) if namespace is None else [namespace]
+    registry_entries(kube, snap, facts)
+    present = {s["metadata"]["name"] for s in snap.services} | {e["metadata"]["name"] for e in snap.entries}
     for name in opts.names:
         if name not in present:
             raise missing_error(kube, name, kube.namespace)
@@ -63,6 +50,24 @@ def run(app: App, opts: Options) -> int:
         where = "all namespaces" if namespace is None else f"namespace: {namespace}"
         app.printer.note(f"\u2714 No validation issues found when analyzing {where}.")
     return 1 if analysis.at_or_above(findings, opts.fail_on.lower()) else 0
+
+
+def registry_entries(kube, snap: analysis.Snapshot, facts) -> None:
+    """Under REGISTRY_ONLY any namespace's ServiceEntry can put a host in the registry (exported
+    everywhere by default): read them all then (snap.registry, for that question only); the
+    namespace's, in the snapshot, when that is all this user may read."""
+    from ..analysis.registry import callers
+
+    if facts.networking_version is None or not any(policy.registry_only for ns in snap.namespaces
+                                                   for _, policy in callers(facts, ns)):
+        return
+    try:
+        entries = kube.list_if_served(service_entries(facts.networking_version), None)
+    except ServerError as err:
+        if err.code != 403:
+            raise
+        return
+    snap.registry = entries
 
 
 def output(app: App, findings: list[analysis.Finding]) -> None:

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 
 from .. import inventory, mesh as meshes, validate as check
 from ..app import App
-from .get import missing_error, no_resources
+from ..errors import EgressError, ServerError
+from ..model import MANAGED_BY, SERVICES, managed_by
+from .get import no_resources
 
-PHASES = ("DestinationRule", "ServiceEntry", "EndpointSlice", "Endpoints", "Service", "Deployment",
+PHASES = ("VirtualService", "DestinationRule", "ServiceEntry", "EndpointSlice", "Endpoints", "Service", "Deployment",
           "ServiceAccount", "Namespace")
 
 
@@ -30,8 +32,8 @@ def run(app: App, opts: Options) -> int:
     kube = app.kube()
     namespace = None if opts.all_namespaces else kube.namespace
     mesh = meshes.detect(kube)
-    found = inventory.find(kube, namespace, mesh, opts.names)
-    errors = [missing_error(kube, n, kube.namespace) for n in opts.names
+    found = inventory.owned(kube, namespace, mesh, opts.names)
+    errors = [not_owned_error(kube, n, kube.namespace) for n in opts.names
               if n not in {f.name for f in found}]
     objects = [(res, obj) for f in found for res, obj in f.objects()]
     if not opts.names:  # everything kubectl egress made here, the probe's source pods included
@@ -62,6 +64,16 @@ def run(app: App, opts: Options) -> int:
         raise errors[-1]
     return 0
 
+
+
+def not_owned_error(kube, name: str, namespace: str) -> EgressError:
+    """Why NAME is not cleaned: no such Service, or one kubectl-egress did not make."""
+    svc = kube.get(SERVICES, name, namespace)
+    if svc is None:
+        return ServerError(f'services "{name}" not found', reason="NotFound", code=404)
+    maker = f"{MANAGED_BY}: {managed_by(svc)}" if managed_by(svc) else f"no {MANAGED_BY} label"
+    return EgressError(f'service "{name}" was not made by kubectl-egress ({maker}), so clean leaves it '
+                       f'alone; delete it yourself if you mean to ("kubectl delete svc {name}")')
 
 
 def _egress_elsewhere(kube, namespace: str) -> bool:

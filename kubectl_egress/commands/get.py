@@ -1,4 +1,12 @@
-"""kubectl egress get [NAME...] [-A]: the egress services kubectl-egress manages, as a table."""
+"""kubectl egress get [NAME...] [-A] [-l SELECTOR]: every egress service in scope, whoever made it.
+
+An egress service is a Service of type ExternalName or one without a selector
+(model.is_egress_service), with its endpoints, the DestinationRule Istio
+applies to it and, in alias mode, its ServiceEntry; and the ServiceEntries of
+`kubectl egress serviceentry` (TYPE ServiceEntry). MANAGED-BY says who made
+each: its app.kubernetes.io/managed-by label (kubectl-egress, helm, argocd, ...).
+TLS says ORIGINATE where the sidecar originates TLS. Read-only: nothing is changed.
+"""
 from __future__ import annotations
 
 import time
@@ -7,11 +15,11 @@ from datetime import datetime
 
 from .. import inventory, mesh as meshes, printers, validate as check
 from ..app import App
-from ..errors import EgressError, ServerError
+from ..errors import EgressError, ServerError, UsageError
 from ..inventory import Found
-from ..model import SERVICES
+from ..model import SERVICES, is_egress_service, managed_by
 
-HEADERS = ("NAME", "TYPE", "CLUSTER-IP", "EXTERNAL", "PORT(S)", "TLS", "AGE")
+HEADERS = ("NAME", "TYPE", "CLUSTER-IP", "EXTERNAL", "PORT(S)", "TLS", "MANAGED-BY", "AGE")
 WIDE = HEADERS + ("PROTOCOL", "HOST", "ENDPOINTS", "DESTINATIONRULE", "SERVICEENTRY")
 
 
@@ -19,7 +27,21 @@ WIDE = HEADERS + ("PROTOCOL", "HOST", "ENDPOINTS", "DESTINATIONRULE", "SERVICEEN
 class Options:
     names: tuple[str, ...] = ()
     all_namespaces: bool = False
+    selector: str | None = None
     output: str | None = None
+
+
+def validate(opts: Options) -> None:
+    """Names, the selector, and the combinations kubectl get refuses (pkg/cmd/get/get.go)."""
+    for name in opts.names:
+        check.service_name(name)
+    if opts.selector is not None:
+        check.label_selector(opts.selector)
+    if opts.names and opts.all_namespaces:
+        raise UsageError("a resource cannot be retrieved by name across all namespaces; drop -A, "
+                         "or pick the namespace with -n")
+    if opts.names and opts.selector:
+        raise UsageError("name cannot be provided when a selector is specified; give names or -l, not both")
 
 
 def age(obj: dict, now: float) -> str:
@@ -31,24 +53,42 @@ def age(obj: dict, now: float) -> str:
     return printers.human_duration(now - created)
 
 
+def entry_row(found: Found, now: float, wide: bool) -> list[str]:
+    """A ServiceEntry `kubectl egress serviceentry` made: its hosts, ports (Istio protocols) and TLS."""
+    entry = found.entry[1] if found.entry else {}
+    spec = entry.get("spec") or {}
+    target = found.target
+    ports = ",".join(f"{p.get('number')}/{p.get('protocol', '')}" for p in spec.get("ports") or [])
+    cells = [found.name, "ServiceEntry", ",".join(spec.get("addresses") or []), ",".join(spec.get("hosts") or []),
+             ports, "ORIGINATE" if target.origination else "", managed_by(entry), age(entry, now)]
+    if wide:
+        rule = found.rule[1] if found.rule else None
+        rule_ref = f"{rule['metadata'].get('namespace', '')}/{rule['metadata']['name']}" if rule else ""
+        cells += [target.protocol, target.host, spec.get("resolution", ""), rule_ref, ",".join(spec.get("hosts") or [])]
+    return cells
+
+
 def row(found: Found, now: float, wide: bool = False) -> list[str]:
     """One table row for one egress service."""
+    if found.is_entry:
+        return entry_row(found, now, wide)
     svc = found.service or {}
     spec = svc.get("spec") or {}
     target = found.target
     if spec.get("type") == "ExternalName":
         external = spec.get("externalName", "")
     else:
-        external = ",".join(str(ip) for ip in target.ips)
-    ports = ",".join(f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in spec.get("ports") or [])
-    cluster_ip = (spec.get("clusterIPs") or [""])[0]
-    cells = [found.name, spec.get("type", ""), cluster_ip, external, ports, target.tls_mode or "",
-             age(svc, now)]
+        external = ",".join(inventory.addresses(found))
+    ports = ",".join(f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in found.ports)
+    cluster_ip = (spec.get("clusterIPs") or [spec.get("clusterIP", "")])[0]
+    cells = [found.name, spec.get("type", "ClusterIP"), cluster_ip, external, ports,
+             "ORIGINATE" if target.origination else target.tls_mode or "", found.managed_by, age(svc, now)]
     if wide:
         kinds = sorted({res.kind for res, _ in found.endpoints})
-        rule_host = ((found.rule[1].get("spec") or {}).get("host", "")) if found.rule else ""
+        rule = found.applied
+        rule_ref = f"{rule['metadata'].get('namespace', '')}/{rule['metadata']['name']}" if rule else ""
         entry_hosts = ",".join((found.entry[1].get("spec") or {}).get("hosts") or []) if found.entry else ""
-        cells += [target.protocol, target.host, ",".join(kinds), rule_host, entry_hosts]
+        cells += [target.protocol, target.host, ",".join(kinds), rule_ref, entry_hosts]
     return cells
 
 
@@ -63,11 +103,16 @@ def table(found: list[Found], wide: bool, all_namespaces: bool, now: float | Non
 
 
 def missing_error(kube, name: str, namespace: str) -> EgressError:
-    """Why NAME is not listed: no such Service, or one kubectl-egress does not manage."""
-    if kube.get(SERVICES, name, namespace) is None:
+    """Why NAME is not among the egress services: no such Service, or one with a selector."""
+    svc = kube.get(SERVICES, name, namespace)
+    if svc is None:
         return ServerError(f'services "{name}" not found', reason="NotFound", code=404)
-    return EgressError(f'service "{name}" is not managed by kubectl-egress (no label '
-                       f'app.kubernetes.io/managed-by=kubectl-egress); see it with "kubectl get svc {name}"')
+    if is_egress_service(svc):  # made between the list and this read
+        return EgressError(f'service "{name}" appeared while the egress services were read; run the command again')
+    selector = ",".join(f"{k}={v}" for k, v in sorted(((svc.get("spec") or {}).get("selector") or {}).items()))
+    return EgressError(f'service "{name}" is not an egress service: it has a selector ({selector}), so it '
+                       "sends traffic to pods; egress services are ExternalName Services and Services "
+                       f'without a selector (see it with "kubectl get svc {name} -n {namespace}")')
 
 
 def no_resources(namespace: str | None) -> str:
@@ -75,12 +120,11 @@ def no_resources(namespace: str | None) -> str:
 
 
 def run(app: App, opts: Options) -> int:
-    for name in opts.names:
-        check.service_name(name)
+    validate(opts)
     kube = app.kube()
     namespace = None if opts.all_namespaces else kube.namespace
     mesh = meshes.detect(kube)
-    found = [f for f in inventory.find(kube, namespace, mesh, opts.names) if f.service is not None]
+    found = inventory.read(kube, namespace, mesh, opts.names, opts.selector or "")
     errors = [missing_error(kube, n, kube.namespace) for n in opts.names
               if n not in {f.name for f in found}]
     if found:

@@ -24,6 +24,25 @@ class Outcome:
     stats_before: dict[str, int] = field(default_factory=dict)
     stats_after: dict[str, int] = field(default_factory=dict)
     ran: bool = False
+    certs: str = ""  # curl's %{certs}: the server's certificates, for a handshake check
+
+    @property
+    def cert_names(self) -> list[str]:
+        """The names the server's own (first) certificate holds: its DNS subject alternative
+        names, else its subject's CN."""
+        subject, sans = "", ""
+        for line in self.certs.splitlines():
+            if line.startswith("Subject:") and not subject:
+                subject = line[len("Subject:"):]
+            elif line.startswith("X509v3 Subject Alternative Name:") and not sans:
+                sans = line.split(":", 1)[1]
+            elif line.startswith("-----END CERTIFICATE-----"):
+                break
+        names = [part.strip()[4:] for part in sans.split(",") if part.strip().startswith("DNS:")]
+        if names:
+            return names
+        cn = re.search(r"(?:^|,)\s*CN\s*=\s*([^,]+)", subject)
+        return [cn.group(1).strip()] if cn else []
 
 
 def _stats(text: str) -> dict[str, int]:
@@ -52,6 +71,8 @@ def parse(output: str, nonce: str) -> dict[str, Outcome]:
             current.error = text.strip()
         elif section == "body":
             current.body = text
+        elif section == "certs":
+            current.certs = text
         elif section in ("stats-before", "stats-after"):
             stats = _stats(text)
             if section == "stats-before":

@@ -22,7 +22,8 @@ PARALLEL = 8  # curls at once in one source pod
 MAX_PARALLEL = 64
 
 # $1 timeout, $2 nonce, $3 how many curls at once, then id url option value ...; option "-"
-# means none. Checks run side by side through a pool of slots (a FIFO holding one token per
+# means none, "handshake" a TLS check without a host name: curl -k, printing the certificates
+# the server sent (curl's %{certs}, 7.88+) so that the row can say whom it reached. Checks run side by side through a pool of slots (a FIFO holding one token per
 # free slot), each into its own file, printed when all are done. Checks of non-HTTP URLs from a
 # pod with a sidecar run afterwards one at a time, each between two readings of the sidecar's
 # metrics, which other traffic would blur; HTTP answers carry the sidecar's headers instead.
@@ -43,11 +44,12 @@ stats() {
 }
 check() {
   echo "@@$nonce begin $1"
-  if [ "$3" = "-" ]; then
-    curl -sS -D - -o "$dir/$1.body" --max-time "$timeout" -w "\n@@$nonce result $1 %{http_code} %{time_total} %{remote_ip} %{remote_port}\n" "$2" 2>"$dir/$1.err"
-  else
-    curl -sS -D - -o "$dir/$1.body" --max-time "$timeout" "$3" "$4" -w "\n@@$nonce result $1 %{http_code} %{time_total} %{remote_ip} %{remote_port}\n" "$2" 2>"$dir/$1.err"
-  fi
+  w="\n@@$nonce result $1 %{http_code} %{time_total} %{remote_ip} %{remote_port}\n"
+  case "$3" in
+    -) curl -sS -D - -o "$dir/$1.body" --max-time "$timeout" -w "$w" "$2" 2>"$dir/$1.err" ;;
+    handshake) curl -sS -k -D - -o "$dir/$1.body" --max-time "$timeout" -w "$w@@$nonce certs $1\n%{certs}" "$2" 2>"$dir/$1.err" ;;
+    *) curl -sS -D - -o "$dir/$1.body" --max-time "$timeout" "$3" "$4" -w "$w" "$2" 2>"$dir/$1.err" ;;
+  esac
   echo "@@$nonce exit $1 $?"
   echo "@@$nonce error $1"
   if [ -s "$dir/$1.err" ]; then head -c @ERROR_LIMIT@ "$dir/$1.err"; fi

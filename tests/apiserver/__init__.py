@@ -109,16 +109,17 @@ class LocalAPIServer:
 
     def request(self, method: str, path: str, body=None, *, token: str | None = "admin",
                 content_type: str = "application/json", accept: str = "application/json",
-                timeout: float = 10) -> tuple[int, dict, object]:
+                timeout: float = 10, headers: dict | None = None) -> tuple[int, dict, object]:
         """A raw API call as a client makes it: (status, headers, decoded body)."""
         tokens = {"admin": self.cluster.admin_token, "reader": self.cluster.reader_token}
-        headers = {"Accept": accept}
+        extra, headers = headers or {}, {"Accept": accept}
         if token:
             headers["Authorization"] = f"Bearer {tokens.get(token, token)}"
         data = None
         if body is not None:
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
             headers["Content-Type"] = content_type
+        headers.update(extra)
         req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
         trust = ssl.create_default_context(cadata=self.ca.pem.decode())
         try:

@@ -17,8 +17,8 @@ import uuid
 from typing import TYPE_CHECKING, Iterator
 
 from . import managed, schema, selectors, tables
-from .errors import (APIError, Cause, already_exists, bad_request, conflict, invalid, not_found,
-                     unsupported_media_type)
+from .errors import (BUILTIN_MEDIA_TYPES, CUSTOM_MEDIA_TYPES, PATCH_TYPES, APIError, Cause, already_exists,
+                     bad_request, conflict, invalid, not_found, unsupported_media_type)
 from .kinds import Kind
 from .patch import json_patch, merge_patch, strategic_merge_patch
 
@@ -33,15 +33,22 @@ def now_rfc3339() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def decode_body(req: "Request") -> dict:
+def decode_body(req: "Request", kind: Kind | None = None) -> dict:
+    """The request body as JSON would give it, decoded by its Content-Type, or the 400 or 415
+    the serializer negotiation answers (apiserver handlers/create.go: NegotiateInputSerializer,
+    transformDecodeError). Custom resources take no protobuf (apiextensions-apiserver's
+    serializer offers JSON and YAML only)."""
     ctype = (req.headers.get("content-type") or "application/json").split(";")[0].strip().lower()
-    if ctype == "application/vnd.kubernetes.protobuf":
-        # typed clients (kubectl create namespace/service/deployment ...) send protobuf
+    custom = kind is not None and bool(kind.schemas)
+    accepted = CUSTOM_MEDIA_TYPES if custom else BUILTIN_MEDIA_TYPES
+    if ctype == "application/vnd.kubernetes.protobuf" and not custom:
+        # typed clients (kubectl create namespace/service/deployment/token, auth can-i ...) send protobuf
         from . import protobuf
         try:
             return protobuf.decode(req.body or b"")
         except ValueError as err:
-            raise bad_request(f"the body of the request could not be decoded: {err}")
+            what = kind.kind if kind is not None else "object"
+            raise bad_request(f"the object provided is unrecognized (must be of type {what}): {err}")
     if ctype in ("application/yaml", "application/apply-patch+yaml"):
         import yaml
         try:
@@ -55,7 +62,7 @@ def decode_body(req: "Request") -> dict:
         except ValueError as err:
             raise bad_request(f"couldn't get version/kind; json parse error: {err}")
     else:
-        raise unsupported_media_type(ctype)
+        raise unsupported_media_type(accepted)
     return data
 
 
@@ -288,6 +295,10 @@ class API:
                                 applied=copy.deepcopy(obj) if apply else None)
         return stored
 
+    def track_create(self, kind: Kind, version: str, obj: dict, req: "Request") -> None:
+        """managedFields of an object a create answers without storing it (the reviews)."""
+        self._track(kind, version, None, obj, req, "", "kube-apiserver", None)
+
     def system_update(self, kind: Kind, old: dict, new: dict, manager: str, sub: str = "") -> dict:
         """new with the managedFields of a write by a system component (a controller's
         status update, say) that stores it directly; returns new."""
@@ -340,13 +351,13 @@ class API:
     def patch(self, kind: Kind, version: str, namespace: str, name: str, req: "Request",
               sub: str = "") -> tuple[dict, int, list[str]]:
         ctype = (req.headers.get("content-type") or "").split(";")[0].strip().lower()
-        patch_doc = decode_body(req)
         custom = bool(kind.schemas)
-        if ctype == "application/strategic-merge-patch+json" and custom:
-            raise unsupported_media_type(ctype)
-        if ctype not in ("application/merge-patch+json", "application/json-patch+json",
-                         "application/strategic-merge-patch+json", "application/apply-patch+yaml"):
-            raise unsupported_media_type(ctype)
+        # handlers/patch.go: the patch types the resource takes (no strategic merge for custom ones)
+        patch_types = PATCH_TYPES if custom else PATCH_TYPES[:2] + ("application/strategic-merge-patch+json",) \
+            + PATCH_TYPES[2:]
+        if ctype not in patch_types:
+            raise unsupported_media_type(patch_types)
+        patch_doc = decode_body(req, kind)
         applying = ctype == "application/apply-patch+yaml"
         _validate_options(req, apply=applying)
         if applying:
@@ -369,6 +380,12 @@ class API:
         return self._replace(kind, version, namespace, name, apply, req, sub, [],
                              create_if_missing=applying, patch_body=patch_doc,
                              applied=patch_doc if applying else None)
+
+    def replace(self, kind: Kind, version: str, namespace: str, name: str, build, req: "Request | None",
+                sub: str) -> tuple[dict, int, list[str]]:
+        """A subresource's write (scale, finalize): build(old) makes the new object."""
+        _validate_options(req)
+        return self._replace(kind, version, namespace, name, build, req, sub, [])
 
     @staticmethod
     def _check_applied(kind: Kind, version: str, patch_doc) -> None:

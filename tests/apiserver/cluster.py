@@ -2,8 +2,10 @@
 
 `Cluster` is what the HTTP layer talks to. It seeds what a fresh cluster has
 (namespaces, the `kubernetes` Service, a node, and Istio when asked for) and
-answers authentication and authorization as kube-apiserver would for the two
-users of the kubeconfig it writes: `admin` (everything) and `reader` (read only).
+answers authentication as kube-apiserver would for the two users of the
+kubeconfig it writes, `admin` (group system:masters) and `reader`, for client
+certificates and for service account tokens; authorization is RBAC's (rbac.py),
+a function of the user and its groups.
 """
 from __future__ import annotations
 
@@ -14,10 +16,13 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from . import controllers, ephemeral, execws, images, injection, istio, podsecurity
+from . import controllers, ephemeral, execws, images, injection, istio, podsecurity, rbac
+from . import tokens as serviceaccount_tokens
+from .logs import LogStore
 from .network import Network
-from .errors import APIError, forbidden
+from .errors import APIError, forbidden, forbidden_path
 from .kinds import Kind, builtin_kinds, kind_from_crd
 from .store import Store
 
@@ -27,14 +32,12 @@ K8S_VERSION = {"major": "1", "minor": "33", "gitVersion": "v1.33.1", "gitCommit"
 SERVICE_CIDR_V4 = ipaddress.ip_network("10.96.0.0/12")
 SERVICE_CIDR_V6 = ipaddress.ip_network("fd00:10:96::/112")
 POD_CIDR = ipaddress.ip_network("10.244.0.0/16")
-READ_ONLY_VERBS = {"get", "list", "watch"}
 
 
 @dataclass(frozen=True)
 class User:
     name: str
     groups: tuple[str, ...]
-    read_only: bool = False
 
 
 @dataclass
@@ -201,8 +204,10 @@ class Cluster:
         self.ca = ca
         admin, reader = tokens or (secrets.token_hex(16), secrets.token_hex(16))
         self.tokens = {admin: User("admin", ("system:masters", "system:authenticated")),
-                       reader: User("reader", ("system:authenticated",), read_only=True)}
+                       reader: User("reader", ("system:authenticated",))}
         self.admin_token, self.reader_token = admin, reader
+        self.sa_tokens = serviceaccount_tokens.Tokens(Path(workdir) / "serviceaccount" if workdir else None)
+        self.logs = LogStore()
         self.api = API(self)
         self.started = time.time()
         self._log: list[LoggedRequest] = []
@@ -219,26 +224,48 @@ class Cluster:
             self.controllers.append(Cni(self))
         self.network = Network(self)
         self._seed()
+        from . import openapi
+        openapi.warm(self)  # explain's schemas, built once per process in the background
 
     # -- identity ------------------------------------------------------------
     def authenticate(self, header: str, cert: dict | None = None) -> User | None:
-        """A bearer token of the kubeconfig's users, or an x509 client certificate signed by the
-        cluster CA (user = CN, groups = O), as kube-apiserver's authenticators do."""
+        """A bearer token of the kubeconfig's users or a service account token this cluster
+        issued, or an x509 client certificate signed by the cluster CA (user = CN, groups = O),
+        as kube-apiserver's authenticators do."""
         if header.lower().startswith("bearer "):
-            return self.tokens.get(header[7:].strip())
+            token = header[7:].strip()
+            return self.tokens.get(token) or serviceaccount_tokens.authenticate(self, token)
         if cert:
             subject = [item for rdn in cert.get("subject", ()) for item in rdn]
             name = next((v for k, v in subject if k == "commonName"), "")
             groups = tuple(v for k, v in subject if k == "organizationName")
             if name:
-                read_only = "system:masters" not in groups
-                return User(name, groups + ("system:authenticated",), read_only=read_only)
+                return User(name, groups + ("system:authenticated",))
         return None
+
+    def allowed(self, user: User, attrs: rbac.Attributes) -> tuple[bool, str]:
+        """The authorizer's decision for (user, groups) and the request attributes, with its
+        reason (RBAC only: kube-apiserver's Node authorizer has no opinion on non-nodes)."""
+        return rbac.authorize(user.name, user.groups, attrs)
 
     def authorize(self, user: User, verb: str, kind: Kind, namespace: str, name: str,
                   sub: str = "") -> None:
-        if user.read_only and verb not in READ_ONLY_VERBS:
+        """A check a handler makes beyond the filter's (403 with the RBAC wording)."""
+        attrs = rbac.Attributes(verb, True, namespace, kind.group, kind.plural, sub, name)
+        if not self.allowed(user, attrs)[0]:
             raise forbidden(user.name, verb, kind.plural, kind.group, namespace, name, sub)
+
+    def authorize_request(self, user: User, info) -> None:
+        """The authorization filter (apiserver endpoints/filters/authorization.go): the
+        request's RequestInfo, authorized before any handler sees the path."""
+        attrs = rbac.Attributes(info.verb, info.resource_request, info.namespace, info.api_group,
+                                info.resource, info.subresource, info.name, info.path)
+        if self.allowed(user, attrs)[0]:
+            return
+        if not info.resource_request:
+            raise forbidden_path(user.name, info.verb, info.path)
+        raise forbidden(user.name, info.verb, info.resource, info.api_group, info.namespace,
+                        info.name, info.subresource)
 
     def external_name_alias(self, revision: str = istio.DEFAULT_REVISION) -> bool:
         """Does a revision's istiod treat ExternalName Services as DNS aliases (istio.external_name_alias)?"""
@@ -283,18 +310,11 @@ class Cluster:
         command = req.query.get("command", [])
         if not command:
             raise APIError(400, "BadRequest", "you must specify at least 1 command")
+        from .logs import validate_container
+        container = validate_container(pod, req.param("container"))  # streamLocation
         spec = pod.get("spec", {})
         every = [c for group in ("containers", "initContainers", "ephemeralContainers")
                  for c in spec.get(group) or []]
-        names = [c["name"] for c in every]
-        container = req.param("container")
-        if not container:
-            if len(spec.get("containers") or []) != 1:
-                raise APIError(400, "BadRequest", f"a container name must be specified for pod {name}, "
-                               f"choose one of: [{' '.join(c['name'] for c in spec.get('containers') or [])}]")
-            container = spec["containers"][0]["name"]
-        if container not in names:
-            raise APIError(400, "BadRequest", f"container {container} is not valid for pod {name}")
         status = pod.get("status") or {}
         phase = status.get("phase")
         if phase in ("Succeeded", "Failed"):
@@ -335,39 +355,6 @@ class Cluster:
 
         return Response(101, session)
 
-    def proxy_pod(self, req, namespace: str, name_port: str, path: str):
-        """pods/proxy as kube-apiserver serves it (pkg/registry/core/pod/strategy.go
-        ResourceLocation, then apimachinery pkg/util/proxy/transport.go): `name`, `name:port` or
-        `scheme:name:port`; the port defaults to the first container port; a pod without an IP
-        is "address not allowed"; nothing listening is 503 "error trying to reach service".
-        What listens on a pod's IP here: ztunnel's stats server (ambient.py)."""
-        from .server import Response
-        parts = name_port.split(":")  # apimachinery util/net SplitSchemeNamePort
-        scheme, name, port = {1: lambda: ("", parts[0], ""), 2: lambda: ("", *parts),
-                              3: lambda: tuple(parts)}.get(len(parts), lambda: ("?", "", ""))()
-        if not name or scheme not in ("", "http", "https"):
-            raise APIError(400, "BadRequest", f'invalid pod request "{name_port}"')
-        pod = self.store.get("/pods", namespace, name)
-        if pod is None:
-            raise APIError(404, "NotFound", f'pods "{name}" not found', {"name": name, "kind": "pods"})
-        if not port:
-            port = next((str(p["containerPort"]) for c in pod.get("spec", {}).get("containers") or []
-                         for p in c.get("ports") or [] if p.get("containerPort")), "")
-        ip = ((pod.get("status") or {}).get("podIPs") or [{}])[0].get("ip", "")
-        try:  # Go's net.IP.IsGlobalUnicast
-            addr = ipaddress.ip_address(ip)
-            if addr.is_unspecified or addr.is_loopback or addr.is_multicast or addr.is_link_local or \
-                    ip == "255.255.255.255":
-                raise ValueError(ip)
-        except ValueError:
-            raise APIError(400, "BadRequest", "address not allowed")
-        served = self.network.pod_http(pod, int(port) if port.isdigit() else 80, req.method, path)
-        if served is None:
-            raise APIError(503, "ServiceUnavailable", f"error trying to reach service: dial tcp "
-                           f"{ip}:{port or 80}: connect: connection refused")
-        status, content_type, body = served
-        return Response(status, body, content_type=content_type)
-
     # -- pods: admission and the kubelet's side ---------------------------------
     def admit_pod(self, pod: dict) -> None:
         """Mutating admission for new pods: the sidecar injector of the revision whose webhook
@@ -401,8 +388,19 @@ class Cluster:
         return True
 
     def pod_stopped(self, pod: dict) -> None:
+        """The kubelet stops a deleted pod: Killing for each running container, then its
+        network and logs go (pkg/kubelet/kuberuntime/kuberuntime_container.go killContainer)."""
+        from . import events
+        status = pod.get("status") or {}
+        for group, statuses in (("initContainers", "initContainerStatuses"), ("containers", "containerStatuses"),
+                                ("ephemeralContainers", "ephemeralContainerStatuses")):
+            for cs in status.get(statuses) or []:
+                if (cs.get("state") or {}).get("running") is not None:
+                    events.record(self, pod, "Killing", f"Stopping container {cs['name']}", "kubelet",
+                                  events.NODE, field_path=f"spec.{group}{{{cs['name']}}}")
         self.kubelet.stopped(pod)
         self.network.stopped(pod)
+        self.logs.drop(pod["metadata"]["uid"])
 
     def admit(self, kind: Kind, obj: dict, old: dict | None, sub: str) -> list[str]:
         """Validating admission, after validation and before storage: Pod Security.

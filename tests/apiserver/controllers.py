@@ -21,7 +21,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from . import images
+from . import events, images
 from .api import NAME_CHARS, now_rfc3339
 from .ephemeral import container_id, run_as_non_root_error
 from .errors import APIError
@@ -29,9 +29,11 @@ from .errors import APIError
 if TYPE_CHECKING:  # pragma: no cover
     from .cluster import Cluster
 
-DEPLOYMENTS, REPLICASETS, PODS, EVENTS = "apps/deployments", "apps/replicasets", "/pods", "/events"
+DEPLOYMENTS, REPLICASETS, PODS = "apps/deployments", "apps/replicasets", "/pods"
 DAEMONSETS = "apps/daemonsets"
 CONTROLLER_MANAGER, KUBELET = "kube-controller-manager", "kubelet"
+# the event sources (each controller's recorder component)
+DEPLOYMENT_CONTROLLER, REPLICASET_CONTROLLER = "deployment-controller", "replicaset-controller"
 
 
 def template_hash(template: dict) -> str:
@@ -60,15 +62,15 @@ class Deployments:
         self._lock = threading.RLock()
         self._failures: dict[tuple[str, str], int] = {}  # ReplicaSet -> failed syncs in a row
         self._pending: set[tuple[str, str]] = set()  # ReplicaSets with a retry scheduled
-        self._similar: dict[tuple, set[str]] = {}  # (uid, type, reason) -> distinct messages
-        self._event_names: dict[tuple, str] = {}  # event key -> the event it counts in
 
     def changed(self, event: str, obj: dict, old: dict | None) -> None:
         if obj.get("kind") == "Pod" or obj.get("apiVersion") == "v1":
-            if event == "ADDED":
-                self._schedule(obj)
+            if event == "ADDED" or (event == "MODIFIED" and (obj.get("spec") or {}).get("nodeName")
+                                    and not ((old or {}).get("spec") or {}).get("nodeName")):
+                self._schedule(obj)  # a new pod, or one just bound by another scheduler
             elif event == "DELETED":
                 self.cluster.pod_stopped(obj)
+                self._replace_pod(obj)
             self._resync_owner_of(obj)
             return
         if event == "DELETED":
@@ -102,12 +104,21 @@ class Deployments:
                              "template": {**copy.deepcopy(template),
                                           "metadata": {**template.get("metadata", {}), "labels": labels}}}},
                     manager=CONTROLLER_MANAGER)
+                events.record(cluster, deploy, "ScalingReplicaSet",
+                              f"Scaled up replica set {rs_name} from 0 to {replicas}", DEPLOYMENT_CONTROLLER)
+            elif rs["spec"].get("replicas") != replicas:  # scaled: the ReplicaSet follows
+                before, old_rs = rs["spec"].get("replicas", 0), copy.deepcopy(rs)
+                rs["spec"]["replicas"] = replicas
+                cluster.api.system_update(rs_kind, old_rs, rs, CONTROLLER_MANAGER)
+                rs = store.put(REPLICASETS, rs, "MODIFIED")
+                events.record(cluster, deploy, "ScalingReplicaSet", f"Scaled {'up' if replicas > before else 'down'} "
+                              f"replica set {rs_name} from {before} to {replicas}", DEPLOYMENT_CONTROLLER)
             pods = [p for p in store.items(PODS, ns) if _owned_by(p, rs)]
             failure = None
             for _ in range(replicas - len(pods)):
                 pod_template = rs["spec"]["template"]
                 try:
-                    cluster.api.create_object(pod_kind, {
+                    pod = cluster.api.create_object(pod_kind, {
                         "apiVersion": "v1", "kind": "Pod",
                         "metadata": {"generateName": f"{rs_name}-", "namespace": ns,
                                      "labels": dict(pod_template["metadata"].get("labels") or {}),
@@ -116,11 +127,16 @@ class Deployments:
                         "spec": copy.deepcopy(pod_template.get("spec", {}))}, manager=CONTROLLER_MANAGER)
                 except APIError as err:  # admission refused it (Pod Security): FailedCreate, retry later
                     failure = err.message
-                    self._event(rs, "ReplicaSet", "Warning", "FailedCreate", f"Error creating: {failure}")
+                    events.record(cluster, rs, "FailedCreate", f"Error creating: {failure}", REPLICASET_CONTROLLER,
+                                  type_="Warning")
                     break
+                events.record(cluster, rs, "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}",
+                              REPLICASET_CONTROLLER)
             self._replica_failure(rs, failure)
             for pod in pods[replicas:]:
                 self._delete_tree(pod)
+                events.record(cluster, rs, "SuccessfulDelete", f"Deleted pod: {pod['metadata']['name']}",
+                              REPLICASET_CONTROLLER)
             self._status(deploy["metadata"]["namespace"], deploy["metadata"]["name"])
 
     def _status(self, ns: str, name: str) -> None:
@@ -201,41 +217,6 @@ class Deployments:
         if deploy is not None and not self.cluster.closed:
             self.sync(deploy)
 
-    def _event(self, obj: dict, kind: str, type_: str, reason: str, message: str) -> None:
-        """An event as client-go's recorder writes it (tools/record events_cache.go): a repeat of
-        the same message raises its count; from the tenth distinct message of the same kind
-        (EventAggregator, maxEvents 10) one "(combined from similar events)" event counts them all."""
-        meta = obj["metadata"]
-        similar = (meta["uid"], type_, reason)
-        seen = self._similar.setdefault(similar, set())
-        seen.add(message)
-        if len(seen) >= 10:
-            seen.discard(message)
-            key, message = similar, f"(combined from similar events): {message}"
-        else:
-            key = (*similar, message)
-        store = self.cluster.store
-        now = now_rfc3339()
-        name = self._event_names.get(key)
-        event = store.get(EVENTS, meta["namespace"], name) if name else None
-        if event is not None:
-            old = copy.deepcopy(event)
-            event.update(count=event.get("count", 1) + 1, lastTimestamp=now, message=message)
-            self.cluster.api.system_update(self.cluster.kinds.by_key(EVENTS), old, event, CONTROLLER_MANAGER)
-            store.put(EVENTS, event, "MODIFIED")
-            return
-        name = f"{meta['name']}.{time.time_ns():x}"
-        self._event_names[key] = name
-        self.cluster.api.create_object(self.cluster.kinds.by_key(EVENTS), {
-            "apiVersion": "v1", "kind": "Event", "metadata": {"name": name, "namespace": meta["namespace"]},
-            "involvedObject": {"kind": kind, "namespace": meta["namespace"], "name": meta["name"],
-                               "uid": meta["uid"], "apiVersion": obj.get("apiVersion", ""),
-                               "resourceVersion": meta.get("resourceVersion", "")},
-            "reason": reason, "message": message, "source": {"component": "replicaset-controller"},
-            "firstTimestamp": now, "lastTimestamp": now, "count": 1, "type": type_,
-            "reportingComponent": "replicaset-controller", "reportingInstance": ""},
-            manager=CONTROLLER_MANAGER)
-
     def _resync_owner_of(self, pod: dict) -> None:
         store = self.cluster.store
         ns = pod["metadata"].get("namespace", "")
@@ -245,6 +226,22 @@ class Deployments:
                 continue
             for dref in rs["metadata"].get("ownerReferences") or []:
                 self._status(ns, dref["name"])
+
+    def _replace_pod(self, pod: dict) -> None:
+        """The ReplicaSet controller replaces a pod that was deleted (or evicted) while its
+        ReplicaSet still wants it (pkg/controller/replicaset/replica_set.go manageReplicas)."""
+        from .errors import APIError
+        store = self.cluster.store
+        ns = pod["metadata"].get("namespace", "")
+        for ref in pod["metadata"].get("ownerReferences") or []:
+            rs = store.get(REPLICASETS, ns, ref.get("name", ""))
+            for dref in (rs or {}).get("metadata", {}).get("ownerReferences") or []:
+                deploy = store.get(DEPLOYMENTS, ns, dref.get("name", ""))
+                if deploy is not None:
+                    try:
+                        self.sync(deploy)
+                    except APIError:
+                        pass  # a terminating namespace takes no new pods
 
     # -- garbage collection --------------------------------------------------
     def _collect(self, owner: dict) -> None:
@@ -278,6 +275,10 @@ class Deployments:
             pod = store.get(PODS, ns, name)
             if pod is None or pod.get("status", {}).get("phase") == "Running":
                 return
+            spec = pod.get("spec", {})
+            if not spec.get("nodeName") and spec.get("schedulerName", "default-scheduler") != "default-scheduler":
+                return  # another scheduler's pod: it stays Pending until something binds it
+            scheduled = not spec.get("nodeName")
             ip = str(ipaddress.ip_address("10.244.0.0") + next(self._ips))
         started = self.cluster.pod_started(pod, ip)  # the pod's network, outside the lock
         with store.lock:
@@ -313,6 +314,7 @@ class Deployments:
             # the app, the others have run to completion (kubelet's convertToAPIContainerStatuses)
             init = [status(c) if c.get("restartPolicy") == "Always" else completed(c)
                     for c in spec.get("initContainers") or []]
+            sandbox = started  # the pod's sandbox runs, whatever its containers do
             # kubelet getPhase: a container still waiting keeps the pod Pending
             started = started and all("running" in s["state"] or "terminated" in s["state"]
                                       for s in statuses + init)
@@ -325,10 +327,35 @@ class Deployments:
                              "startTime": now, "qosClass": "BestEffort", "containerStatuses": statuses}
             if init:
                 pod["status"]["initContainerStatuses"] = init
-            pod["spec"]["nodeName"] = "local-control-plane"  # the binding: nobody's field
+            pod["spec"]["nodeName"] = pod["spec"].get("nodeName") or events.NODE  # the binding: nobody's field
             self.cluster.api.system_update(self.cluster.kinds.by_key(PODS), old, pod, KUBELET, "status")
             stored = store.put(PODS, pod, "MODIFIED")
             self.cluster.hooks_for(PODS, "MODIFIED", stored, old)  # owners' status, the CNI's agent
+        if sandbox:
+            self._kubelet_started(stored, scheduled)
+
+    def _kubelet_started(self, pod: dict, scheduled: bool) -> None:
+        """What a pod's start leaves behind: the scheduler's event when it bound the pod, the
+        kubelet's events for each container (init containers first) and their logs begun."""
+        cluster, spec, status = self.cluster, pod.get("spec", {}), pod.get("status", {})
+        if scheduled:
+            events.record_scheduled(cluster, pod)
+        states = {s["name"]: s.get("state") or {} for group in ("initContainerStatuses", "containerStatuses")
+                  for s in status.get(group) or []}
+        for group in ("initContainers", "containers"):
+            for c in spec.get(group) or []:
+                where = f"spec.{group}{{{c['name']}}}"
+                events.pulled(cluster, pod, c, where)
+                waiting = states.get(c["name"], {}).get("waiting") or {}
+                if waiting.get("reason") == "CreateContainerConfigError":  # kuberuntime startContainer
+                    events.record(cluster, pod, "Failed", f"Error: {waiting.get('message', '')}", KUBELET,
+                                  events.NODE, type_="Warning", field_path=where)
+                    continue
+                cluster.logs.start(pod["metadata"]["uid"], c["name"])
+                events.record(cluster, pod, "Created", f"Created container: {c['name']}", KUBELET, events.NODE,
+                              field_path=where)
+                events.record(cluster, pod, "Started", f"Started container {c['name']}", KUBELET, events.NODE,
+                              field_path=where)
 
 
 class DaemonSets:

@@ -72,7 +72,8 @@ def _resource_entries(kind: "Kind") -> list[dict]:
         main["shortNames"] = list(kind.short_names)
     if kind.categories:
         main["categories"] = list(kind.categories)
-    main["storageVersionHash"] = _hash(kind.key)
+    if kind.virtual is None:  # only stored resources have a storage version
+        main["storageVersionHash"] = _hash(kind.key)
     out = [main]
     for sub, verbs in sorted(kind.subresources.items()):
         entry = {"name": f"{kind.plural}/{sub}", "singularName": "", "namespaced": kind.namespaced,
@@ -84,6 +85,16 @@ def _resource_entries(kind: "Kind") -> list[dict]:
                 entry["group"], entry["version"] = group, version
         out.append(entry)
     return out
+
+
+def root_paths(cluster: "Cluster") -> list[str]:
+    """What `/` lists (routes.IndexLister): the API paths and the other handlers, sorted."""
+    paths = {"/api", "/api/v1", "/apis", "/apis/", "/healthz", "/livez", "/readyz", "/version",
+             "/openapi/v3", "/openapi/v3/"}
+    for name, versions in _groups(cluster).items():
+        paths.add(f"/apis/{name}")
+        paths.update(f"/apis/{name}/{v}" for v in versions)
+    return sorted(paths)
 
 
 def resource_list(cluster: "Cluster", group: str, version: str) -> dict | None:

@@ -160,6 +160,19 @@ def container_id() -> str:
     return "containerd://" + secrets.token_hex(32)
 
 
+def _copy_output(pipe, logs, uid: str, container: str, stream: str) -> None:
+    """A container process's stdout or stderr into its log, until the process closes it."""
+    try:
+        for chunk in iter(lambda: pipe.read1(65536), b""):
+            logs.write(uid, container, chunk, stream)
+    except (OSError, ValueError):
+        pass
+    finally:
+        pipe.close()
+        if stream == "stdout":
+            logs.end(uid, container)
+
+
 def _pod_label(pod: dict) -> str:
     """kubelet's format.Pod: name_namespace(uid)."""
     meta = pod["metadata"]
@@ -330,13 +343,18 @@ class Kubelet:
         uid = pod["metadata"]["uid"]
 
         def start() -> subprocess.Popen:
-            return subprocess.Popen(net.argv(command), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL, env=env, preexec_fn=_die_with_parent)
+            return subprocess.Popen(net.argv(command), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, env=env, preexec_fn=_die_with_parent)
 
+        self.cluster.logs.start(uid, spec.get("name", ""))
         try:
             proc = self._spawner.submit(start).result()
         except RuntimeError:  # the cluster is shutting down
             return None
+        # what the process writes is the container's log (kubectl logs POD -c NAME), as the runtime keeps it
+        for pipe, stream in ((proc.stdout, "stdout"), (proc.stderr, "stderr")):
+            threading.Thread(target=_copy_output, args=(pipe, self.cluster.logs, uid, spec.get("name", ""), stream),
+                             daemon=True).start()
         with self._lock:
             self._procs.setdefault(uid, []).append(proc)
         if self.cluster.store.get(PODS, pod["metadata"]["namespace"], pod["metadata"]["name"]) is None:

@@ -13,7 +13,7 @@ import base64
 import hashlib
 import json
 import os
-import select
+import selectors
 import struct
 import subprocess
 import threading
@@ -127,17 +127,22 @@ def run_session(ws: WebSocket, argv: list[str], command: list[str], want_stdin: 
         threading.Thread(target=_feed_stdin, args=(ws, proc), daemon=True).start()
     else:
         threading.Thread(target=_drain_client, args=(ws, proc), daemon=True).start()
+    # selectors (epoll), not select(): a server with many pods holds thousands of sockets, and
+    # select() fails on any descriptor numbered 1024 or more
     streams = {proc.stdout.fileno(): STDOUT, proc.stderr.fileno(): STDERR}
-    while streams:
-        ready, _, _ = select.select(list(streams), [], [], 1.0)
-        for fd in ready:
-            data = os.read(fd, 65536)
-            if data:
-                ws.send_channel(streams[fd], data)
-            else:
-                del streams[fd]
-        if ws.closed and proc.poll() is None:
-            proc.kill()
+    with selectors.DefaultSelector() as selector:
+        for fd in streams:
+            selector.register(fd, selectors.EVENT_READ)
+        while streams:
+            for key, _ in selector.select(1.0):
+                data = os.read(key.fd, 65536)
+                if data:
+                    ws.send_channel(streams[key.fd], data)
+                else:
+                    selector.unregister(key.fd)
+                    del streams[key.fd]
+            if ws.closed and proc.poll() is None:
+                proc.kill()
     code = proc.wait()
     ws.send_channel(ERROR, json.dumps(exit_status(code, command)).encode())
     ws.close()
@@ -174,13 +179,13 @@ def _feed_stdin(ws: WebSocket, proc: subprocess.Popen) -> None:
             proc.kill()
 
 
-def _drain_client(ws: WebSocket, proc: subprocess.Popen) -> None:
+def _drain_client(ws: WebSocket, proc) -> None:
     """Without stdin, still read the client's frames: pings, resizes, its close."""
     try:
         while True:
             ws.receive()
     except (EOFError, OSError, ValueError):
-        if proc.poll() is None:
+        if proc.poll() is None or isinstance(proc, _Done):
             with ws.lock:
                 ws.closed = True
 
@@ -196,3 +201,37 @@ def handshake(handler, protocol: str) -> None:
     handler.end_headers()
     handler.wfile.flush()
 
+
+
+def attach_session(ws: WebSocket, store, instance, since: float) -> None:
+    """pods/attach: what the container's process writes from now on, stdout on channel 1 and
+    stderr on 2, until the client closes or the container stops (then a Success status on 3).
+    The client's stdin and resize frames are read and dropped: the emulated containers' main
+    processes read no input."""
+    threading.Thread(target=_drain_client, args=(ws, _Done()), daemon=True).start()
+    with store.changed:
+        position = len(instance.lines)
+    while not ws.closed:
+        with store.changed:
+            if len(instance.lines) == position and instance.running:
+                store.changed.wait(timeout=0.5)
+            lines, running = list(instance.lines[position:]), instance.running
+        position += len(lines)
+        try:
+            for line in lines:
+                ws.send_channel(STDOUT if line.stream == "stdout" else STDERR, line.data)
+        except OSError:
+            return
+        if not running:
+            break
+    if not ws.closed:
+        ws.send_channel(ERROR, json.dumps({"metadata": {}, "status": "Success"}).encode())
+        ws.close()
+
+
+class _Done:
+    """A stand-in for a process that has already finished (for _drain_client)."""
+
+    @staticmethod
+    def poll() -> int:
+        return 0

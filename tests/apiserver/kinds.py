@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from . import ephemeral, tables, validation
+from . import ephemeral, events, reviews, tables, validation
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 READ_VERBS = ("get", "list", "watch")
@@ -52,6 +52,9 @@ class Kind:
     # the scheme's defaulting (SetDefaults_*), which runs as the request body is decoded:
     # before field management, so the writer owns what it defaults (`default` is the rest)
     decode: Callable[[dict], None] | None = None
+    # a kind that is computed, not stored (SelfSubjectAccessReview, ...): POST answers
+    # virtual(cluster, request, target, body) with 201
+    virtual: Callable[..., dict] | None = None
     # subresources written through a strategy of their own (prepare_for_update, validate_update)
     # instead of the kind's defaulting and validation: pods/ephemeralcontainers
     strategies: dict[str, Any] = field(default_factory=dict)
@@ -184,7 +187,7 @@ def builtin_kinds() -> list[Kind]:
                       _age()),
              validate=validation.validate_generic, field_selectors=_meta_fields()),
         Kind("", ("v1",), "events", "Event", "event", short_names=("ev",),
-             columns=(_name(), _age()), validate=validation.validate_generic,
+             columns=events.columns(), validate=validation.validate_generic,
              field_selectors={**_meta_fields(),
                               "involvedObject.kind": lambda o: o.get("involvedObject", {}).get("kind", ""),
                               "involvedObject.name": lambda o: o.get("involvedObject", {}).get("name", ""),
@@ -220,6 +223,13 @@ def builtin_kinds() -> list[Kind]:
              decode=validation.default_daemonset,
              validate=validation.validate_deployment, field_selectors=_meta_fields(),
              has_generation=True, status_subresource=True),
+        # computed per request, never stored (reviews.py)
+        Kind("authorization.k8s.io", ("v1",), "selfsubjectaccessreviews", "SelfSubjectAccessReview",
+             "selfsubjectaccessreview", namespaced=False, verbs=("create",), virtual=reviews.access_review),
+        Kind("authorization.k8s.io", ("v1",), "selfsubjectrulesreviews", "SelfSubjectRulesReview",
+             "selfsubjectrulesreview", namespaced=False, verbs=("create",), virtual=reviews.rules_review),
+        Kind("authentication.k8s.io", ("v1",), "selfsubjectreviews", "SelfSubjectReview",
+             "selfsubjectreview", namespaced=False, verbs=("create",), virtual=reviews.self_review),
         Kind("apiextensions.k8s.io", ("v1",), "customresourcedefinitions", "CustomResourceDefinition",
              "customresourcedefinition", namespaced=False, short_names=("crd", "crds"),
              categories=("api-extensions",), subresources={"status": ("get", "patch", "update")},

@@ -789,6 +789,76 @@ SCHEMA: dict[str, Table] = {
     },
     # batch/v1 generated.proto: message JobTemplateSpec
     "batch.JobTemplateSpec": {1: ("metadata", msg("meta.ObjectMeta")), 2: ("spec", msg("batch.JobSpec"))},
+
+    # ------------------------------------------- authentication.k8s.io/v1, authorization.k8s.io/v1
+    # (kubectl create token, auth can-i [--list], auth whoami), policy/v1 (kubectl drain)
+    # authentication/v1 generated.proto: message TokenRequest
+    "authentication.TokenRequest": {
+        1: ("metadata", msg("meta.ObjectMeta")), 2: ("spec", msg("authentication.TokenRequestSpec")),
+        3: ("status", msg("authentication.TokenRequestStatus")),
+    },
+    # authentication/v1 generated.proto: message TokenRequestSpec (attestations = 5 left out: alpha)
+    "authentication.TokenRequestSpec": {
+        1: ("audiences", nullable(STRS)), 4: ("expirationSeconds", nullable(INT)),
+        3: ("boundObjectRef", nullable(msg("authentication.BoundObjectReference"))),
+    },
+    # authentication/v1 generated.proto: message BoundObjectReference
+    "authentication.BoundObjectReference": {1: ("kind", STR), 2: ("apiVersion", STR), 3: ("name", STR), 4: ("uid", STR)},
+    # authentication/v1 generated.proto: message TokenRequestStatus
+    "authentication.TokenRequestStatus": {1: ("token", req(STR)), 2: ("expirationTimestamp", nullable(TIME))},
+    # authentication/v1 generated.proto: message SelfSubjectReview
+    "authentication.SelfSubjectReview": {
+        1: ("metadata", msg("meta.ObjectMeta")), 2: ("status", msg("authentication.SelfSubjectReviewStatus")),
+    },
+    # authentication/v1 generated.proto: message SelfSubjectReviewStatus
+    "authentication.SelfSubjectReviewStatus": {1: ("userInfo", msg("authentication.UserInfo"))},
+    # authentication/v1 generated.proto: message UserInfo (extra = 4, map<string, ExtraValue>, left out)
+    "authentication.UserInfo": {1: ("username", STR), 2: ("uid", STR), 3: ("groups", STRS)},
+    # authorization/v1 generated.proto: message SelfSubjectAccessReview
+    "authorization.SelfSubjectAccessReview": {
+        1: ("metadata", msg("meta.ObjectMeta")), 2: ("spec", msg("authorization.SelfSubjectAccessReviewSpec")),
+        3: ("status", msg("authorization.SubjectAccessReviewStatus")),
+    },
+    # authorization/v1 generated.proto: message SelfSubjectAccessReviewSpec
+    "authorization.SelfSubjectAccessReviewSpec": {
+        1: ("resourceAttributes", msg("authorization.ResourceAttributes")),
+        2: ("nonResourceAttributes", msg("authorization.NonResourceAttributes")),
+    },
+    # authorization/v1 generated.proto: message ResourceAttributes
+    "authorization.ResourceAttributes": {
+        1: ("namespace", STR), 2: ("verb", STR), 3: ("group", STR), 4: ("version", STR), 5: ("resource", STR),
+        6: ("subresource", STR), 7: ("name", STR), 8: ("fieldSelector", msg("authorization.SelectorAttributes")),
+        9: ("labelSelector", msg("authorization.SelectorAttributes")),
+    },
+    # authorization/v1 generated.proto: FieldSelectorAttributes and LabelSelectorAttributes
+    # {1: rawSelector, 2: requirements} (the requirements are left out)
+    "authorization.SelectorAttributes": {1: ("rawSelector", STR)},
+    # authorization/v1 generated.proto: message NonResourceAttributes
+    "authorization.NonResourceAttributes": {1: ("path", STR), 2: ("verb", STR)},
+    # authorization/v1 generated.proto: message SubjectAccessReviewStatus
+    "authorization.SubjectAccessReviewStatus": {
+        1: ("allowed", req(BOOL)), 4: ("denied", BOOL), 2: ("reason", STR), 3: ("evaluationError", STR),
+    },
+    # authorization/v1 generated.proto: message SelfSubjectRulesReview
+    "authorization.SelfSubjectRulesReview": {
+        1: ("metadata", msg("meta.ObjectMeta")), 2: ("spec", msg("authorization.SelfSubjectRulesReviewSpec")),
+        3: ("status", msg("authorization.SubjectRulesReviewStatus")),
+    },
+    # authorization/v1 generated.proto: message SelfSubjectRulesReviewSpec
+    "authorization.SelfSubjectRulesReviewSpec": {1: ("namespace", STR)},
+    # authorization/v1 generated.proto: message SubjectRulesReviewStatus
+    "authorization.SubjectRulesReviewStatus": {
+        1: ("resourceRules", nullable(rep("authorization.ResourceRule"))),
+        2: ("nonResourceRules", nullable(rep("authorization.NonResourceRule"))),
+        3: ("incomplete", req(BOOL)), 4: ("evaluationError", STR),
+    },
+    # authorization/v1 generated.proto: message ResourceRule
+    "authorization.ResourceRule": {1: ("verbs", nullable(STRS)), 2: ("apiGroups", STRS), 3: ("resources", STRS),
+                                   4: ("resourceNames", STRS)},
+    # authorization/v1 generated.proto: message NonResourceRule
+    "authorization.NonResourceRule": {1: ("verbs", nullable(STRS)), 2: ("nonResourceURLs", STRS)},
+    # policy/v1 generated.proto: message Eviction
+    "policy.Eviction": {1: ("metadata", msg("meta.ObjectMeta")), 2: ("deleteOptions", msg("meta.DeleteOptions"))},
 }
 
 # (apiVersion, kind) -> top-level message.  apiVersion "*" matches any group
@@ -805,6 +875,11 @@ TOP_LEVEL: dict[tuple[str, str], str] = {
     ("batch/v1", "Job"): "batch.Job",
     ("batch/v1", "CronJob"): "batch.CronJob",
     ("*", "DeleteOptions"): "meta.DeleteOptions",
+    ("authentication.k8s.io/v1", "TokenRequest"): "authentication.TokenRequest",
+    ("authentication.k8s.io/v1", "SelfSubjectReview"): "authentication.SelfSubjectReview",
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "authorization.SelfSubjectAccessReview",
+    ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): "authorization.SelfSubjectRulesReview",
+    ("policy/v1", "Eviction"): "policy.Eviction",
 }
 
 # runtime/generated.proto: message Unknown {1: TypeMeta, 2: raw, 3: contentEncoding, 4: contentType}

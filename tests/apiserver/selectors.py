@@ -183,3 +183,17 @@ def fields_match(reqs: list[FieldRequirement], obj: dict,
         if (actual == req.value) != (req.op == "="):
             return False
     return True
+
+
+def selector_string(selector: Mapping | None) -> str:
+    """A LabelSelector as metav1.LabelSelectorAsSelector(...).String() writes it: requirements
+    sorted by key, `k=v`, `k in (a,b)`, `k notin (a,b)`, `k`, `!k` (values sorted)."""
+    reqs: list[tuple[str, str]] = []
+    for key, value in sorted(((selector or {}).get("matchLabels") or {}).items()):
+        reqs.append((key, f"{key}={value}"))
+    for expr in (selector or {}).get("matchExpressions") or []:
+        key, op, values = expr.get("key", ""), expr.get("operator", ""), sorted(expr.get("values") or [])
+        text = {"In": f"{key} in ({','.join(values)})", "NotIn": f"{key} notin ({','.join(values)})",
+                "Exists": key, "DoesNotExist": f"!{key}"}.get(op, "")
+        reqs.append((key, text))
+    return ",".join(text for _, text in sorted(reqs, key=lambda r: r[0]))

@@ -20,12 +20,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
 from urllib.parse import parse_qs, urlsplit
 
-from . import discovery
-from .errors import APIError, method_not_allowed, not_acceptable, not_found_path, unauthorized
+from . import discovery, routes, subresources
+from .errors import APIError, PlainNotFound, not_acceptable, not_found_path, unauthorized
 from .cluster import Cluster, User
+from .impersonation import impersonate
+from .requestinfo import RequestInfo, request_info
 
 TABLE_V1 = ("meta.k8s.io", "v1")
 TABLE_V1BETA1 = ("meta.k8s.io", "v1beta1")
+AGGREGATED_DISCOVERY = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 
 
 @dataclass
@@ -37,6 +40,8 @@ class Request:
     body: bytes
     user: User | None = None
     peer_cert: dict | None = None  # a verified TLS client certificate
+    header_list: list[tuple[str, str]] = field(default_factory=list)  # as sent, repeats kept
+    info: RequestInfo | None = None  # what the filter chain made of it
 
     def param(self, name: str, default: str = "") -> str:
         values = self.query.get(name)
@@ -98,13 +103,24 @@ class App:
                 if fault.status and fault.body is not None:
                     return Response(fault.status, fault.body.encode(), content_type="text/plain")
                 if fault.status:
-                    raise APIError(fault.status, fault.reason, fault.message, fault.details or {})
+                    raise APIError(fault.status, fault.reason, fault.message, fault.details)
             if req.path in ("/healthz", "/livez", "/readyz"):
                 return Response(200, b"ok", content_type="text/plain; charset=utf-8")
             req.user = self.cluster.authenticate(req.headers.get("authorization", ""), req.peer_cert)
             if req.user is None:
                 raise unauthorized()
+            # the filter chain: RequestInfo, then authorization, then the handler
+            try:
+                req.info = request_info(req.method, req.path, req.query)
+            except ValueError as err:
+                return Response(500, f"Internal Server Error: {req.path!r}: failed to create "
+                                f"RequestInfo: {err}\n".encode(), content_type="text/plain; charset=utf-8")
+            req.user = impersonate(self.cluster, req.user, req.header_list)  # after authentication, before authorization
+            self.cluster.authorize_request(req.user, req.info)
             return self._route(req)
+        except PlainNotFound:
+            return Response(404, PlainNotFound.body, content_type=PlainNotFound.content_type,
+                            headers={"X-Content-Type-Options": "nosniff"})
         except APIError as err:
             return Response(err.code, err.status(), headers=err.headers, warnings=err.warnings)
         except Exception:  # an emulator bug must still answer like a server
@@ -114,94 +130,71 @@ class App:
 
     def _route(self, req: Request) -> Response:
         path = req.path.rstrip("/") or "/"
+        accept = req.headers.get("accept", "")
+        if path in ("/", "/index.html"):
+            return Response(200, {"paths": discovery.root_paths(self.cluster)})  # routes.Index
         if path == "/version":
             return Response(200, self.cluster.version_info())
         if path in ("/openapi/v2", "/openapi/v3") or path.startswith("/openapi/v3/"):
             return discovery.openapi(self.cluster, path, req.param("hash"))
-        if path == "/api":
-            return Response(200, discovery.api_versions(self.cluster))
-        if path == "/apis":
-            mode = negotiate(req.headers.get("accept", ""), False, allow_discovery=True)
-            if mode == "discovery-v2":
-                return Response(200, discovery.aggregated(self.cluster, legacy=False),
-                                content_type="application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList")
-            return Response(200, discovery.api_groups(self.cluster))
         parts = path.strip("/").split("/")
         if parts[0] == "api":
             if len(parts) == 1:
+                if negotiate(accept, False, allow_discovery=True) == "discovery-v2":
+                    return Response(200, discovery.aggregated(self.cluster, legacy=True),
+                                    content_type=AGGREGATED_DISCOVERY)
                 return Response(200, discovery.api_versions(self.cluster))
-            group, version, rest = "", parts[1], parts[2:]
-            if version != "v1":
-                raise not_found_path()
-            if not rest:
-                mode = negotiate(req.headers.get("accept", ""), False, allow_discovery=True)
+            if parts[1] != "v1":
+                raise not_found_path()  # the /api web service claims everything under it
+            if len(parts) == 2:
                 return Response(200, discovery.resource_list(self.cluster, "", "v1"))
-        elif parts[0] == "apis":
+            return self._resource(req, "", "v1", parts[2:])
+        if parts[0] == "apis":
+            if len(parts) == 1:
+                if negotiate(accept, False, allow_discovery=True) == "discovery-v2":
+                    return Response(200, discovery.aggregated(self.cluster, legacy=False),
+                                    content_type=AGGREGATED_DISCOVERY)
+                return Response(200, discovery.api_groups(self.cluster))
             if len(parts) == 2:
                 grp = discovery.api_group(self.cluster, parts[1])
                 if grp is None:
-                    raise not_found_path()
+                    raise PlainNotFound()
                 return Response(200, grp)
-            if len(parts) < 3:
-                raise not_found_path()
-            group, version, rest = parts[1], parts[2], parts[3:]
-            if not rest:
+            group, version = parts[1], parts[2]
+            if len(parts) == 3:
                 listing = discovery.resource_list(self.cluster, group, version)
                 if listing is None:
-                    raise not_found_path()
+                    raise PlainNotFound()
                 return Response(200, listing)
-        else:
-            raise not_found_path()
-        return self._resource(req, group, version, rest)
+            return self._resource(req, group, version, parts[3:])
+        raise PlainNotFound()
 
     def _resource(self, req: Request, group: str, version: str, rest: list[str]) -> Response:
-        cluster = self.cluster
-        namespace = ""
-        if rest[0] == "namespaces" and len(rest) >= 3 and cluster.kinds.get(group, version, rest[2]) is not None \
-                and cluster.kinds.get(group, version, rest[2]).namespaced:
-            namespace, rest = rest[1], rest[2:]
-        kind = cluster.kinds.get(group, version, rest[0])
-        if kind is None:
-            raise not_found_path()
-        if namespace and not kind.namespaced:
-            raise not_found_path()
-        name = rest[1] if len(rest) > 1 else ""
-        sub = rest[2] if len(rest) > 2 else ""
-        if sub == "proxy" and kind.key == "/pods":
-            # pods/{name}/proxy/{path}: the path is the rest of the URL (pods/proxy, any method)
-            verb = {"GET": "get", "HEAD": "get", "POST": "create", "PUT": "update", "PATCH": "patch",
-                    "DELETE": "delete", "OPTIONS": "get"}.get(req.method, "get")
-            self.cluster.authorize(req.user, verb, kind, namespace, name, sub)
-            return self.cluster.proxy_pod(req, namespace, name, "/" + "/".join(rest[3:]))
-        if len(rest) > 3 or (sub and sub not in kind.subresources):
-            raise not_found_path()
-        method = req.method
-        verb = {"GET": "get" if name else "list", "POST": "create", "PUT": "update",
-                "PATCH": "patch", "DELETE": "delete" if name else "deletecollection"}.get(method)
-        if verb is None:
-            raise method_not_allowed()
-        if verb == "list" and req.param("watch") in ("1", "true"):
-            verb = "watch"
-        if sub == "exec":
-            verb = "create"  # kubectl's GET upgrade to a websocket is authorized as create
-        if verb == "create" and name and not sub:
-            raise method_not_allowed()
-        if verb in ("update", "patch") and not name:
-            raise method_not_allowed()
-        warnings = [kind.warning] if kind.warning else []
+        in_group = [k for k in self.cluster.kinds.all() if k.group == group]
+        builtins = [k for k in in_group if not k.schemas and version in k.versions]
+        if builtins:
+            target = routes.builtin(builtins, version, rest, req.method, req.query, req.headers, req.body)
+        elif any(version in k.versions for k in in_group):
+            target = routes.custom(in_group, version, req.info)
+        else:
+            raise PlainNotFound()
+        warnings = [target.kind.warning] if target.kind.warning else []
         try:
-            return self._serve_resource(req, kind, version, namespace, name, sub, verb, warnings)
+            return self._serve(req, target, warnings)
         except APIError as err:
             err.warnings = warnings + err.warnings
             raise
 
-    def _serve_resource(self, req: Request, kind, version: str, namespace: str, name: str, sub: str,
-                        verb: str, warnings: list[str]) -> Response:
-        cluster, api = self.cluster, self.cluster.api
-        cluster.authorize(req.user, verb, kind, namespace, name, sub)
+    def _serve(self, req: Request, target: "routes.Target", warnings: list[str]) -> Response:
+        api, kind, version = self.cluster.api, target.kind, target.version
+        namespace, name, verb = target.namespace, target.name, target.action
+        if target.sub and target.sub != "status":
+            return subresources.serve(self.cluster, req, target, warnings)
+        sub = target.sub
+        if kind.virtual is not None:  # SelfSubjectAccessReview and friends: computed, never stored
+            obj = kind.virtual(self.cluster, req, target, self._body(req, kind))
+            return Response(201, obj, warnings=warnings)
         accept = req.headers.get("accept", "")
-        if sub == "exec":
-            return cluster.exec_pod(req, kind, namespace, name)
         if verb == "watch":
             stream = api.watch(kind, version, namespace, req)
             return Response(200, stream, warnings=warnings)
@@ -221,10 +214,10 @@ class App:
             return Response(200, body, warnings=warnings, content_type=_content_type(mode))
         negotiate(accept, allow_table=False)
         if verb == "create":
-            obj, more = api.create(kind, version, namespace, self._body(req), req)
+            obj, more = api.create(kind, version, namespace, self._body(req, kind), req)
             return Response(201, obj, warnings=warnings + more)
         if verb == "update":
-            obj, code, more = api.update(kind, version, namespace, name, self._body(req), req, sub)
+            obj, code, more = api.update(kind, version, namespace, name, self._body(req, kind), req, sub)
             return Response(code, obj, warnings=warnings + more)
         if verb == "patch":
             obj, code, more = api.patch(kind, version, namespace, name, req, sub)
@@ -232,13 +225,15 @@ class App:
         if verb == "delete":
             obj, code = api.delete(kind, version, namespace, name, req)
             return Response(code, obj, warnings=warnings)
+        if verb != "deletecollection":
+            raise APIError(500, "InternalError", f"Internal error occurred: no handler for {verb}")
         obj = api.delete_collection(kind, version, namespace, req)
         return Response(200, obj, warnings=warnings)
 
     @staticmethod
-    def _body(req: Request) -> dict:
+    def _body(req: Request, kind=None) -> dict:
         from .api import decode_body
-        return decode_body(req)
+        return decode_body(req, kind)
 
     def _local(self, req: Request) -> Response:
         """Test controls: faults, time travel. Not part of the Kubernetes API."""
@@ -294,7 +289,8 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
-        req = Request(self.command, url.path, parse_qs(url.query, keep_blank_values=True), headers, body)
+        req = Request(self.command, url.path, parse_qs(url.query, keep_blank_values=True), headers, body,
+                      header_list=list(self.headers.items()))
         if isinstance(self.connection, ssl.SSLSocket):
             req.peer_cert = self.connection.getpeercert() or None
         app: App = self.server.app  # type: ignore[attr-defined]
@@ -337,6 +333,10 @@ class Handler(BaseHTTPRequestHandler):
             try:
                 for chunk in resp.body:
                     data = _encode(chunk, resp.content_type)
+                    if not data:  # a stream with nothing to say: is the reader still there?
+                        if self._reader_gone():
+                            break
+                        continue
                     self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
                     self.wfile.flush()  # each watch event leaves at once
                 self.wfile.write(b"0\r\n\r\n")
@@ -346,9 +346,19 @@ class Handler(BaseHTTPRequestHandler):
         data = _encode(resp.body, resp.content_type) if resp.body is not None else b""
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        if self.command != "HEAD":  # a HEAD answer has the headers of a GET, no body
+            self.wfile.write(data)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+    def _reader_gone(self) -> bool:
+        """Has the client closed its side (EOF or reset) while we stream to it?"""
+        import select
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError, ssl.SSLError):
+            return True
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
 
 class LocalServer(ThreadingHTTPServer):

@@ -10,13 +10,20 @@ ExternalName mode, the matching, the DestinationRule that applies):
   REGISTRY_ONLY (meshConfig, or the pod's Sidecar resource) HTTP gets the
   block_all route's 502 and anything else the BlackHoleCluster, a closed
   connection (a reset TLS handshake).
+- *routes*: a VirtualService's HTTP route sends a request on to its
+  destination's service and port (routing.py), whose rules then apply.
 - *TLS mode*: a mode of ISTIO_MUTUAL towards an external host fails as Envoy
   does: HTTP 503 `upstream connect error or disconnect/reset before headers.
-  reset reason: connection termination`, or a reset TLS handshake; SIMPLE on an
-  HTTP port originates TLS.
+  reset reason: connection termination`, or a reset TLS handshake. SIMPLE
+  originates TLS as Envoy does under Istio's settings (origination.py): HTTP is
+  sent on in TLS, TCP (an app's own TLS included) is wrapped again.
 - *headers*: requests get the headers Istio's sidecar adds (decorator
   operation, peer metadata id, B3 trace ids, ...); responses get
   `server: envoy` and `x-envoy-upstream-service-time`.
+- *access log*: each request or connection it carried is one line of the
+  pod's istio-proxy log, as Envoy's access log writes it (accesslog.py), with
+  the upstream cluster (`outbound|80||httpbin.org`, PassthroughCluster) and
+  the response flags of its failures.
 - *admin*: 127.0.0.1:15000/stats in the pod serves Istio's standard metrics in
   Envoy's tag-encoded form (`reporter=.=source;.;...;.;destination_service=.=
   HOST;.;..._istio_requests_total: 1`, `..._istio_tcp_connections_opened_total`),
@@ -29,14 +36,14 @@ import base64
 import collections
 import re
 import socket
-import ssl
 import threading
 import time
 import uuid
 from typing import TYPE_CHECKING
 
+from . import accesslog, meshrules, origination, routing
 from .network import reset, splice
-from .proxyconfig import DOMAIN, HTTP_PROTOCOLS, Entry, Proxy, ProxyConfig
+from .proxyconfig import DOMAIN, HTTP_PROTOCOLS, SERVICE_ENTRIES, Entry, Proxy, ProxyConfig
 
 if TYPE_CHECKING:  # pragma: no cover
     from .network import Network, PodNet
@@ -44,9 +51,6 @@ if TYPE_CHECKING:  # pragma: no cover
 BLACKHOLE = "BlackHoleCluster"
 MTLS_RESET = ("upstream connect error or disconnect/reset before headers. "
               "reset reason: connection termination")
-TLS_ERROR = ("upstream connect error or disconnect/reset before headers. reset reason: connection "
-             "failure, transport failure reason: TLS_error:|268435703:SSL routines:OPENSSL_internal:"
-             "WRONG_VERSION_NUMBER:TLS_error_end")
 
 
 class Sidecar:
@@ -106,13 +110,35 @@ class Sidecar:
         at once: a reset TLS handshake, curl exit 35 (pilot/pkg/networking/core/listener_builder.go
         buildOutboundCatchAllNetworkFiltersOnly; istio#33281; istio.io egress-control task)."""
         if proxy.policy == "REGISTRY_ONLY":
+            # the log of a blocked connection (istio#33281, Istio 1.9): flag UH, no cluster, no
+            # upstream, no server name, nothing sent or received
+            log = accesslog.Entry(flags=accesslog.NO_HEALTHY_UPSTREAM, downstream_remote=remote(net, conn))
             self.count(net, None, ip, "tcp", cluster=BLACKHOLE)
             reset(conn)
+            self.access(net, conn, ip, port, log, proxy)
             return
         self.count(net, None, ip, "tcp")
+        log = accesslog.Entry(cluster="PassthroughCluster", upstream_host=_join(ip, port),
+                              downstream_remote=remote(net, conn), sni=sni_of(peek(conn, wait=0.2)) or None)
         upstream = self.network.connect(ip, port, net.ip)
-        splice(conn, upstream)
+        log.received, log.sent = splice(conn, upstream) or (0, 0)
         upstream.close()
+        log.upstream_local = self.local_address(net)
+        self.access(net, conn, ip, port, log, proxy)
+
+    def access(self, net: "PodNet", conn: socket.socket, ip: str, port: int, entry: accesslog.Entry,
+               proxy: Proxy) -> None:
+        """One access log line for a request or connection that ends here, as the mesh config of
+        the proxy's revision asks (accesslog.record)."""
+        entry.downstream_local = entry.downstream_local or _join(ip, port)
+        accesslog.record(self.network.cluster, net.uid, entry, proxy.revision, proxy.version)
+
+    def local_address(self, net: "PodNet") -> str:
+        """UPSTREAM_LOCAL_ADDRESS: the pod's IP and an ephemeral port of Linux's default range
+        (32768-60999); the emulated upstream connection has no socket of its own to ask."""
+        with self.lock:
+            self._ports = getattr(self, "_ports", 32767) % 60999 + 1
+            return f"{net.ip}:{max(self._ports, 32768)}"
 
     def _upstream_address(self, entry: Entry, ip: str, port: int) -> tuple[str, int] | None:
         upstreams = list(entry.upstreams)
@@ -126,74 +152,159 @@ class Sidecar:
                 return ips[0], entry.target_port or entry.port
         return None
 
+    def originate(self, entry: Entry, proxy: Proxy, host: str, upstream: socket.socket,
+                  http: bool = True) -> socket.socket:
+        """Envoy's TLS towards the upstream under SIMPLE settings (origination.py); raises origination.Failed."""
+        rule = meshrules.destination_rule_for(proxy.rules, proxy.namespace, proxy.labels, entry.host,
+                                              entry.namespace)
+        spec = rule.spec if rule is not None else {}
+        sans: tuple[str, ...] = ()
+        for se in self.store.scan(SERVICE_ENTRIES, entry.namespace):
+            if entry.host in (se.get("spec") or {}).get("hosts") or []:
+                sans = tuple(se["spec"].get("subjectAltNames") or ())
+        ca = self.network.cluster.ca
+        plan = origination.plan(origination.port_settings(spec, entry.port), "workloadSelector" in spec,
+                                proxy.version, host if http else "", sans, ca.pem if ca else b"", http=http)
+        return origination.handshake(plan, upstream) if plan.tls else upstream
+
     def tcp(self, net: "PodNet", conn: socket.socket, ip: str, port: int, entry: Entry, proxy: Proxy) -> None:
         self.count(net, entry, entry.host, "tcp")
+        started = time.time()
         mode = self.config.tls_mode(entry, proxy)
-        if mode in ("ISTIO_MUTUAL", "MUTUAL", "SIMPLE"):
-            # Envoy wraps the app's bytes in its own TLS; the external host cannot follow.
+        sni = sni_of(peek(conn, wait=0.2)) or None
+        log = accesslog.Entry(start=started, cluster=entry.cluster, sni=sni, downstream_remote=remote(net, conn))
+        address = self._upstream_address(entry, ip, port)
+        if mode in ("ISTIO_MUTUAL", "MUTUAL"):
+            # Envoy wraps the app's bytes in Istio's mutual TLS; the external host cannot follow.
             peek(conn)
             reset(conn)
+            log.flags, log.transport_failure = "UF,URX", CERT_VERIFY_FAILED
+            log.upstream_host = _join(*address) if address else None
+            self.access(net, conn, ip, port, log, proxy)
             return
-        address = self._upstream_address(entry, ip, port)
         if address is None:
             reset(conn)
+            log.flags = accesslog.NO_HEALTHY_UPSTREAM
+            self.access(net, conn, ip, port, log, proxy)
             return
         upstream = self.network.connect(address[0], address[1], net.ip)
-        splice(conn, upstream)
+        if mode == "SIMPLE":
+            # Envoy's TCP proxy wraps whatever the app sends in its own TLS: an app that speaks TLS
+            # itself is encrypted twice (istio.io "Double TLS"), and what the server answers to the
+            # inner ClientHello reaches the app as plain text ("wrong version number").
+            log.upstream_host, log.upstream_local = _join(*address), self.local_address(net)
+            try:
+                wrapped = self.originate(entry, proxy, "", upstream, http=False)
+            except origination.Failed as failure:
+                upstream.close()
+                reset(conn)
+                log.flags, log.transport_failure = "UF,URX", str(failure) or None
+                self.access(net, conn, ip, port, log, proxy)
+                return
+            origination.relay(conn, wrapped)
+            wrapped.close()
+            self.access(net, conn, ip, port, log, proxy)
+            return
+        sent, received = splice(conn, upstream) or (0, 0)
         upstream.close()
+        log.upstream_host, log.upstream_local = _join(*address), self.local_address(net)
+        log.received, log.sent = sent, received
+        self.access(net, conn, ip, port, log, proxy)
 
     def http(self, net: "PodNet", conn: socket.socket, ip: str, port: int, by_address: Entry | None,
              proxy: Proxy, registry: list[Entry]) -> None:
+        downstream = remote(net, conn)
         request = read_http(conn)
         if request is None:
             return
         line, headers, body = request
         host = header(headers, "host").split(":")[0] or ip
         entry = by_address or self.config.by_host(host, port, proxy, registry)
+        if entry is not None:  # a VirtualService may send the request on to another service (routing.py)
+            routed = routing.http_destination(self.store, entry.host, port, net.namespace)
+            if routed is not None:
+                entry = self.config.by_host(routed[0], routed[1] or port, proxy, registry) or entry
         started = time.monotonic()
         headers = outbound_headers(headers, entry, net, b3=proxy.version < (1, 22))
+        method, _, rest = line.partition(" ")
+        log = accesslog.Entry(
+            start=time.time(), method=method, path=rest.rpartition(" ")[0] or None,
+            protocol=rest.rpartition(" ")[2] or None, received=len(body), user_agent=header(headers, "user-agent"),
+            request_id=header(headers, "x-request-id"), authority=header(headers, "host") or None,
+            downstream_remote=downstream)
+        relayed: dict = {}
         if entry is None and proxy.policy == "REGISTRY_ONLY":
             # the block_all virtual host: a direct response 502 with no body
-            # (pilot/pkg/networking/core/httproute.go, BlackHole route; istio#21385)
+            # (pilot/pkg/networking/core/httproute.go, BlackHole route; istio#21385); a direct
+            # response picks no cluster, so the log's UPSTREAM_CLUSTER is "-"
             send_envoy_error(conn, 502, "")
             self.count(net, None, host, "http", 502, cluster=BLACKHOLE)
+            log.code, log.details, log.route = 502, "direct_response", "block_all"
+            self.access(net, conn, ip, port, log, proxy)
             return
         if entry is None:  # the allow_any virtual host: PassthroughCluster, no decorator
             upstream = self.network.connect(ip, port, net.ip)
-            code = self._forward(conn, upstream, line, headers, body, started)
+            code = self._forward(conn, upstream, line, headers, body, started, relayed)
             self.count(net, None, host, "http", code)
+            self.access(net, conn, ip, port, _relayed(log, relayed, code, "PassthroughCluster", "allow_any",
+                                                      _join(ip, port), self.local_address(net)), proxy)
             return
+        log.cluster, log.route = entry.cluster, "default"
         mode = self.config.tls_mode(entry, proxy)
         if mode in ("ISTIO_MUTUAL", "MUTUAL"):
             send_envoy_error(conn, 503, MTLS_RESET)
             self.count(net, entry, entry.host, "http", 503)
+            address = self._upstream_address(entry, ip, port)
+            log.code, log.flags = 503, accesslog.UPSTREAM_CONNECTION_TERMINATION
+            log.details = "upstream_reset_before_response_started{connection_termination}"
+            log.sent, log.upstream_host = len(MTLS_RESET), _join(*address) if address else None
+            log.upstream_local = self.local_address(net) if address else None
+            self.access(net, conn, ip, port, log, proxy)
             return
         address = self._upstream_address(entry, ip, port)
         if address is None:
             send_envoy_error(conn, 503, "no healthy upstream")
             self.count(net, entry, entry.host, "http", 503)
+            log.code, log.flags, log.details = 503, accesslog.NO_HEALTHY_UPSTREAM, "no_healthy_upstream"
+            log.sent = len("no healthy upstream")
+            self.access(net, conn, ip, port, log, proxy)
             return
         upstream = self.network.connect(address[0], address[1], net.ip)
-        if mode == "SIMPLE":  # TLS origination
+        if mode == "SIMPLE":  # TLS origination, as Envoy does it under Istio's settings (origination.py)
             try:
-                context = ssl.create_default_context(cadata=(self.network.cluster.ca.pem.decode()))
-                upstream = context.wrap_socket(upstream, server_hostname=entry.dns or host)
-            except (ssl.SSLError, OSError):
-                send_envoy_error(conn, 503, TLS_ERROR)
+                upstream = self.originate(entry, proxy, header(headers, "host") or host, upstream)
+            except origination.Failed as failure:
+                upstream.close()
+                reply = origination.local_reply(failure)
+                send_envoy_error(conn, 503, reply)
                 self.count(net, entry, entry.host, "http", 503)
+                reason = str(failure)
+                # retried (Istio's default route retries connect failures), as envoy logs it:
+                # upstream_reset_before_response_started{remote_connection_failure|TLS_error:|...}
+                log.code = 503
+                log.flags = f"{accesslog.UPSTREAM_CONNECTION_FAILURE},{accesslog.UPSTREAM_RETRY_LIMIT_EXCEEDED}"
+                log.transport_failure = reason or None
+                log.details = "upstream_reset_before_response_started{remote_connection_failure" + \
+                    (f"|{reason.replace(' ', '_')}" if reason else "") + "}"
+                log.sent, log.upstream_host = len(reply), _join(*address)
+                self.access(net, conn, ip, port, log, proxy)
                 return
-        code = self._forward(conn, upstream, line, headers, body, started)
+        code = self._forward(conn, upstream, line, headers, body, started, relayed)
         self.count(net, entry, entry.host, "http", code)
+        self.access(net, conn, ip, port, _relayed(log, relayed, code, entry.cluster, "default", _join(*address),
+                                                  self.local_address(net)), proxy)
 
     @staticmethod
     def _forward(conn: socket.socket, upstream: socket.socket, line: str, headers: list[tuple[str, str]],
-                 body: bytes, started: float) -> int:
+                 body: bytes, started: float, relayed: dict | None = None) -> int:
         """Send the request upstream and its answer back; the status code sent to the client."""
         try:
             upstream.sendall(render(line, headers, body))
-            return relay_response(upstream, conn, started)
+            return relay_response(upstream, conn, started, relayed)
         except OSError:
             send_envoy_error(conn, 503, MTLS_RESET)
+            if relayed is not None:
+                relayed["reset"] = True
             return 503
         finally:
             upstream.close()
@@ -227,6 +338,39 @@ class Sidecar:
 
 
 # -- helpers -------------------------------------------------------------------------------------
+# what Envoy's upstream TLS handshake reports when the server's certificate is not the mesh's
+CERT_VERIFY_FAILED = "TLS_error:|268435581:SSL routines:OPENSSL_internal:CERTIFICATE_VERIFY_FAILED:TLS_error_end"
+
+
+def remote(net: "PodNet", conn: socket.socket) -> str | None:
+    """DOWNSTREAM_REMOTE_ADDRESS: the pod's IP and the client's port (in the emulated pod the
+    kernel picks the local route's address as the source, where a real pod has its own IP)."""
+    try:
+        return _join(net.ip, conn.getpeername()[1])
+    except OSError:
+        return None
+
+
+def _join(ip: str, port: int) -> str:
+    """host:port as Envoy prints addresses ([v6]:port)."""
+    return f"[{ip}]:{port}" if ":" in str(ip) else f"{ip}:{port}"
+
+
+def _relayed(log: accesslog.Entry, relayed: dict, code: int, cluster: str, route: str, upstream_host: str,
+             upstream_local: str) -> accesslog.Entry:
+    """The access log entry of a request that was sent upstream (answered, or reset)."""
+    log.code, log.cluster, log.route, log.upstream_host = code, cluster, route, upstream_host
+    log.upstream_local = upstream_local
+    if relayed.get("reset"):
+        log.flags = accesslog.UPSTREAM_CONNECTION_TERMINATION
+        log.details = "upstream_reset_before_response_started{connection_termination}"
+        log.sent = len(MTLS_RESET)
+    else:
+        log.details, log.sent = accesslog.VIA_UPSTREAM, relayed.get("sent", 0)
+        log.upstream_service_time = relayed.get("service_time")
+    return log
+
+
 def peek(conn: socket.socket, size: int = 4096, wait: float = 2.0) -> bytes:
     """The first bytes the client sent, left in the socket."""
     conn.settimeout(wait)
@@ -338,16 +482,22 @@ def outbound_headers(headers: list[tuple[str, str]], entry: Entry | None, net: "
     return [(k, v) for k, v in headers if k.lower() not in names] + added
 
 
-def relay_response(upstream: socket.socket, client: socket.socket, started: float) -> int:
-    """Copy the upstream's answer to the client, rewritten as Envoy does; returns its status code."""
+def relay_response(upstream: socket.socket, client: socket.socket, started: float,
+                   relayed: dict | None = None) -> int:
+    """Copy the upstream's answer to the client, rewritten as Envoy does; returns its status code
+    (relayed, when given, gets the body's size and the upstream service time, for the access log)."""
     response = read_http(upstream)
     if response is None:
         send_envoy_error(client, 503, MTLS_RESET)
+        if relayed is not None:
+            relayed["reset"] = True
         return 503
     line, headers, body = response
     elapsed = max(1, int((time.monotonic() - started) * 1000))
     headers = [(k, v) for k, v in headers if k.lower() not in ("server",)]
     headers += [("x-envoy-upstream-service-time", str(elapsed)), ("server", "envoy")]
+    if relayed is not None:
+        relayed.update(sent=len(body), service_time=str(elapsed))
     client.sendall(render(line, headers, body))
     try:
         return int(line.split(" ")[1])
