@@ -109,10 +109,10 @@ def ip(text: str, name: str = "NAME") -> IP:
                              f'{name} {raw.lower()}" for host names') from None
         raise UsageError(f'IP "{text}" is not a valid IP address (e.g. 198.35.26.96 or '
                          "2620:0:863:ed1a::1)") from None
-    for bad, what in ((addr.is_unspecified, "unspecified"), (addr.is_loopback, "loopback"),
-                      (addr.is_link_local, "link-local"), (addr.is_multicast, "multicast")):
+    for bad, what in ((addr.is_unspecified, "an unspecified"), (addr.is_loopback, "a loopback"),
+                      (addr.is_link_local, "a link-local"), (addr.is_multicast, "a multicast")):
         if bad:
-            raise UsageError(f'IP "{text}" is a {what} address, which a Service cannot send '
+            raise UsageError(f'IP "{text}" is {what} address, which a Service cannot send '
                              "traffic to; give the external service's address")
     return addr
 
