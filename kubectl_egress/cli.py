@@ -222,21 +222,36 @@ def clean_command(ctx: click.Context, **kw: Any) -> int:
 
 @cli.command("probe", context_settings=CONTEXT)
 @click.argument("names", nargs=-1, metavar="[NAME...]", shell_complete=completion.service_names)
+@all_namespaces_option
+@click.option("-l", "--selector", metavar="SELECTOR",
+              help="Only Services with these labels, as kubectl's -l (app=web, 'env in (a,b)', !canary).")
 @click.option("--without-istio", is_flag=True,
               help="Probe from the pod without sidecar (namespace without-istio) instead.")
 @click.option("--all-sources", is_flag=True, help="Probe from both sources, side by side.")
-@click.option("--from", "from_pod", metavar="POD", help="The mesh source pod (default: app=curl or app=sleep).")
+@click.option("--from", "from_pod", metavar="POD",
+              help="The mesh source pod (default: app=curl or app=sleep); with -A, the one for namespaces "
+                   "that have none.")
+@click.option("--from-namespace", metavar="NS", help="Namespace of --from (default: the services'; with -A, "
+                                                     "required).")
 @click.option("--source-namespace", default="without-istio", show_default=True, metavar="NS",
               help="Namespace of the source without sidecar.")
 @click.option("--path", default="/headers", show_default=True, help="Path for HTTP services.")
 @click.option("--timeout", default="10s", show_default=True, metavar="DURATION", help="Per curl.")
 @click.option("--parallel", default=8, show_default=True, type=int, metavar="N",
               help="Curls at once in each source pod (1: one by one).")
+@click.option("--max-execs", default=16, show_default=True, type=int, metavar="N",
+              help="Source pods probed at once across the cluster (one exec each).")
 @click.option("--host", "hosts", multiple=True, metavar="NAME=HOST",
               help="The host name clients use for egress service NAME's TLS port, when the cluster "
                    "does not say (repeatable).")
 @click.option("--deploy-sources", is_flag=True,
               help="Create the curl sample with and without sidecar where missing, and wait for it.")
+@click.option("--image", metavar="IMAGE",
+              help="The curl image of the sources --deploy-sources makes, for mirrors (default: "
+                   "curlimages/curl:8.11.1, pinned by digest).")
+@click.option("--junit-file", metavar="PATH", help="Also write a JUnit XML report: a test case per service "
+                                                   "port and source, the hint as a failure's message.")
+@click.option("--summary", is_flag=True, help="Print the counts by result and by hint instead of the rows.")
 @click.option("--istio-mode", default="auto", show_default=True, metavar="MODE",
               help="auto (from istiod), legacy (Istio <= 1.20), alias (1.21+) or none (no Istio objects).")
 @output_option("wide", "json", "yaml")
@@ -245,11 +260,17 @@ def clean_command(ctx: click.Context, **kw: Any) -> int:
 def probe_command(ctx: click.Context, **kw: Any) -> int:
     """Check the egress services from inside and outside the mesh, and say why when they fail.
 
-    Every egress service of the namespace (or NAMEs), whoever made it, each
-    port. Runs curl from a pod with an Istio sidecar (the curl sample, label
-    app=curl, or the sleep sample, app=sleep, in the services' namespace) or
-    without one (namespace without-istio), as Istio's task does by hand; one
-    exec per pod runs every check. A TLS port is fetched at its host name:
+    Every egress service of the namespace (-A: of the cluster; or NAMEs, or
+    those -l selects), whoever made it, each port. Runs curl from a pod with an
+    Istio sidecar (the curl sample, label app=curl, or the sleep sample,
+    app=sleep, in the services' namespace) or without one (namespace
+    without-istio), as Istio's task does by hand; one exec per pod runs every
+    check, up to --max-execs pods at once. With -A each namespace is probed
+    from its own sample, or from --from where it has none; --deploy-sources
+    makes the sample (pinned image, Pod Security "restricted") where neither
+    is. On a terminal a line on stderr counts the checks done; Ctrl-C stops the
+    probe and its processes in the pods, prints the rows so far and exits 130.
+    A TLS port is fetched at its host name:
     the ExternalName's target, the one given with --host NAME=HOST or
     recorded by `endpoints --host`, a DestinationRule's tls.sni, or its
     ServiceEntry's host; with none, only the TLS handshake through the cluster
@@ -259,7 +280,11 @@ def probe_command(ctx: click.Context, **kw: Any) -> int:
     -o wide puts that in a HINT column instead, with where curl connected. A
     terminal too narrow for the table leaves out URL, then TIME. Exits 1 when
     any check fails. Writes nothing but its own labelled sources
-    (--deploy-sources).
+    (--deploy-sources) and the --junit-file.
+
+    -o json lists the checks in a fixed order, what changes from run to run by
+    itself under "observed", so two runs can be diffed; --junit-file writes a
+    report CI reads; --summary counts by result and by hint.
 
     \b
     Examples:
@@ -267,6 +292,8 @@ def probe_command(ctx: click.Context, **kw: Any) -> int:
       kubectl egress probe --without-istio
       kubectl egress probe --deploy-sources --all-sources -o wide
       kubectl egress probe my-wikipedia --host my-wikipedia=en.wikipedia.org
+      kubectl egress probe -A --deploy-sources --all-sources --junit-file probe.xml
+      kubectl egress probe -A -l app.kubernetes.io/managed-by=helm --summary
     """
     from .commands import probe as command  # loaded only when run: start-up stays light
 

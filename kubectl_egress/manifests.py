@@ -116,8 +116,29 @@ def objects(target: Target, mesh: Mesh) -> list[dict]:
 
 # -- probe sources: Istio's curl sample (samples/curl/curl.yaml), labelled as ours ------------
 SOURCE_NAME = "curl"
-SOURCE_IMAGE = "curlimages/curl"
 SOURCE_ROLE = "kubectl-egress/role"
+
+# -- the probe's own container ------------------------------------------------------------------
+# The curl image the plugin runs its probe in, pinned by tag and digest: curl 8.11.1 on Alpine,
+# with BusyBox's POSIX sh, USER curl_user, 100:101 (curl/curl-container create_base_image.sh and
+# create_appliance_image.sh). Ephemeral probe containers use it; --image gives a mirror.
+PROBE_IMAGE = ("curlimages/curl:8.11.1"
+               "@sha256:c1fe1679c34d9784c1b0d1e5f62ac0a79fca01fb6377cdd33e90473c6f9f9a69")
+# curl_user of PROBE_IMAGE, by number: the kubelet verifies runAsNonRoot only for a numeric user
+# (kuberuntime verifyRunAsNonRoot refuses a user name), so the sources say it
+PROBE_UID, PROBE_GID = 100, 101
+# What a source asks the scheduler for: a container that sleeps, then runs --parallel curls for the
+# length of a probe. No limits: a limit would throttle or kill the curls of a large probe.
+SOURCE_REQUESTS = {"cpu": "10m", "memory": "32Mi"}
+
+
+def restricted_security_context(uid: int, gid: int) -> dict:
+    """A container securityContext that Pod Security "restricted" admits (k8s.io/pod-security-admission
+    policy: check_runAsNonRoot, check_runAsUser, check_allowPrivilegeEscalation,
+    check_capabilities_restricted, check_seccompProfile_restricted), with a numeric user, which the
+    kubelet can verify is not root (kuberuntime verifyRunAsNonRoot refuses a user name)."""
+    return {"runAsNonRoot": True, "runAsUser": uid, "runAsGroup": gid, "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
 
 
 def source_namespace(name: str) -> dict:
@@ -127,13 +148,22 @@ def source_namespace(name: str) -> dict:
                                                   SOURCE_ROLE: "probe-source"}}}
 
 
-def source_objects(namespace: str, sidecar: bool) -> list[dict]:
-    """The curl sample: a ServiceAccount and a Deployment whose pod sleeps until exec'd into."""
+def source_objects(namespace: str, sidecar: bool, image: str = PROBE_IMAGE) -> list[dict]:
+    """The curl sample: a ServiceAccount and a Deployment whose pod sleeps until exec'd into.
+
+    Hardened for the namespaces it lands in: the pinned image (or a mirror of it), the restricted
+    container context, and RuntimeDefault seccomp for the whole pod, which covers the istio-proxy
+    container Istio injects (Pod Security checks every container; a pod-level profile counts for
+    all that set none: check_seccompProfile_restricted).
+    """
     labels = {MANAGED_BY: MANAGER, SOURCE_ROLE: "probe-source"}
     pod_labels = {"app": SOURCE_NAME, SOURCE_ROLE: "probe-source"}
     if not sidecar:
         pod_labels["sidecar.istio.io/inject"] = "false"
     meta = {"name": SOURCE_NAME, "namespace": namespace, "labels": labels}
+    container = {"name": SOURCE_NAME, "image": image, "command": ["/bin/sleep", "infinity"],
+                 "imagePullPolicy": "IfNotPresent", "resources": {"requests": dict(SOURCE_REQUESTS)},
+                 "securityContext": restricted_security_context(PROBE_UID, PROBE_GID)}
     return [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": dict(meta)},
         {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": dict(meta),
@@ -141,7 +171,6 @@ def source_objects(namespace: str, sidecar: bool) -> list[dict]:
                   "template": {"metadata": {"labels": pod_labels},
                                "spec": {"terminationGracePeriodSeconds": 0,
                                         "serviceAccountName": SOURCE_NAME,
-                                        "containers": [{"name": SOURCE_NAME, "image": SOURCE_IMAGE,
-                                                        "command": ["/bin/sleep", "infinity"],
-                                                        "imagePullPolicy": "IfNotPresent"}]}}}},
+                                        "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+                                        "containers": [container]}}}},
     ]

@@ -273,3 +273,20 @@ def host_override(text: str) -> tuple[str, str]:
     if not sep or not name:
         raise UsageError(f'--host "{text}" must be NAME=HOST, e.g. --host my-wikipedia=en.wikipedia.org')
     return service_name(name), host(host_name, name, "--host")
+
+
+# distribution/reference regexp.go ReferenceRegexp: [domain[:port]/]path[:tag][@digest]
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[(?:[a-fA-F0-9:]+)\])(?::[0-9]+)?"
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*"
+IMAGE_REFERENCE = re.compile(rf"^(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
+                             r"(?::[\w][\w.-]{0,127})?"
+                             r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$")
+
+
+def image(reference: str) -> str:
+    """--image: an image reference, checked as kubectl debug checks it (reference.ReferenceRegexp)."""
+    if not IMAGE_REFERENCE.match(reference):
+        raise UsageError(f'invalid image name "{reference}": invalid reference format (e.g. '
+                         "registry.example.com/curlimages/curl:8.11.1)")
+    return reference
