@@ -93,14 +93,11 @@ def pick_deployed(pods: list[dict], namespace: str) -> Source | None:
     return None
 
 
-def every_candidate(kube: Kube, namespaces: list[str] | None) -> list[dict]:
-    """The sample pods of these namespaces (None: all): one list across the cluster for all of
-    them, with a set-based selector for both samples, so a probe of a hundred namespaces reads
-    pods once; a namespace at a time where the user may read only those."""
+def every_candidate(kube: Kube) -> list[dict]:
+    """The sample pods of every namespace: one list across the cluster, with a set-based selector
+    for both samples, so that a probe of a hundred namespaces reads pods once."""
     selector = f"app in ({','.join(sel.split('=', 1)[1] for sel in SOURCE_SELECTORS)})"
-    if namespaces is None:
-        return kube.list(PODS, None, selector)
-    return [pod for ns in namespaces for pod in kube.list(PODS, ns, selector)]
+    return kube.list(PODS, None, selector)
 
 
 # waiting reasons after which the kubelet will not start a container without a change (kubelet
@@ -123,9 +120,8 @@ def deploy(kube: Kube, printer: Printer, wanted: list[tuple[str, bool]], image: 
     cannot be pulled) is one line with the cluster's own words, not a silent wait.
     """
     waiting = []
-    pods = have if have is not None else None
     for namespace, sidecar in wanted:
-        present = pods if pods is not None else candidates(kube, namespace)
+        present = have if have is not None else candidates(kube, namespace)
         if pick(present, namespace, sidecar) is not None:
             continue
         if namespace not in existing:

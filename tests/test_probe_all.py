@@ -24,16 +24,17 @@ def cluster(ca, tmp_path_factory):
     with LocalAPIServer(tmp / "kubeconfig", istio="1.20", ca=ca) as srv, pytest.MonkeyPatch.context() as mp:
         mp.setenv("KUBECONFIG", str(srv.kubeconfig_path))
         mp.setenv("KUBECACHEDIR", str(tmp / "cache"))
-        for ns in ("team-a", "team-b", "team-c", "idle"):
+        for ns in ("team-a", "team-b", "team-c", "idle", "outside"):
+            labels = {} if ns == "outside" else {"istio-injection": "enabled"}
             assert srv.request("POST", "/api/v1/namespaces", {
-                "apiVersion": "v1", "kind": "Namespace",
-                "metadata": {"name": ns, "labels": {"istio-injection": "enabled"}}})[0] == 201
+                "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": labels}})[0] == 201
         for ns, name, host in (("team-a", "web", "httpbin.org"), ("team-a", "api", "example.com"),
-                               ("team-b", "web", "httpbin.org"), ("team-c", "ext", "example.com")):
+                               ("team-b", "web", "httpbin.org"), ("team-c", "ext", "example.com"),
+                               ("outside", "web", "httpbin.org")):
             assert run_egress("externalname", name, host, "-n", ns).code == 0
-        for ns in ("team-a", "team-b"):
+        for ns, tier in (("team-a", "gold"), ("team-b", "gold"), ("outside", "silver")):
             assert srv.request("PATCH", f"/api/v1/namespaces/{ns}/services/web",
-                               {"metadata": {"labels": {"tier": "gold"}}},
+                               {"metadata": {"labels": {"tier": tier}}},
                                content_type="application/merge-patch+json")[0] == 200
         yield srv
 
@@ -70,10 +71,22 @@ def test_each_namespace_from_its_own_source_placed_only_where_needed(cluster, eg
     assert [line.split()[:2] for line in table.lines[1:]] == [["team-a", "web"]] * 2 + [["team-b", "web"]] * 2
 
 
+def test_a_namespace_outside_the_mesh_is_probed_from_the_source_made_there(cluster, egress):
+    """--deploy-sources makes its source there too; without injection it gets no sidecar, and its
+    rows say so, with the command that puts the namespace in the mesh."""
+    res = egress("probe", "-A", "-l", "tier=silver", "--deploy-sources", "-o", "json")
+    assert res.code == 0, res.err
+    [row] = items(res)
+    assert (row["namespace"], row["source"].split("/")[0], row["result"], row["sidecar"]) == \
+        ("outside", "outside", "OK", "no")
+    assert row["hint"].startswith(f"the source pod {row['source']} has no istio-proxy sidecar: label its namespace "
+                                  "(kubectl label namespace outside istio-injection=enabled)")
+
+
 def test_a_namespace_without_a_source_is_named_or_probed_from_the_one_given(cluster, egress, kubectl):
     egress("probe", "-A", "-l", "tier=gold", "--deploy-sources", "--all-sources")
     cluster.clear_requests()
-    missing = egress("probe", "-A", "--all-sources")
+    missing = egress("probe", "-A", "--all-sources", "-l", "tier!=silver")
     assert missing.code == 1 and missing.out == ""
     assert missing.err.strip() == (
         "error: no ready source pod with an Istio sidecar (label app=curl or app=sleep) in namespace team-c: "
@@ -81,7 +94,8 @@ def test_a_namespace_without_a_source_is_named_or_probed_from_the_one_given(clus
     assert cluster.writes() == [] and execs(cluster) == []
     pod = kubectl("get", "pod", "-n", "team-a", "-l", ROLE, "-o", "jsonpath={.items[0].metadata.name}").out
     cluster.clear_requests()
-    res = egress("probe", "-A", "--all-sources", "--from", pod, "--from-namespace", "team-a", "-o", "json")
+    res = egress("probe", "-A", "--all-sources", "-l", "tier!=silver", "--from", pod, "--from-namespace", "team-a",
+                 "-o", "json")
     assert res.code == 0, res.err
     sources = {(r["namespace"], r["service"], r["source"]) for r in items(res) if "without-istio" not in r["source"]}
     assert sources == {("team-a", "api", f"team-a/{pod}"), ("team-a", "web", f"team-a/{pod}"),

@@ -284,7 +284,7 @@ def assign(kube, app: App, opts: Options, planned: list[Planned], scope: str | N
         chosen += [sources.find(kube, ns, sidecar) for ns, sidecar in wanted]
         return [runner.Job(source, list(checks)) for source in chosen]
     namespaces = sorted({p.found.namespace for p in planned})
-    pods = sources.every_candidate(kube, None)
+    pods = sources.every_candidate(kube)
     own = {ns: sources.pick(pods, ns, True) for ns in namespaces} if mesh_wanted else {}
     missing = [ns for ns in namespaces if mesh_wanted and own[ns] is None and fallback is None]
     plain = sources.pick(pods, opts.source_namespace, False) if plain_wanted else None
@@ -292,7 +292,7 @@ def assign(kube, app: App, opts: Options, planned: list[Planned], scope: str | N
     if wanted and opts.deploy_sources:
         sources.deploy(kube, app.printer, wanted, image, everywhere=True, have=pods,
                        existing=frozenset(namespaces))
-        pods = sources.every_candidate(kube, None)
+        pods = sources.every_candidate(kube)
         for ns in missing:  # ours, in a namespace outside the mesh, has no sidecar: its rows say so
             own[ns] = sources.pick(pods, ns, True) or sources.pick_deployed(pods, ns)
         if plain_wanted and not plain:
@@ -303,7 +303,7 @@ def assign(kube, app: App, opts: Options, planned: list[Planned], scope: str | N
                           f"namespace{'s' if len(missing) > 1 else ''} {shown}: add --deploy-sources to create "
                           "them, or name one pod for the rest with --from POD --from-namespace NS")
     if plain_wanted and plain is None:
-        sources.find(kube, opts.source_namespace, False)  # says why, as for one namespace
+        plain = sources.find(kube, opts.source_namespace, False)  # or says why, as for one namespace
     jobs: dict[str, runner.Job] = {}
     for p in planned:
         source = own.get(p.found.namespace) or fallback
