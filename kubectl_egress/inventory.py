@@ -4,7 +4,10 @@ Read side (`get`, `probe`, `check`): every egress service in scope, whoever made
 Argo CD, Flux, a YAML file from Istio's docs, kubectl-egress), by model.is_egress_service:
 a Service of type ExternalName, or a Service without a selector (`default/kubernetes`
 aside), with its endpoints, the DestinationRule Istio applies to it, and, in Istio's alias
-mode (1.21+), the ServiceEntry for its target host. Reading never changes anything.
+mode (1.21+), the ServiceEntry for its target host; a VirtualService that routes its HTTP
+elsewhere (TLS origination up to 1.20) makes the route's destination its host. Also the
+ServiceEntries `kubectl egress serviceentry` made, which have no Service. Reading never
+changes anything.
 
 Owned side (`clean`, and the recipes through `lookup`): only what carries
 `app.kubernetes.io/managed-by: kubectl-egress`. The objects of one service share its name
@@ -21,9 +24,10 @@ from .analysis.protocol import protocol_of
 from .analysis.rules import RuleIndex, tls_of
 from .analysis.snapshot import ROOT_NAMESPACE, Snapshot
 from .model import (CLUSTER_DOMAIN, DEPLOYMENTS, ENDPOINTS, ENDPOINTS_CONTROLLER, ENDPOINTS_MANAGED_BY,
-                    ENDPOINT_SLICES, HOST_ANNOTATION, MANAGED_SELECTOR, MANAGER, NAMESPACES, SERVICE_ACCOUNTS,
-                    SERVICES, SLICE_CONTROLLER, SLICE_MANAGED_BY, SLICE_SERVICE_NAME, Mesh, Resource, Target,
-                    destination_rules, is_egress_service, managed_by, service_entries)
+                    ENDPOINT_SLICES, HOST_ANNOTATION, MANAGED_SELECTOR, MANAGER, NAMESPACES, RECIPE_LABEL,
+                    SERVICE_ACCOUNTS, SERVICE_ENTRY_RECIPE, SERVICES, SLICE_CONTROLLER, SLICE_MANAGED_BY,
+                    SLICE_SERVICE_NAME, Mesh, Origination, Resource, Target, destination_rules,
+                    is_egress_service, managed_by, service_entries, virtual_services)
 
 if TYPE_CHECKING:  # the connection module loads only when a command talks to the cluster
     from .kube import Kube
@@ -47,10 +51,11 @@ class Found:
     rule: tuple[Resource, dict] | None = None  # its own DestinationRule (its namespace, its host)
     entry: tuple[Resource, dict] | None = None  # ServiceEntry (Istio 1.21+ ExternalName)
     applied: dict | None = None  # the DestinationRule Istio applies to its host, wherever it is
+    route: tuple[Resource, dict] | None = None  # VirtualService (TLS origination up to Istio 1.20)
 
     def objects(self) -> list[tuple[Resource, dict]]:
-        """Every object, in the order to delete them: rule, ServiceEntry, endpoints, Service."""
-        out = [x for x in (self.rule, self.entry) if x]
+        """Every object, in the order to delete them: route, rule, ServiceEntry, endpoints, Service."""
+        out = [x for x in (self.route, self.rule, self.entry) if x]
         out.extend(self.endpoints)
         if self.service is not None:
             out.append((SERVICES, self.service))
@@ -68,6 +73,54 @@ class Found:
     @property
     def target(self) -> Target:
         return to_target(self)
+
+    @property
+    def is_entry(self) -> bool:
+        """A ServiceEntry `kubectl egress serviceentry` made (with its rule), with no Service of its name."""
+        return self.service is None and self.entry is not None and is_entry_recipe(self.entry[1])
+
+
+def is_entry_recipe(obj: dict) -> bool:
+    """Made by `kubectl egress serviceentry` (its ServiceEntry and DestinationRule)."""
+    return ((obj.get("metadata") or {}).get("labels") or {}).get(RECIPE_LABEL) == SERVICE_ENTRY_RECIPE
+
+
+def origination_of(rule: dict | None, entry: dict | None, port: int) -> Origination | None:
+    """TLS origination on a port: the rule's port-level SIMPLE settings there, and the entry's targetPort."""
+    policy = ((rule or {}).get("spec") or {}).get("trafficPolicy") or {}
+    tls = next((level.get("tls") or {} for level in policy.get("portLevelSettings") or []
+                if (level.get("port") or {}).get("number") == port), {})
+    if tls.get("mode") != "SIMPLE":
+        return None
+    entry_port = next((p for p in ((entry or {}).get("spec") or {}).get("ports") or [] if p.get("number") == port), {})
+    return Origination(target_port=int(entry_port.get("targetPort") or port),
+                       verify="skip" if tls.get("insecureSkipVerify") else "system")
+
+
+def entry_target(found: Found) -> Target:
+    """A `serviceentry` ServiceEntry read back: its hosts, its first port, its origination, and the flags
+    that write it again."""
+    entry = found.entry[1] if found.entry else {}
+    spec = entry.get("spec") or {}
+    hosts = tuple(spec.get("hosts") or ())
+    port = (spec.get("ports") or [{}])[0]
+    number = int(port.get("number") or 0)
+    rule = found.rule[1] if found.rule else None
+    flags = []
+    if spec.get("resolution", "DNS") != "DNS":
+        flags.append(f"--resolution {spec['resolution']}")
+    if spec.get("addresses"):
+        flags.append(f"--addresses {','.join(spec['addresses'])}")
+    if spec.get("endpoints"):
+        flags.append(f"--endpoints {','.join(e.get('address', '') for e in spec['endpoints'])}")
+    if spec.get("location", "MESH_EXTERNAL") != "MESH_EXTERNAL":
+        flags.append(f"--location {spec['location']}")
+    if spec.get("exportTo"):
+        flags.append(f"--export-to {','.join(spec['exportTo'])}")
+    return Target(name=found.name, namespace=found.namespace, host=hosts[0] if hosts else "", port=number,
+                  protocol=(port.get("protocol") or port.get("name") or "").lower(), tls_mode=None,
+                  origination=origination_of(rule, entry, number), recipe=SERVICE_ENTRY_RECIPE, hosts=hosts,
+                  flags=tuple(flags), managed=True)
 
 
 def mesh_host(svc: dict, mesh: Mesh) -> str:
@@ -96,6 +149,8 @@ def to_target(found: Found, port: dict | None = None) -> Target:
     protocol is Istio's for the port ("" when Istio sniffs it); host is the ExternalName's
     target, or the one `endpoints --host` recorded.
     """
+    if found.is_entry:
+        return entry_target(found)
     svc = found.service or {}
     spec = svc.get("spec") or {}
     port = port if port is not None else (found.ports or [{}])[0]
@@ -112,10 +167,13 @@ def to_target(found: Found, port: dict | None = None) -> Target:
         except ValueError:
             continue
     api = "endpoints" if any(res == ENDPOINTS for res, _ in found.endpoints) else "endpointslice"
+    number = int(port.get("port") or 0)
+    origination = origination_of(rule, found.entry[1] if found.entry else None, number) \
+        if spec.get("type") == "ExternalName" else None
     return Target(name=found.name, namespace=found.namespace, host=host, ips=tuple(parsed),
-                  port=int(port.get("port") or 0), protocol=protocol_of(port) if port else "",
-                  tls_mode=mode, endpoints_api=api, managed=found.managed_by == MANAGER,
-                  external=spec.get("type") == "ExternalName")
+                  port=number, protocol=protocol_of(port) if port else "",
+                  tls_mode=None if origination else mode, endpoints_api=api, managed=found.managed_by == MANAGER,
+                  external=spec.get("type") == "ExternalName", origination=origination)
 
 
 # -- the read side: every egress service ----------------------------------------------------------
@@ -126,7 +184,7 @@ def snapshot(kube: Kube, namespace: str | None, mesh: Mesh, selector: str = "") 
     (the root namespace's too) and the ServiceEntries (for Services with endpoints, and for
     ExternalName ones in alias mode). One list per kind, each only when it can matter."""
     services = kube.list(SERVICES, namespace, selector, keep=is_egress_service, limit=SERVICE_PAGE)
-    snap = Snapshot(mesh=mesh, services=services)
+    snap = Snapshot(mesh=mesh, services=services, namespace=namespace)
     external = any((s.get("spec") or {}).get("type") == "ExternalName" for s in services)
     endpoints = any((s.get("spec") or {}).get("type") != "ExternalName" for s in services)
     rules = destination_rules(mesh.networking_version)
@@ -134,15 +192,19 @@ def snapshot(kube: Kube, namespace: str | None, mesh: Mesh, selector: str = "") 
     if endpoints:
         jobs += [("endpoints", lambda: kube.list(ENDPOINTS, namespace, NOT_CONTROLLER_ENDPOINTS, quiet=True)),
                  ("slices", lambda: kube.list(ENDPOINT_SLICES, namespace, NOT_CONTROLLER_SLICES))]
-    if mesh.served and services:
+    if mesh.served:  # with no egress Service, still the ServiceEntries of `kubectl egress serviceentry`
         jobs.append(("rules", lambda: kube.list_if_served(rules, namespace)))
         if namespace is not None and namespace != ROOT_NAMESPACE:
             jobs.append(("rules", lambda: kube.list_if_served(rules, ROOT_NAMESPACE)))
-        if endpoints or (external and mesh.alias):
-            jobs.append(("entries", lambda: kube.list_if_served(service_entries(mesh.networking_version),
-                                                                namespace)))
+        jobs.append(("entries", lambda: kube.list_if_served(service_entries(mesh.networking_version), namespace)))
+        if selector:  # `serviceentry`'s entries have no Service: -l selects among them by their labels
+            jobs.append(("selected", lambda: kube.list_if_served(service_entries(mesh.networking_version),
+                                                                 namespace, selector)))
+        if external and not mesh.alias:  # TLS origination's route, up to 1.20
+            jobs.append(("routes", lambda: kube.list_if_served(virtual_services(mesh.networking_version),
+                                                               namespace)))
     for (field_name, _), found in zip(jobs, kube.parallel(lambda job: job[1](), jobs)):  # type: ignore[operator]
-        setattr(snap, field_name, getattr(snap, field_name) + found)
+        setattr(snap, field_name, (getattr(snap, field_name) or []) + found)
     return snap
 
 
@@ -167,15 +229,48 @@ def egress_services(snap: Snapshot, names: tuple[str, ...] = ()) -> list[Found]:
             found.endpoints.insert(0, (ENDPOINTS, ep))
     index = snap.rule_index() if mesh.istio else RuleIndex([])
     entries = _EntryIndex(snap.entries)
+    routes_res = virtual_services(mesh.networking_version)
     for found in by_key.values():
         svc = found.service or {}
         host = mesh_host(svc, mesh)
+        route = _route_for(snap.routes, host, found.namespace) if mesh.istio else None
+        if route is not None:  # its HTTP goes where the route leads, whose rules apply
+            found.route = (routes_res, route[0])
+            host = route[1]
         own = index.in_namespace(host, found.namespace, exact_only=True)
         found.rule = (rules_res, own) if own is not None else None
         found.applied = index.effective(host, found.namespace)
-        entry = entries.find(found, mesh)
+        entry = entries.find(found, mesh) if route is None else \
+            entries._pick(entries.by_host.get((found.namespace, host), []), found.name)
         found.entry = (entries_res, entry) if entry is not None else None
+    if mesh.istio:  # the ServiceEntries of `kubectl egress serviceentry`, with their own rules
+        for se in snap.entries if snap.selected is None else snap.selected:
+            meta = se["metadata"]
+            key = (meta.get("namespace", ""), meta["name"])
+            if not is_entry_recipe(se) or key in by_key or (names and meta["name"] not in names):
+                continue
+            found = Found(key[0], key[1], entry=(entries_res, se))
+            hosts = [h.lower() for h in (se.get("spec") or {}).get("hosts") or []]
+            own = index.in_namespace(hosts[0], key[0], exact_only=True) if hosts else None
+            found.rule = (rules_res, own) if own is not None else None
+            found.applied = own
+            by_key[key] = found
     return sorted(by_key.values(), key=lambda f: (f.namespace, f.name))
+
+
+def _route_for(routes: list[dict], host: str, namespace: str) -> tuple[dict, str] | None:
+    """A VirtualService of the namespace that sends HTTP for host elsewhere, and that destination host
+    (short names are relative to the route's namespace: Istio's VirtualService reference)."""
+    for vs in routes:
+        if vs["metadata"].get("namespace", "") != namespace:
+            continue
+        spec = vs.get("spec") or {}
+        names = {h if "." in h else f"{h}.{namespace}.svc.{CLUSTER_DOMAIN}" for h in spec.get("hosts") or []}
+        dests = [r.get("destination") or {} for rule in spec.get("http") or [] for r in rule.get("route") or []]
+        if host in names and dests and dests[0].get("host"):
+            dest = dests[0]["host"].lower()
+            return vs, dest if "." in dest else f"{dest}.{namespace}.svc.{CLUSTER_DOMAIN}"
+    return None
 
 
 class _EntryIndex:
@@ -225,9 +320,10 @@ def owned(kube: Kube, namespace: str | None, mesh: Mesh, names: tuple[str, ...] 
     """Managed egress services in a namespace (None: all), optionally only these names."""
     rules = destination_rules(mesh.networking_version)
     entries = service_entries(mesh.networking_version)
+    routes = virtual_services(mesh.networking_version)
     jobs = [(SERVICES, False), (ENDPOINT_SLICES, False), (ENDPOINTS, False)]
     if mesh.served:
-        jobs += [(rules, True), (entries, True)]
+        jobs += [(rules, True), (entries, True), (routes, True)]
 
     def fetch(job: tuple[Resource, bool]) -> list[dict]:
         res, optional = job
@@ -254,6 +350,8 @@ def owned(kube: Kube, namespace: str | None, mesh: Mesh, names: tuple[str, ...] 
             entry(dr, dr["metadata"]["name"]).rule = (rules, dr)
         for se in lists[4]:
             entry(se, se["metadata"]["name"]).entry = (entries, se)
+        for vs in lists[5]:
+            entry(vs, vs["metadata"]["name"]).route = (routes, vs)
     found = sorted(by_key.values(), key=lambda f: (f.namespace, f.name))
     if names:
         found = [f for f in found if f.name in names]
@@ -264,18 +362,21 @@ def lookup(kube: Kube, namespace: str, mesh: Mesh, name: str) -> dict[tuple[str,
     """Everything named after one egress service, ours or not, keyed by (kind, name)."""
     rules = destination_rules(mesh.networking_version)
     entries = service_entries(mesh.networking_version)
+    routes = virtual_services(mesh.networking_version)
     selector = f"{SLICE_SERVICE_NAME}={name},{MANAGED_SELECTOR}"
     jobs = [lambda: [kube.get(SERVICES, name, namespace)],
             lambda: [kube.get(ENDPOINTS, name, namespace, quiet=True)],
             lambda: kube.list(ENDPOINT_SLICES, namespace, selector)]
     if mesh.served:
-        jobs += [lambda: [kube.get(rules, name, namespace)], lambda: [kube.get(entries, name, namespace)]]
+        jobs += [lambda: [kube.get(rules, name, namespace)], lambda: [kube.get(entries, name, namespace)],
+                 lambda: [kube.get(routes, name, namespace)]]
     live: dict[tuple[str, str], dict] = {}
     for objs in kube.parallel(lambda job: job(), jobs):
         for obj in objs:
             if obj is not None:
                 res = {"Service": SERVICES, "Endpoints": ENDPOINTS, "EndpointSlice": ENDPOINT_SLICES,
-                       "DestinationRule": rules, "ServiceEntry": entries}[obj.get("kind", "")]
+                       "DestinationRule": rules, "ServiceEntry": entries,
+                       "VirtualService": routes}[obj.get("kind", "")]
                 obj.setdefault("apiVersion", res.api_version)
                 live[(obj["kind"], obj["metadata"]["name"])] = obj
     return live

@@ -19,14 +19,15 @@ import re
 import socket
 import ssl
 import sys
-import threading
 import time
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable, Mapping, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
 
 from . import __version__
 from .errors import ConnectError, EgressError, ServerError
-from .kubeconfig import KubeContext, credentials
+from .credentials import credentials
+from .kubeconfig import KubeContext
+from .transport import Dialer, Transport, TransportError, tls_context
 from .model import NAMESPACES, Resource
 
 T = TypeVar("T")
@@ -92,6 +93,7 @@ class Kube:
 
     def __init__(self, ctx: KubeContext, verbosity: int = 0,
                  warn: Callable[[str], None] | None = None, workers: int = 16,
+                 environ: Mapping[str, str] | None = None,
                  cache_dir: "os.PathLike[str] | None" = None) -> None:
         self.ctx = ctx
         self.cache_dir = cache_dir  # kubectl's cache (discovery.py); None: ask the server every time
@@ -102,13 +104,24 @@ class Kube:
         self.workers = workers
         self._scratch: list[str] = []
         atexit.register(self.close)
-        self.creds = credentials(ctx, self._scratch)
-        self.base = self.creds.server
+        self.creds = creds = credentials(ctx, self._scratch, environ)
+        self.base = creds.server
         self.host = urlsplit(self.base).netloc or self.base
-        self.http = Transport(self.creds, ctx.request_timeout)
+        self.dialer = Dialer(creds.server, context=tls_context(creds), server_name=creds.tls_server_name,
+                             proxy=creds.proxy, timeout=ctx.request_timeout)
+        self.http = Transport(self.dialer, urlsplit(creds.server).path)
         self.headers = {"User-Agent": USER_AGENT}
-        if self.creds.authorization:
-            self.headers["Authorization"] = self.creds.authorization
+        if creds.authorization:
+            self.headers["Authorization"] = creds.authorization
+
+    def header_list(self, **more: str) -> list[tuple[str, str]]:
+        """Every request's headers, Impersonate-* (which may repeat) included."""
+        return [*self.headers.items(), *self.creds.impersonate, *more.items()]
+
+    @property
+    def warning_count(self) -> int:
+        """Distinct server warnings printed so far (kubectl's --warnings-as-errors counts these)."""
+        return len(self._warned)
 
     def close(self) -> None:
         """Remove the temporary files of inline certificate data."""
@@ -129,10 +142,10 @@ class Kube:
         quiet: do not print the server's warnings (reads made for bookkeeping,
         such as looking for v1 Endpoints a user may have made earlier).
         """
-        headers = {**self.headers, "Accept": accept}
+        headers = self.header_list(Accept=accept)
         data = None
         if body is not None:
-            headers["Content-Type"] = content_type
+            headers.append(("Content-Type", content_type))
             data = json.dumps(body).encode()
         params = [(k, str(v)) for k, v in query if v not in (None, "")]
         target = path + ("?" + urlencode(params, safe="/:,=!") if params else "")
@@ -165,7 +178,13 @@ class Kube:
                     self._warn(text)
 
     def connect_error(self, err: Exception) -> EgressError:
-        """A failure to talk to the server, in kubectl's words."""
+        """A failure to talk to the server, in kubectl's words (cmdutil StandardErrorMessage:
+        an error that mentions a refused connection, a proxy's included, names the server)."""
+        if isinstance(err, TransportError):
+            if "connection refused" in err.text:
+                return ConnectError(f"The connection to the server {self.host} was refused - "
+                                    "did you specify the right host or port?")
+            return ConnectError(f"Unable to connect to the server: {err.text}")
         if isinstance(err, ConnectionRefusedError):
             return ConnectError(f"The connection to the server {self.host} was refused - "
                                 "did you specify the right host or port?")
@@ -322,93 +341,4 @@ class Kube:
         from concurrent.futures import ThreadPoolExecutor  # only for bulk work
         with ThreadPoolExecutor(max_workers=min(self.workers, len(items))) as pool:
             return list(pool.map(fn, items))
-
-
-class Transport:
-    """HTTP/1.1 keep-alive connections to one server, one per thread (stdlib only).
-
-    The same TLS as client-go: the cluster's CA (or the system's), an optional
-    client certificate, tls-server-name, insecure-skip-tls-verify, and an
-    HTTPS proxy through CONNECT. A request on a reused connection that the
-    server has meanwhile closed is sent again once, if it is idempotent.
-    """
-
-    IDEMPOTENT = ("GET", "HEAD", "PUT", "DELETE", "OPTIONS")
-
-    def __init__(self, creds, timeout: float | None) -> None:
-        parts = urlsplit(creds.server)
-        self.tls = parts.scheme == "https"
-        self.hostname = parts.hostname or "localhost"
-        self.port = parts.port or (443 if self.tls else 80)
-        self.prefix = parts.path.rstrip("/")
-        self.timeout = timeout
-        self.proxy = urlsplit(creds.proxy) if creds.proxy else None
-        self.context = None
-        if self.tls:
-            context = ssl.create_default_context(cafile=creds.ca_file if not creds.insecure else None)
-            if creds.insecure:
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
-            if creds.cert_file:
-                context.load_cert_chain(creds.cert_file, creds.key_file)
-            context.set_alpn_protocols(["http/1.1"])
-            self.context = context
-        self.server_name = creds.tls_server_name
-        self.local = threading.local()
-
-    def _connect(self) -> http.client.HTTPConnection:
-        host, port = (self.proxy.hostname, self.proxy.port or 80) if self.proxy else (self.hostname, self.port)
-        if self.tls:
-            conn: http.client.HTTPConnection = _TLSConnection(host, port, timeout=self.timeout,
-                                                              context=self.context,
-                                                              server_name=self.server_name or self.hostname)
-        else:
-            conn = http.client.HTTPConnection(host, port, timeout=self.timeout)
-        if self.proxy:
-            conn.set_tunnel(self.hostname, self.port)
-        return conn
-
-    def request(self, method: str, target: str, body: bytes | None,
-                headers: dict[str, str]) -> tuple[int, str, list[tuple[str, str]], bytes]:
-        for attempt in (0, 1):
-            conn = getattr(self.local, "conn", None)
-            reused = conn is not None
-            if conn is None:
-                conn = self.local.conn = self._connect()
-            try:
-                conn.request(method, self.prefix + target, body=body, headers=headers)
-                resp = conn.getresponse()
-                payload = resp.read()
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as err:
-                conn.close()
-                self.local.conn = None
-                if reused and attempt == 0 and method in self.IDEMPOTENT:
-                    continue
-                raise err
-            except BaseException:
-                conn.close()
-                self.local.conn = None
-                raise
-            if resp.will_close:
-                conn.close()
-                self.local.conn = None
-            return resp.status, resp.reason, resp.getheaders(), payload
-        raise AssertionError("unreachable")
-
-
-class _TLSConnection(http.client.HTTPSConnection):
-    """HTTPS with a chosen SNI/verification name (kubeconfig tls-server-name)."""
-
-    def __init__(self, host: str, port: int, *, timeout: float | None, context: ssl.SSLContext,
-                 server_name: str) -> None:
-        super().__init__(host, port, timeout=timeout, context=context)
-        self._server_name = server_name
-
-    def connect(self) -> None:
-        http.client.HTTPConnection.connect(self)
-        if self._tunnel_host:
-            server_hostname = self._tunnel_host
-        else:
-            server_hostname = self._server_name
-        self.sock = self._context.wrap_socket(self.sock, server_hostname=server_hostname)
 

@@ -1,12 +1,15 @@
-"""Kubeconfig resolution, as kubectl does it (client-go clientcmd).
+"""Which cluster, as whom: kubeconfig loading, merging and overrides, as client-go's clientcmd.
 
-The one seam between flags/environment and the cluster connection:
 `--kubeconfig` or `KUBECONFIG` (files joined by `:`, the first definition of
 each name wins, and the first `current-context` set wins), else
-`~/.kube/config`; then `--context`, `--cluster`, `--user` and
-`-n/--namespace` override. Relative file paths inside a kubeconfig are
-relative to that file. No kubernetes client import here: --help and argument
-errors never pay for it.
+`~/.kube/config`. Relative paths in a kubeconfig are joined to the folder of the
+file as it was named, symlinks not followed (clientcmd loader.go
+ResolveLocalPaths, GetAuthInfoFileReferences: an exec command too, when it holds
+a `/`). kubectl's connection flags then override the context, cluster and user
+(clientcmd client_config.go getContext, getCluster, getAuthInfo). With no
+kubeconfig at all, inside a pod, the service account is used (rest.InClusterConfig,
+merged_client_builder.go). No kubernetes client import here: --help and
+argument errors never pay for it.
 """
 from __future__ import annotations
 
@@ -21,11 +24,13 @@ DEFAULT_PATH = Path("~/.kube/config")
 PATH_KEYS = {"clusters": ("certificate-authority",),
              "users": ("client-certificate", "client-key", "tokenFile")}
 CONTEXT_NAME = "kubectl-egress"  # the one context handed to the client
+# rest.InClusterConfig and clientcmd's inClusterClientConfig read these fixed paths
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 
 @dataclass(frozen=True)
 class ConnectionFlags:
-    """kubectl's connection flags, as given (None: not given)."""
+    """kubectl's connection flags, as given (None, False or empty: not given)."""
 
     kubeconfig: str | None = None
     context: str | None = None
@@ -33,11 +38,24 @@ class ConnectionFlags:
     user: str | None = None
     namespace: str | None = None
     request_timeout: float | None = None
+    server: str | None = None
+    tls_server_name: str | None = None
+    certificate_authority: str | None = None
+    insecure_skip_tls_verify: bool = False
+    disable_compression: bool = False
+    client_certificate: str | None = None
+    client_key: str | None = None
+    token: str | None = None
+    username: str | None = None
+    password: str | None = None
+    impersonate: str | None = None  # --as
+    impersonate_groups: tuple[str, ...] = ()  # --as-group
+    impersonate_uid: str | None = None  # --as-uid
 
 
 @dataclass(frozen=True)
 class KubeContext:
-    """A resolved connection: one context, with its namespace and timeout."""
+    """A resolved connection: one cluster and user, with the namespace and timeout."""
 
     config: dict = field(repr=False)  # a kubeconfig holding exactly CONTEXT_NAME
     context_name: str
@@ -46,6 +64,7 @@ class KubeContext:
     namespace: str
     namespace_explicit: bool  # -n given (kubectl's EnforceNamespace)
     request_timeout: float | None
+    in_cluster: bool = False
 
 
 def _read(path: Path) -> dict:
@@ -62,12 +81,20 @@ def _read(path: Path) -> dict:
     return data
 
 
-def _absolute(entry: dict, keys: tuple[str, ...], base: Path) -> dict:
+def _join(base: str, value: str) -> str:
+    """clientcmd ResolvePaths: a relative path joined to base and cleaned (Go's filepath.Join)."""
+    return value if os.path.isabs(value) else os.path.normpath(os.path.join(base, value))
+
+
+def _absolute(entry: dict, keys: tuple[str, ...], base: str) -> dict:
     inner = dict(entry)
     for key in keys:
         value = inner.get(key)
-        if isinstance(value, str) and value and not os.path.isabs(value):
-            inner[key] = str(base / os.path.expanduser(value))
+        if isinstance(value, str) and value:
+            inner[key] = _join(base, value)
+    command = (inner.get("exec") or {}).get("command") if "tokenFile" in keys else None
+    if isinstance(command, str) and os.sep in command:  # only a command that is not PATH based
+        inner["exec"] = {**inner["exec"], "command": _join(base, command)}
     return inner
 
 
@@ -75,7 +102,7 @@ def merge(files: list[tuple[Path, dict]]) -> dict:
     """Merge kubeconfigs with kubectl's rules: the first name and first current-context win."""
     merged: dict = {"clusters": [], "users": [], "contexts": [], "current-context": ""}
     for path, data in files:
-        base = path.parent.resolve()
+        base = os.path.abspath(os.path.dirname(path))  # filepath.Abs(filepath.Dir(...)): no symlinks resolved
         for section in ("clusters", "users", "contexts"):
             inner_key = section[:-1]  # cluster, user, context
             names = {e["name"] for e in merged[section]}
@@ -110,22 +137,143 @@ def _named(entries: list[dict], name: str) -> dict | None:
     return next((e for e in entries if e.get("name") == name), None)
 
 
-def resolve(flags: ConnectionFlags, environ: Mapping[str, str] | None = None) -> KubeContext:
+def cluster_overrides(cluster: dict, flags: ConnectionFlags) -> dict:
+    """clientcmd getCluster: --server, --certificate-authority, --insecure-skip-tls-verify,
+    --tls-server-name and --disable-compression over the kubeconfig's cluster."""
+    merged = dict(cluster)
+    if flags.server:
+        merged["server"] = flags.server
+    if flags.disable_compression:
+        merged["disable-compression"] = True
+    # A CA or insecure flag replaces all three settings; a --server clears a kubeconfig's
+    # tls-server-name unless --tls-server-name is given too.
+    if flags.insecure_skip_tls_verify or flags.certificate_authority:
+        merged.pop("certificate-authority-data", None)
+        merged["certificate-authority"] = flags.certificate_authority or ""
+        merged["insecure-skip-tls-verify"] = flags.insecure_skip_tls_verify
+    if flags.tls_server_name or flags.server:
+        merged["tls-server-name"] = flags.tls_server_name or ""
+    return {k: v for k, v in merged.items() if v not in ("", None)}
+
+
+def user_overrides(user: dict, flags: ConnectionFlags) -> dict:
+    """clientcmd getAuthInfo: --token, --username/--password, --client-certificate/--client-key,
+    --as/--as-group/--as-uid over the kubeconfig's user (a certificate or key flag replaces the
+    kubeconfig's file and data alike)."""
+    merged = dict(user)
+    for key, value in (("token", flags.token), ("username", flags.username), ("password", flags.password),
+                       ("as", flags.impersonate), ("as-uid", flags.impersonate_uid)):
+        if value:
+            merged[key] = value
+    if flags.impersonate_groups:
+        merged["as-groups"] = list(flags.impersonate_groups)
+    if flags.client_certificate:
+        merged.pop("client-certificate-data", None)
+        merged["client-certificate"] = flags.client_certificate
+    if flags.client_key:
+        merged.pop("client-key-data", None)
+        merged["client-key"] = flags.client_key
+    return merged
+
+
+def in_cluster_possible(environ: Mapping[str, str], sa_dir: str = SERVICE_ACCOUNT_DIR) -> bool:
+    """clientcmd inClusterClientConfig.Possible: the service host and port set, and a token file."""
+    return bool(environ.get("KUBERNETES_SERVICE_HOST")) and bool(environ.get("KUBERNETES_SERVICE_PORT")) \
+        and os.path.isfile(os.path.join(sa_dir, "token"))
+
+
+def in_cluster_namespace(environ: Mapping[str, str], sa_dir: str = SERVICE_ACCOUNT_DIR) -> str:
+    """inClusterClientConfig.Namespace: POD_NAMESPACE, else the service account's, else default."""
+    if environ.get("POD_NAMESPACE"):
+        return environ["POD_NAMESPACE"]
+    try:
+        with open(os.path.join(sa_dir, "namespace")) as handle:
+            namespace = handle.read().strip()
+    except OSError:
+        namespace = ""
+    return namespace or "default"
+
+
+def _in_cluster(flags: ConnectionFlags, environ: Mapping[str, str], sa_dir: str) -> KubeContext:
+    """rest.InClusterConfig, with only the overrides inClusterClientConfig takes: --server,
+    --token, --certificate-authority."""
+    host, port = environ["KUBERNETES_SERVICE_HOST"], environ["KUBERNETES_SERVICE_PORT"]
+    server = flags.server or f"https://{f'[{host}]' if ':' in host else host}:{port}"
+    cluster: dict = {"server": server}
+    ca_file = flags.certificate_authority or os.path.join(sa_dir, "ca.crt")
+    if flags.certificate_authority or os.path.isfile(ca_file):
+        cluster["certificate-authority"] = ca_file
+    user = {"token": flags.token} if flags.token else {"tokenFile": os.path.join(sa_dir, "token")}
+    namespace = flags.namespace or in_cluster_namespace(environ, sa_dir)
+    return _context("in-cluster", {"name": "in-cluster", "cluster": cluster},
+                    {"name": "in-cluster", "user": user}, namespace, flags, in_cluster=True)
+
+
+def _validate(cluster_name: str, cluster: dict, user_name: str, user: dict, flags: ConnectionFlags) -> None:
+    """The checks of clientcmd validation.go (validateClusterInfo, validateAuthInfo) that the
+    plugin's own reading does not already make; from flags they are bad input (exit 2)."""
+    from .transport import check_proxy_url
+
+    if cluster.get("proxy-url"):
+        try:
+            check_proxy_url(cluster["proxy-url"])
+        except ValueError as err:
+            raise EgressError(f"invalid configuration: invalid 'proxy-url' \"{cluster['proxy-url']}\" "
+                              f'for cluster "{cluster_name}": {err}') from None
+    if (user.get("as-uid") or user.get("as-groups") or user.get("as-user-extra")) and not user.get("as"):
+        message = f"requesting uid, groups or user-extra for {user_name} without impersonating a user"
+        if flags.impersonate_groups or flags.impersonate_uid:
+            raise UsageError(message + "; add --as USER")
+        raise EgressError(message)
+    methods = [m for m, on in (("token", user.get("token")),
+                               ("basicAuth", user.get("username") or user.get("password"))) if on]
+    if len(methods) > 1:
+        message = (f"invalid configuration: more than one authentication method found for {user_name}; "
+                   f"found [{' '.join(methods)}], only one is allowed")
+        raise (UsageError if flags.token or flags.username or flags.password else EgressError)(message)
+
+
+def server_url(server: str, cluster: dict, user: dict) -> str:
+    """rest.DefaultServerURL: a server without a scheme is https when a CA, a client certificate
+    or insecure-skip-tls-verify is set, else http."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(server)
+    if parts.scheme and parts.netloc:
+        return server
+    tls = any(cluster.get(k) for k in ("certificate-authority", "certificate-authority-data",
+                                        "insecure-skip-tls-verify")) \
+        or any(user.get(k) for k in ("client-certificate", "client-certificate-data"))
+    return ("https://" if tls else "http://") + server
+
+
+def _context(name: str, cluster_entry: dict, user_entry: dict, namespace: str, flags: ConnectionFlags,
+             in_cluster: bool = False) -> KubeContext:
+    user_name = user_entry.get("name") or "kubectl-egress-user"
+    config = {
+        "apiVersion": "v1", "kind": "Config", "current-context": CONTEXT_NAME,
+        "clusters": [cluster_entry],
+        "users": [{"name": user_name, "user": user_entry.get("user") or {}}],
+        "contexts": [{"name": CONTEXT_NAME, "context": {
+            "cluster": cluster_entry["name"], "user": user_name, "namespace": namespace}}],
+    }
+    return KubeContext(config=config, context_name=name, cluster_name=cluster_entry["name"],
+                       server=cluster_entry["cluster"]["server"], namespace=namespace,
+                       namespace_explicit=bool(flags.namespace),
+                       request_timeout=flags.request_timeout or None, in_cluster=in_cluster)
+
+
+def resolve(flags: ConnectionFlags, environ: Mapping[str, str] | None = None,
+            sa_dir: str = SERVICE_ACCOUNT_DIR) -> KubeContext:
     """Flags + environment -> one connection, or an error that says what to fix."""
     environ = os.environ if environ is None else environ
     files = config_files(flags, environ)
-    if not files:
-        raise EgressError("no kubeconfig found: set KUBECONFIG or pass --kubeconfig, "
-                          "as for kubectl")
     merged = merge([(p, _read(p)) for p in files])
     context_name = flags.context or merged["current-context"]
-    if not context_name:
-        raise EgressError('no context is currently set, use "kubectl config use-context <context>"')
-    context_entry = _named(merged["contexts"], context_name)
-    if context_entry is None:
-        message = f"context was not found for specified context: {context_name}"
-        raise UsageError(message) if flags.context else EgressError(message)
-    context = dict(context_entry.get("context") or {})
+    context_entry = _named(merged["contexts"], context_name) if context_name else None
+    if flags.context and context_entry is None:
+        raise UsageError(f"context was not found for specified context: {flags.context}")
+    context = dict((context_entry or {}).get("context") or {})
     if flags.cluster:
         if _named(merged["clusters"], flags.cluster) is None:
             raise UsageError(f'cluster "{flags.cluster}" was not found in the kubeconfig')
@@ -134,161 +282,28 @@ def resolve(flags: ConnectionFlags, environ: Mapping[str, str] | None = None) ->
         if _named(merged["users"], flags.user) is None:
             raise UsageError(f'user "{flags.user}" was not found in the kubeconfig')
         context["user"] = flags.user
-    cluster_entry = _named(merged["clusters"], context.get("cluster", ""))
-    if cluster_entry is None or not (cluster_entry.get("cluster") or {}).get("server"):
+    cluster_entry = _named(merged["clusters"], context.get("cluster", "")) or {}
+    cluster = cluster_overrides(cluster_entry.get("cluster") or {}, flags)
+    possible = in_cluster_possible(environ, sa_dir)
+    if not cluster and possible:  # nothing configured: the pod's service account
+        return _in_cluster(flags, environ, sa_dir)
+    if not cluster.get("server"):
+        if not files and not flags.server:
+            raise EgressError("no kubeconfig found: set KUBECONFIG or pass --kubeconfig, as for kubectl")
+        if context_name and context_entry is None:
+            raise EgressError(f"context was not found for specified context: {context_name}")
+        if not context_name and not cluster:
+            raise EgressError('no context is currently set, use "kubectl config use-context <context>"')
         raise EgressError(f'context "{context_name}" names cluster "{context.get("cluster", "")}", '
                           "which has no server in the kubeconfig")
-    user_entry = _named(merged["users"], context.get("user", "")) or {"name": "", "user": {}}
-    namespace = flags.namespace or context.get("namespace") or "default"
-    config = {
-        "apiVersion": "v1", "kind": "Config", "current-context": CONTEXT_NAME,
-        "clusters": [cluster_entry],
-        "users": [{"name": user_entry.get("name") or "kubectl-egress-user",
-                   "user": user_entry.get("user") or {}}],
-        "contexts": [{"name": CONTEXT_NAME, "context": {
-            "cluster": cluster_entry["name"],
-            "user": user_entry.get("name") or "kubectl-egress-user",
-            "namespace": namespace}}],
-    }
-    return KubeContext(config=config, context_name=context_name, cluster_name=cluster_entry["name"],
-                       server=cluster_entry["cluster"]["server"], namespace=namespace,
-                       namespace_explicit=bool(flags.namespace),
-                       request_timeout=flags.request_timeout or None)
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """What a request needs to reach and authenticate to the cluster."""
-
-    server: str
-    ca_file: str | None = None  # None: the system's trust store
-    insecure: bool = False
-    tls_server_name: str | None = None
-    cert_file: str | None = None
-    key_file: str | None = None
-    authorization: str | None = None  # the Authorization header (Bearer or Basic)
-    proxy: str | None = None
-
-
-def _file_or_data(entry: dict, file_key: str, data_key: str, scratch: list[str]) -> str | None:
-    """A path for entry's file_key, or for its base64 data_key written to a private temp file."""
-    import base64
-    import tempfile
-
-    if entry.get(data_key):
-        try:
-            data = base64.b64decode(entry[data_key])
-        except ValueError:
-            raise EgressError(f"kubeconfig: {data_key} is not valid base64") from None
-        handle, path = tempfile.mkstemp(prefix="kubectl-egress-")
-        os.write(handle, data)
-        os.close(handle)
-        scratch.append(path)
-        return path
-    value = entry.get(file_key)
-    if value:
-        if not os.path.exists(value):
-            raise EgressError(f"kubeconfig: {file_key} {value}: no such file")
-        return value
-    return None
-
-
-def credentials(ctx: KubeContext, scratch: list[str], environ: Mapping[str, str] | None = None) -> Credentials:
-    """The connection and identity of a resolved context, as client-go builds them.
-
-    Tokens, token files, basic auth, client certificates (files or data) and
-    exec credential plugins are handled here; the deprecated auth-provider
-    entries (oidc) through the official client's loader. Temporary files for
-    inline certificate data are appended to scratch, for the caller to remove.
-    """
-    cluster = ctx.config["clusters"][0]["cluster"]
-    user = dict(ctx.config["users"][0].get("user") or {})
-    creds = {"server": cluster["server"].rstrip("/"),
-             "ca_file": _file_or_data(cluster, "certificate-authority", "certificate-authority-data", scratch),
-             "insecure": bool(cluster.get("insecure-skip-tls-verify")),
-             "tls_server_name": cluster.get("tls-server-name"),
-             "proxy": cluster.get("proxy-url")}
-    if user.get("exec"):
-        status = exec_credential(user["exec"], cluster, environ if environ is not None else os.environ)
-        if status.get("clientCertificateData"):
-            user["client-certificate-data"] = _b64(status["clientCertificateData"])
-            user["client-key-data"] = _b64(status.get("clientKeyData", ""))
-        if status.get("token"):
-            user["token"] = status["token"]
-    creds["cert_file"] = _file_or_data(user, "client-certificate", "client-certificate-data", scratch)
-    creds["key_file"] = _file_or_data(user, "client-key", "client-key-data", scratch)
-    token = user.get("token")
-    if not token and user.get("tokenFile"):
-        try:
-            with open(user["tokenFile"]) as handle:
-                token = handle.read().strip()
-        except OSError as err:
-            raise EgressError(f"kubeconfig: tokenFile {user['tokenFile']}: {err.strerror}") from None
-    if token:
-        creds["authorization"] = f"Bearer {token}"
-    elif user.get("username") is not None and user.get("password") is not None:
-        import base64
-        pair = f"{user['username']}:{user['password']}".encode()
-        creds["authorization"] = "Basic " + base64.b64encode(pair).decode()
-    elif user.get("auth-provider"):
-        creds["authorization"] = _auth_provider_token(ctx)
-    return Credentials(**creds)
-
-
-def _b64(text: str) -> str:
-    import base64
-    return base64.b64encode(text.encode()).decode()
-
-
-def exec_credential(spec: dict, cluster: dict, environ: Mapping[str, str]) -> dict:
-    """Run a client-go exec credential plugin; its ExecCredential status."""
-    import json
-    import subprocess
-
-    api_version = spec.get("apiVersion", "client.authentication.k8s.io/v1")
-    interactive = spec.get("interactiveMode", "IfAvailable") != "Never" and os.isatty(0)
-    info: dict = {"apiVersion": api_version, "kind": "ExecCredential", "spec": {"interactive": interactive}}
-    if spec.get("provideClusterInfo"):
-        info["spec"]["cluster"] = {k: cluster.get(k) for k in ("server", "certificate-authority-data",
-                                                                 "insecure-skip-tls-verify", "tls-server-name",
-                                                                 "proxy-url") if cluster.get(k) is not None}
-    env = dict(environ)
-    env.update({e["name"]: e.get("value", "") for e in spec.get("env") or [] if "name" in e})
-    env["KUBERNETES_EXEC_INFO"] = json.dumps(info)
-    command = [spec.get("command", "")] + [str(a) for a in spec.get("args") or []]
-    try:
-        proc = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=None if interactive else subprocess.PIPE,
-                              stdin=None if interactive else subprocess.DEVNULL, timeout=120)
-    except FileNotFoundError:
-        hint = spec.get("installHint", "").strip()
-        raise EgressError(f'exec: executable {command[0]} not found' + (f" ({hint})" if hint else "")) from None
-    except subprocess.TimeoutExpired:
-        raise EgressError(f"exec credential plugin {command[0]} did not answer within 120s") from None
-    if proc.returncode != 0:
-        detail = (proc.stderr or b"").decode(errors="replace").strip().splitlines()
-        raise EgressError(f"exec credential plugin {command[0]} failed (exit {proc.returncode})"
-                          + (f": {detail[-1]}" if detail else ""))
-    try:
-        status = json.loads(proc.stdout).get("status") or {}
-    except (ValueError, AttributeError):
-        raise EgressError(f"exec credential plugin {command[0]} did not print an ExecCredential") from None
-    if not status.get("token") and not status.get("clientCertificateData"):
-        raise EgressError(f"exec credential plugin {command[0]} returned neither a token nor a certificate")
-    return status
-
-
-def _auth_provider_token(ctx: KubeContext) -> str:
-    """auth-provider (oidc, ...): left to the official client's loader, which refreshes tokens."""
-    from kubernetes.client import Configuration
-    from kubernetes.config.config_exception import ConfigException
-    from kubernetes.config.kube_config import KubeConfigLoader
-
-    configuration = Configuration()
-    try:
-        KubeConfigLoader(config_dict=ctx.config, active_context=ctx.config["current-context"]).load_and_set(configuration)
-    except ConfigException as err:
-        raise EgressError(f"kubeconfig auth-provider: {err}") from None
-    value = configuration.api_key.get("BearerToken") or configuration.api_key.get("authorization") or ""
-    if not value:
-        raise EgressError("kubeconfig auth-provider gave no token")
-    return value if value.lower().startswith("bearer ") else f"Bearer {value}"
+    user_entry = _named(merged["users"], context.get("user", "")) or {}
+    user = user_overrides(user_entry.get("user") or {}, flags)
+    cluster["server"] = server_url(cluster["server"], cluster, user)
+    _validate(cluster_entry.get("name") or "", cluster, user_entry.get("name") or "", user, flags)
+    namespace = flags.namespace or context.get("namespace") or ""
+    if not namespace:
+        # merged_client_builder.go Namespace: no namespace in the kubeconfig, inside a pod
+        namespace = in_cluster_namespace(environ, sa_dir) if possible else "default"
+    return _context(context_name or "", {"name": cluster_entry.get("name") or "kubectl-egress-cluster",
+                                         "cluster": cluster},
+                    {"name": user_entry.get("name") or "", "user": user}, namespace, flags)

@@ -9,7 +9,8 @@ DestinationRule.
 from __future__ import annotations
 
 from .model import (ENDPOINTS, ENDPOINT_SLICES, HOST_ANNOTATION, ISTIO_PROTOCOL, MANAGED_BY, MANAGER,
-                    SERVICES, SLICE_MANAGED_BY, SLICE_SERVICE_NAME, Mesh, Target)
+                    OS_CA_BUNDLE, RECIPE_LABEL, SERVICE_ENTRY_RECIPE, SERVICES, SLICE_MANAGED_BY,
+                    SLICE_SERVICE_NAME, Entry, Mesh, Origination, Target)
 
 
 def _meta(target: Target, name: str | None = None, labels: dict | None = None,
@@ -84,9 +85,49 @@ def rule_host(target: Target, mesh: Mesh) -> str:
     return target.host if mesh.alias and target.external_name else target.fqdn
 
 
+def origination_tls(host: str, origination: Origination) -> dict:
+    """SIMPLE client TLS for one host: its SNI, and its certificate checked against the OS roots.
+
+    sni is explicit because auto SNI (1.21+) would send the Host header, which for an alias is the
+    Service's name; subjectAltNames because Istio validates names automatically only with auto SNI
+    (cluster_tls.go setAutoSniAndAutoSanValidation); caCertificates names the OS bundle because an
+    empty one verifies nothing up to Istio 1.20 and is what IST0128/IST0129 report."""
+    tls: dict = {"mode": "SIMPLE", "sni": host}
+    if origination.verify == "skip":
+        tls["insecureSkipVerify"] = True
+    else:
+        tls["caCertificates"] = OS_CA_BUNDLE
+        tls["subjectAltNames"] = [host]
+    return tls
+
+
+def origination_rule(meta: dict, host: str, port: int, origination: Origination, api_version: str) -> dict:
+    """Istio's "Egress TLS Origination" DestinationRule: SIMPLE TLS on the port the app calls."""
+    return {"apiVersion": api_version, "kind": "DestinationRule", "metadata": meta,
+            "spec": {"host": host, "trafficPolicy": {"portLevelSettings": [
+                {"port": {"number": port}, "tls": origination_tls(host, origination)}]}}}
+
+
+def entry_ports(port: int, protocol: str, origination: Origination | None) -> list[dict]:
+    """The ServiceEntry's ports; with origination, the task's two: the app's HTTP port sent on to
+    targetPort, and the HTTPS port for apps that speak TLS themselves."""
+    if origination is None:
+        return [{"number": port, "name": protocol, "protocol": ISTIO_PROTOCOL[protocol]}]
+    ports = [{"number": port, "name": "http", "protocol": "HTTP", "targetPort": origination.target_port}]
+    if origination.target_port != port:
+        ports.append({"number": origination.target_port, "name": "https", "protocol": "HTTPS"})
+    return ports
+
+
 def destination_rule(target: Target, mesh: Mesh) -> dict | None:
-    """Turns Istio mTLS off (or sets another mode) for the service's mesh host."""
-    if target.tls_mode is None or not mesh.istio:
+    """Turns Istio mTLS off (or sets another mode) for the service's mesh host; or originates TLS on the
+    external host (the alias's host from 1.21; up to 1.20, where the route of virtual_service leads)."""
+    if not mesh.istio:
+        return None
+    if target.origination is not None:
+        host = target.host if target.external_name else rule_host(target, mesh)
+        return origination_rule(_meta(target), host, target.port, target.origination, mesh.api_version)
+    if target.tls_mode is None:
         return None
     return {"apiVersion": mesh.api_version, "kind": "DestinationRule",
             "metadata": _meta(target),
@@ -94,23 +135,66 @@ def destination_rule(target: Target, mesh: Mesh) -> dict | None:
 
 
 def service_entry(target: Target, mesh: Mesh) -> dict | None:
-    """Istio 1.21+: the external host as a mesh service (an ExternalName Service is only its alias)."""
-    if not (mesh.alias and target.external_name):
+    """Istio 1.21+: the external host as a mesh service (an ExternalName Service is only its alias); up to
+    1.20, the same for TLS origination, where virtual_service routes the Service's traffic to it."""
+    if not (target.external_name and (mesh.alias or (mesh.istio and target.origination is not None))):
         return None
     return {"apiVersion": mesh.api_version, "kind": "ServiceEntry",
             "metadata": _meta(target),
             "spec": {"hosts": [target.host], "location": "MESH_EXTERNAL", "resolution": "DNS",
-                     "ports": [{"number": target.port, "name": target.protocol,
-                                "protocol": ISTIO_PROTOCOL[target.protocol]}]}}
+                     "ports": entry_ports(target.port, target.protocol, target.origination)}}
 
 
-def objects(target: Target, mesh: Mesh) -> list[dict]:
-    """Everything one egress service consists of, in the order to create it."""
+def virtual_service(target: Target, mesh: Mesh) -> dict | None:
+    """Up to Istio 1.20, TLS origination for an ExternalName Service: its own Istio service sends traffic
+    to HOST on the Service's port (pilot ExternalNameEndpoints uses the port, not targetPort), so an
+    HTTP route sends it to HOST's ServiceEntry port instead, whose targetPort and rule originate TLS
+    (the route the task itself used before ServiceEntry targetPort, Istio 1.8)."""
+    if not (mesh.istio and not mesh.alias and target.external_name and target.origination is not None):
+        return None
+    return {"apiVersion": mesh.api_version, "kind": "VirtualService", "metadata": _meta(target),
+            "spec": {"hosts": [target.fqdn], "http": [{"route": [{"destination": {
+                "host": target.host, "port": {"number": target.port}}}]}]}}
+
+
+def entry_objects(entry: Entry, mesh: Mesh) -> list[dict]:
+    """`kubectl egress serviceentry`: the ServiceEntry, and the DestinationRule that originates TLS."""
+    meta = {"name": entry.name, "namespace": entry.namespace,
+            "labels": {MANAGED_BY: MANAGER, RECIPE_LABEL: SERVICE_ENTRY_RECIPE}}
+    spec: dict = {"hosts": list(entry.hosts)}
+    if entry.addresses:
+        spec["addresses"] = list(entry.addresses)
+    spec["location"] = entry.location
+    spec["resolution"] = entry.resolution
+    spec["ports"] = entry_ports(entry.port, entry.protocol, entry.origination)
+    if entry.endpoints:
+        spec["endpoints"] = [{"address": address} for address in entry.endpoints]
+    if entry.export_to:
+        spec["exportTo"] = list(entry.export_to)
+    out = [{"apiVersion": mesh.api_version, "kind": "ServiceEntry", "metadata": meta, "spec": spec}]
+    if entry.origination is not None:
+        rule = origination_rule(dict(meta, labels=dict(meta["labels"])), entry.hosts[0], entry.port,
+                                entry.origination, mesh.api_version)
+        if entry.export_to:  # the rule is seen where the entry is
+            rule["spec"]["exportTo"] = list(entry.export_to)
+        out.append(rule)
+    return out
+
+
+def objects(target: Target, mesh: Mesh, shared: bool = False) -> list[dict]:
+    """Everything one egress service consists of, in the order to create it.
+
+    shared: the host is already in a ServiceEntry that `kubectl egress serviceentry` made, whose
+    rules apply to it; the alias then needs only its Service."""
     out = [service(target)]
     if not target.external_name:
         out.extend(endpoint_slices(target) if target.endpoints_api == "endpointslice"
                    else [endpoints(target)])
-    out.extend(obj for obj in (service_entry(target, mesh), destination_rule(target, mesh)) if obj)
+    if not shared:
+        out.extend(obj for obj in (service_entry(target, mesh), destination_rule(target, mesh)) if obj)
+    route = virtual_service(target, mesh)
+    if route:
+        out.append(route)
     return out
 
 

@@ -16,6 +16,17 @@ SLICE_MANAGED_BY = "endpointslice.kubernetes.io/managed-by"
 SLICE_SERVICE_NAME = "kubernetes.io/service-name"
 # the host clients use for an endpoints service (`endpoints --host`), for the probe
 HOST_ANNOTATION = "kubectl-egress/host"
+# which command owns an Istio object: `serviceentry` marks its ServiceEntry and DestinationRule, which
+# `externalname` then uses and never changes (no label: the object belongs to the Service of its name)
+RECIPE_LABEL = "kubectl-egress/recipe"
+SERVICE_ENTRY_RECIPE = "serviceentry"
+# the proxyv2 image's OS CA bundle (Debian/Ubuntu path, the first of istio pkg/security/security.go
+# GetOSRootFilePath): naming it in caCertificates verifies against the system roots in every
+# Istio version, where an empty caCertificates verifies nothing up to 1.20 and raises IST0128/IST0129
+OS_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+VERIFY_MODES = ("system", "skip")
+RESOLUTIONS = ("DNS", "NONE", "STATIC")
+LOCATIONS = ("MESH_EXTERNAL", "MESH_INTERNAL")
 # The labels the cluster's own controllers put on the endpoints they write for Services with a
 # selector (kubernetes pkg/controller/endpoint: LabelManagedBy, ControllerName; and
 # pkg/controller/endpointslice: ControllerName): never an egress service's, so lists skip them.
@@ -35,6 +46,16 @@ IP = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 
 
 @dataclass(frozen=True)
+class Origination:
+    """TLS origination (Istio's "Egress TLS Origination"): the app speaks plain HTTP to the service's
+    port, and the sidecar opens TLS to the host's target_port, verifying its certificate against the
+    system roots (verify `system`) or not at all (`skip`, --insecure-skip-verify)."""
+
+    target_port: int = 443
+    verify: str = "system"
+
+
+@dataclass(frozen=True)
 class Target:
     """One egress service: a Service, its endpoints if any, and its Istio objects."""
 
@@ -47,8 +68,16 @@ class Target:
     tls_mode: str | None = "DISABLE"  # None: no DestinationRule
     endpoints_api: str = "endpointslice"
     cluster_domain: str = CLUSTER_DOMAIN
+    origination: Origination | None = None
+    recipe: str = ""  # "serviceentry": a ServiceEntry of `kubectl egress serviceentry`, no Service
+    hosts: tuple[str, ...] = ()  # a ServiceEntry's hosts (host is the first)
+    flags: tuple[str, ...] = ()  # a ServiceEntry's other `serviceentry` flags, to write it again
     managed: bool = True  # read back: made by kubectl-egress (else a fixing command needs --force)
     external: bool | None = None  # read back: type ExternalName or not; None: no IPs means ExternalName
+
+    @property
+    def is_entry(self) -> bool:
+        return self.recipe == SERVICE_ENTRY_RECIPE
 
     @property
     def external_name(self) -> bool:
@@ -82,6 +111,24 @@ def is_egress_service(svc: dict) -> bool:
 def managed_by(obj: dict) -> str:
     """The app.kubernetes.io/managed-by label (helm, argocd, kubectl-egress, ...), or ""."""
     return ((obj.get("metadata") or {}).get("labels") or {}).get(MANAGED_BY, "")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What `kubectl egress serviceentry` makes: a ServiceEntry for external hosts (Istio's "Accessing
+    External Services"), and with origination, the DestinationRule that originates TLS."""
+
+    name: str
+    namespace: str
+    hosts: tuple[str, ...]
+    port: int = 80
+    protocol: str = "http"
+    resolution: str = "DNS"
+    addresses: tuple[str, ...] = ()
+    endpoints: tuple[str, ...] = ()
+    location: str = "MESH_EXTERNAL"
+    export_to: tuple[str, ...] = ()
+    origination: Origination | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +195,10 @@ def service_entries(version: str) -> Resource:
     return Resource("networking.istio.io", version, "serviceentries", "ServiceEntry")
 
 
+def virtual_services(version: str) -> Resource:
+    return Resource("networking.istio.io", version, "virtualservices", "VirtualService")
+
+
 # Istio's protocol names for a ServiceEntry port, by the port name kubectl-egress gives
 ISTIO_PROTOCOL = {"http": "HTTP", "https": "HTTPS", "tls": "TLS", "tcp": "TCP", "grpc": "GRPC",
                   "http2": "HTTP2"}
@@ -165,6 +216,8 @@ def resource_of(obj: dict) -> Resource:
         return destination_rules(version)
     if kind == "ServiceEntry":
         return service_entries(version)
+    if kind == "VirtualService":
+        return virtual_services(version)
     raise ValueError(f"not a kind kubectl-egress manages: {kind}")
 
 

@@ -100,16 +100,17 @@ def run(kube: Kube, namespace: str, pod: str, container: str, command: list[str]
     http = kube.http
     url = f"{'wss' if http.tls else 'ws'}://{kube.host}{http.prefix}{path}?{query}"
     options: dict[str, Any] = {
-        "header": [f"{name}: {value}" for name, value in kube.headers.items()],
+        "header": [f"{name}: {value}" for name, value in kube.header_list()],
         "subprotocols": list(PROTOCOLS), "timeout": timeout,
-        "http_no_proxy": ["*"],  # as for every request: only the kubeconfig's proxy-url
     }
-    if http.tls:
-        options["sslopt"] = {"context": http.context, "server_hostname": http.server_name or http.hostname}
     too_slow = EgressError(f"exec in pod {namespace}/{pod} did not finish within {timeout:g}s")
-    if http.proxy:
-        options.update(http_proxy_host=http.proxy.hostname, http_proxy_port=http.proxy.port or 80,
-                       http_no_proxy=None, proxy_type="http")
+    try:
+        # the same connection as every request: proxy (kubeconfig or environment), TLS and
+        # tls-server-name, client-go's dial and handshake limits
+        options["socket"] = kube.dialer.open()
+        options["socket"].settimeout(timeout)
+    except OSError as err:
+        raise kube.connect_error(err) from None
     try:
         ws = websocket.create_connection(url, **options)
     except websocket.WebSocketBadStatusException as err:

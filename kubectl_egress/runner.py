@@ -82,7 +82,7 @@ class _Stream:
             if check is None:
                 continue
             self.job.outcomes[ident] = outcome
-            self.progress.advance(failed=not probe.ok(outcome, check))
+            self.progress.advance(failed=not probe.ok(outcome, check, self.job.source.sidecar))
 
 
 def run(kube: Kube, jobs: list[Job], timeout: float, parallel: int, progress: Progress,

@@ -182,18 +182,32 @@ def istio_mode(value: str) -> str:
     return lower
 
 
+GO_UNITS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0,
+            "h": 3600.0}
+GO_DURATION = re.compile(r"[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:ns|us|\u00b5s|\u03bcs|ms|s|m|h))+")
+GO_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
+
+
+def go_duration(text: str) -> float | None:
+    """Go's time.ParseDuration in seconds (`1h30m`, `.5s`, `1.5m`, `-2s`, `0`), or None when Go
+    rejects it."""
+    if text in ("0", "+0", "-0"):
+        return 0.0
+    if not GO_DURATION.fullmatch(text):
+        return None
+    seconds = sum(float(number) * GO_UNITS[unit] for number, unit in GO_PART.findall(text))
+    return -seconds if text.startswith("-") else seconds
+
+
 def duration(text: str, flag: str = "--request-timeout") -> float:
-    """kubectl's duration flags: `0` (none), plain seconds, or Go units such as `1m30s`."""
+    """kubectl's duration flags (clientcmd ParseTimeout): whole seconds (`30`), or a Go duration
+    (`10s`, `1m30s`, `.5s`); 0 means no limit. A negative one is refused."""
     raw = text.strip()
-    if re.fullmatch(r"\d+", raw):
-        return float(raw)
-    match = re.fullmatch(r"((\d+(\.\d+)?)(ns|us|µs|ms|s|m|h))+", raw)
-    if not match:
+    seconds = float(int(raw)) if re.fullmatch(r"[-+]?\d+", raw) and int(raw) >= 0 else go_duration(raw)
+    if seconds is None or seconds < 0:
         raise UsageError(f'invalid argument "{text}" for "{flag}": give a duration such as 10s, '
                          "1m or 0 (no limit)")
-    units = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
-    return sum(float(num) * units[unit] for num, _, unit in
-               re.findall(r"(\d+(\.\d+)?)(ns|us|µs|ms|s|m|h)", raw))
+    return seconds
 
 
 # apimachinery labels.Parse (k8s.io/apimachinery/pkg/labels/selector.go): its tokens and grammar

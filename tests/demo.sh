@@ -48,6 +48,12 @@ step kubectl egress check || true
 step kubectl egress externalname my-httpbin httpbin.org
 step kubectl egress endpoints my-wikipedia 198.35.26.96 208.80.153.224 --port 443 --protocol tls --host en.wikipedia.org
 step kubectl egress probe --all-sources
+# The neighbours: a ServiceEntry (Istio's "Accessing External Services"), and TLS origination (the
+# app speaks plain HTTP, its sidecar speaks TLS to site.example:443; without a sidecar, the site's redirect)
+step kubectl egress serviceentry my-example example.com
+step kubectl egress externalname my-site site.example --tls-origination
+step kubectl egress probe --all-sources my-example my-site
+step kubectl egress check
 # Cleanup: exactly what was made
 step kubectl egress clean
 step kubectl egress get

@@ -7,7 +7,8 @@ COMMANDS = sorted(name for name, command in cli.commands.items() if not command.
 
 
 def test_the_commands():
-    assert COMMANDS == ["check", "clean", "completion", "endpoints", "externalname", "get", "probe", "version"]
+    assert COMMANDS == ["check", "clean", "completion", "endpoints", "externalname", "get", "options", "probe",
+                        "serviceentry", "version"]
 
 
 @pytest.mark.parametrize("name", COMMANDS)

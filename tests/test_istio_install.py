@@ -413,4 +413,5 @@ def test_each_release_installs_its_own(version, served, storage, version_label):
     assert deploy["spec"]["selector"]["matchLabels"] == {"app": "istiod", "istio.io/rev": "canary"}
     assert istio.istiod_version(deploy) == full
     assert [c["metadata"]["name"] for c in istio.crds(full)] == [
-        "destinationrules.networking.istio.io", "serviceentries.networking.istio.io", "sidecars.networking.istio.io"]
+        "destinationrules.networking.istio.io", "serviceentries.networking.istio.io",
+        "virtualservices.networking.istio.io", "sidecars.networking.istio.io"]

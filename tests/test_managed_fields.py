@@ -563,9 +563,13 @@ def test_dry_run_returns_managed_fields_without_storing(apiserver):
     apiserver.request("POST", CM + "?fieldManager=real", body)
     status, _, obj = apiserver.request("PUT", CM + "/c?dryRun=All&fieldManager=dry",
                                        {**body, "data": {"k": "w"}})
-    # same second: sorted by manager name after the time (managedfields.go)
-    assert [e["manager"] for e in obj["metadata"]["managedFields"]] == ["dry", "real"]
-    assert obj["metadata"]["managedFields"][0]["fieldsV1"] == {"f:data": {"f:k": {}}}
+    # managedfields.go encodeManagedFields: sorted by time, then manager name: "dry" first
+    # when both writes fall in the same second, "real" first when the POST was a second earlier
+    entries = {e["manager"]: e for e in obj["metadata"]["managedFields"]}
+    order = ["dry", "real"] if entries["dry"]["time"] == entries["real"]["time"] else ["real", "dry"]
+    assert entries["real"]["time"] <= entries["dry"]["time"]
+    assert [e["manager"] for e in obj["metadata"]["managedFields"]] == order
+    assert entries["dry"]["fieldsV1"] == {"f:data": {"f:k": {}}}
     stored_obj = apiserver.request("GET", CM + "/c")[2]
     assert [e["manager"] for e in stored_obj["metadata"]["managedFields"]] == ["real"]
 

@@ -134,3 +134,33 @@ def test_a_client_that_goes_away_leaves_the_command_running_until_its_pod_stops(
     eventually(lambda: len(processes_with(token)) == 2)  # cat read EOF, then the shell became a sleep
     assert kubectl("delete", "pod", "shell", "--wait=true").code == 0
     eventually(lambda: processes_with(token) == [])
+
+
+@requires_pod_networks
+@pytest.mark.parametrize("kind", ["http", "https", "socks5"])
+def test_exec_through_a_proxy_with_tls_server_name(apiserver, kubectl, tmp_path, kind):
+    """The WebSocket goes where every request goes: through the proxy, verified against
+    tls-server-name; kubectl exec through the same kubeconfig agrees."""
+    import yaml
+
+    from tests.proxies import ConnectProxy, Socks5Proxy
+
+    serving = apiserver.ca.serving()
+    proxy = {"http": ConnectProxy, "https": lambda: ConnectProxy(tls=(serving.cert, serving.key)),
+             "socks5": Socks5Proxy}[kind]()
+    try:
+        config = yaml.safe_load(apiserver.kubeconfig_path.read_text())
+        config["clusters"][0]["cluster"].update(
+            server=f"https://apiserver.internal:{apiserver.server.server_address[1]}", **{
+                "proxy-url": proxy.url, "tls-server-name": "kubernetes.default.svc"})
+        path = tmp_path / "kubeconfig"
+        path.write_text(yaml.safe_dump(config))
+        assert kubectl("apply", "-f", "-", input=POD).code == 0
+        assert kubectl("wait", "--for=condition=Ready", "pod/shell", "--timeout=30s").code == 0
+        theirs = kubectl("--kubeconfig", str(path), "exec", "shell", "-c", "main", "--", "sh", "-c", "echo hi; exit 4")
+        ours = podexec.run(App.from_raw({"kubeconfig": str(path)}).kube(), "default", "shell", "main",
+                           ["sh", "-c", "echo hi; exit 4"], 10)
+        assert (theirs.code, theirs.out) == (4, "hi\n") and ours == (4, "hi\n", "")
+        assert proxy.targets and all(t.startswith("apiserver.internal:") for t in proxy.targets)
+    finally:
+        proxy.close()

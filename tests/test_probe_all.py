@@ -128,7 +128,8 @@ def test_json_rows_can_be_diffed_between_runs(cluster, egress):
     assert stable(first) == stable(second)
     assert set(items(first)[0]["observed"]) == {"time", "connectedTo"}
     assert [list(item) for item in items(first)][0] == ["code", "curlExitCode", "hint", "namespace", "observed",
-                                                        "port", "result", "service", "sidecar", "source", "url"]
+                                                        "port", "result", "service", "sidecar", "source",
+                                                        "tlsOriginated", "url"]
 
 
 def test_summary_and_junit_name_the_broken_service(cluster, egress, kubectl, tmp_path):

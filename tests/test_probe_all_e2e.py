@@ -145,9 +145,12 @@ def test_ctrl_c_prints_the_rows_so_far_and_leaves_no_process_in_the_pods(small, 
     # stopped through the execs' stdin, not by closing them after runner.GRACE
     assert time.monotonic() - interrupted < runner.GRACE
     rows = [line.split() for line in out.splitlines()[1:] if line.split()[:1] in (["shop"], ["pay"])]
-    # what finished, and only that: without-istio's two slots wait on slow-0 and slow-1 before shop's turn
-    assert sorted((r[0], r[1], r[2].split("/")[0], r[4]) for r in rows) == [
-        ("pay", "api", "pay", "OK"), ("pay", "api", "without-istio", "OK"), ("shop", "web", "shop", "OK")]
+    # what finished, and only that. In pay's source and without-istio's, api ran first and a slow
+    # check took its slot only once api was done and printed; without-istio's two slots then wait on
+    # slow-0 and slow-1, before shop's turn; shop's own source may or may not have finished
+    got = {(r[0], r[1], r[2].split("/")[0], r[4]) for r in rows}
+    finished = {("pay", "api", "pay", "OK"), ("pay", "api", "without-istio", "OK")}
+    assert finished <= got <= finished | {("shop", "web", "shop", "OK")}, got
     assert "interrupted: " in err and "the probe's processes in the source pods were stopped" in err
     deadline = time.monotonic() + 10
     while any(pod_processes(small).values()):

@@ -9,7 +9,9 @@ Istio's system namespaces are skipped, as istioctl analyze skips them.
 
 One module per area, as istio's pkg/config/analysis/analyzers/<area>:
 snapshot (inputs, findings, shared readings), protocol (Istio's protocol of a
-port), messages, ports, endpoints, rules.
+port), messages, ports, endpoints, rules, and tls (DestinationRules that
+originate TLS: IST0128, IST0129, EG0007, EG0008), which looks at rules rather
+than Services, as istioctl's destinationrule analyzers do.
 """
 from __future__ import annotations
 
@@ -43,6 +45,12 @@ def analyze(snapshot: Snapshot, names: tuple[str, ...] = ()) -> list[Finding]:
         for analyzer, istio_only in every:
             if snapshot.mesh.istio or not istio_only:
                 findings.extend(analyzer(snapshot, svc))
+    if snapshot.mesh.istio:  # rule analyzers, each DestinationRule in scope once
+        from .tls import RULE_ANALYZERS, in_scope
+        for rule in sorted(snapshot.rules, key=lambda r: (r["metadata"].get("namespace", ""), r["metadata"]["name"])):
+            if in_scope(snapshot, rule, names) and rule["metadata"].get("namespace") not in SYSTEM_NAMESPACES:
+                for rule_analyzer in RULE_ANALYZERS:
+                    findings.extend(rule_analyzer(snapshot, rule))
     order = {s: i for i, s in enumerate(reversed(SEVERITIES))}
     return sorted(findings, key=lambda f: order[f.severity])
 

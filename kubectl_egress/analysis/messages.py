@@ -23,6 +23,12 @@ MESSAGES: dict[str, Message] = {m.code: m for m in (
     # istio pkg/config/analysis/msg/messages.yaml
     Message("IST0118", "PortNameIsNotUnderNamingConvention", "Info",
             "Port name %s (port: %d, targetPort: %s) doesn't follow the naming convention of Istio port."),
+    Message("IST0128", "NoServerCertificateVerificationDestinationLevel", "Warning",
+            "DestinationRule %s in namespace %s has TLS mode set to %s but no caCertificates are set to "
+            "validate server identity for host: %s"),
+    Message("IST0129", "NoServerCertificateVerificationPortLevel", "Warning",
+            "DestinationRule %s in namespace %s has TLS mode set to %s but no caCertificates are set to "
+            "validate server identity for host: %s at port %s"),
     Message("IST0150", "ExternalNameServiceTypeInvalidPortName", "Warning",
             "Port name for ExternalName service is invalid. Proxy may prevent tcp named ports and unmatched "
             "traffic for ports serving TCP protocol from being forwarded correctly"),
@@ -47,6 +53,14 @@ MESSAGES: dict[str, Message] = {m.code: m for m in (
     Message("EG0006", "KubectlCreatePortName", "Warning",
             "Port name %s is what `kubectl create service` gives; Istio cannot tell the protocol from it and "
             "treats the port as plain TCP or sniffs it"),
+    Message("EG0007", "DoubleTLS", "Error",
+            "double TLS: the rule originates TLS (mode SIMPLE) on port %s of %s, whose callers already speak TLS "
+            "(port %s, protocol %s); the sidecar encrypts their TLS again and they fail with `wrong version "
+            "number` (istio#36377). Turn origination off there, or let the app call http://%s/ "
+            "(--tls-origination)"),
+    Message("EG0008", "CertificateVerificationSkipped", "Warning",
+            "insecureSkipVerify is true for %s: the sidecar accepts any certificate and ignores caCertificates %s, "
+            "so whoever can intercept the connection can read and change it"),
 )}
 
 

@@ -76,6 +76,20 @@ def alias_rules(snapshot: Snapshot, svc: dict) -> list[Finding]:
     return out
 
 
+def routed_host(snapshot: Snapshot, host: str, namespace: str) -> str:
+    """Where a VirtualService's first HTTP route sends requests for host ('' if none does): the rules
+    of that destination then apply (Istio's VirtualService reference: short names are relative to the
+    route's namespace). kubectl egress writes such a route for TLS origination up to Istio 1.20."""
+    for vs in snapshot.routes:
+        own = vs["metadata"].get("namespace", "")
+        names = {h if "." in h else f"{h}.{own}.{DOMAIN}" for h in (vs.get("spec") or {}).get("hosts") or []}
+        routes = [r for rule in (vs.get("spec") or {}).get("http") or [] for r in rule.get("route") or []]
+        if host in names and routes and own in (namespace, ROOT_NAMESPACE):
+            dest = (routes[0].get("destination") or {}).get("host", "")
+            return dest if "." in dest else f"{dest}.{own}.{DOMAIN}"
+    return ""
+
+
 def mesh_mtls(snapshot: Snapshot, svc: dict) -> list[Finding]:
     """EG0005: Istio mutual TLS towards an external host (the mesh-wide rule, or a wrong one)."""
     from .messages import finding
@@ -86,6 +100,7 @@ def mesh_mtls(snapshot: Snapshot, svc: dict) -> list[Finding]:
     name, ns = svc["metadata"]["name"], svc["metadata"].get("namespace", "")
     external = spec.get("type") == "ExternalName"
     host = spec.get("externalName", "").rstrip(".") if external and mesh.alias else f"{name}.{ns}.{DOMAIN}"
+    host = routed_host(snapshot, host, ns) or host
     rule = effective_rule(snapshot, host, ns)
     if tls_of(rule).get("mode") != "ISTIO_MUTUAL" or rule is None:
         return []

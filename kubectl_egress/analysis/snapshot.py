@@ -41,6 +41,9 @@ class Snapshot:
     slices: list[dict] = field(default_factory=list)
     rules: list[dict] = field(default_factory=list)  # DestinationRules, istio-system's included
     entries: list[dict] = field(default_factory=list)
+    routes: list[dict] = field(default_factory=list)  # VirtualServices
+    selected: list[dict] | None = None  # with -l: the ServiceEntries it selects (None: no selector)
+    namespace: str | None = None  # the namespace checked; None: all
     _index: object = field(default=None, repr=False, compare=False)
 
     def rule_index(self):

@@ -32,7 +32,7 @@ def run(app: App, opts: Options) -> int:
     kube = app.kube()
     namespace = None if opts.all_namespaces else kube.namespace
     snap = inventory.snapshot(kube, namespace, meshes.detect(kube, mode))
-    present = {s["metadata"]["name"] for s in snap.services}
+    present = {s["metadata"]["name"] for s in snap.services} | {e["metadata"]["name"] for e in snap.entries}
     for name in opts.names:
         if name not in present:
             raise missing_error(kube, name, kube.namespace)

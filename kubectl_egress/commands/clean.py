@@ -15,7 +15,7 @@ from ..errors import EgressError, ServerError
 from ..model import MANAGED_BY, SERVICES, managed_by
 from .get import no_resources
 
-PHASES = ("DestinationRule", "ServiceEntry", "EndpointSlice", "Endpoints", "Service", "Deployment",
+PHASES = ("VirtualService", "DestinationRule", "ServiceEntry", "EndpointSlice", "Endpoints", "Service", "Deployment",
           "ServiceAccount", "Namespace")
 
 

@@ -2,9 +2,10 @@
 
 An egress service is a Service of type ExternalName or one without a selector
 (model.is_egress_service), with its endpoints, the DestinationRule Istio
-applies to it and, in alias mode, its ServiceEntry. MANAGED-BY says who made
+applies to it and, in alias mode, its ServiceEntry; and the ServiceEntries of
+`kubectl egress serviceentry` (TYPE ServiceEntry). MANAGED-BY says who made
 each: its app.kubernetes.io/managed-by label (kubectl-egress, helm, argocd, ...).
-Read-only: nothing is changed.
+TLS says ORIGINATE where the sidecar originates TLS. Read-only: nothing is changed.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from .. import inventory, mesh as meshes, printers, validate as check
 from ..app import App
 from ..errors import EgressError, ServerError, UsageError
 from ..inventory import Found
-from ..model import SERVICES, is_egress_service
+from ..model import SERVICES, is_egress_service, managed_by
 
 HEADERS = ("NAME", "TYPE", "CLUSTER-IP", "EXTERNAL", "PORT(S)", "TLS", "MANAGED-BY", "AGE")
 WIDE = HEADERS + ("PROTOCOL", "HOST", "ENDPOINTS", "DESTINATIONRULE", "SERVICEENTRY")
@@ -58,8 +59,25 @@ def age(obj: dict, now: float) -> str:
     return printers.human_duration(now - created)
 
 
+def entry_row(found: Found, now: float, wide: bool) -> list[str]:
+    """A ServiceEntry `kubectl egress serviceentry` made: its hosts, ports (Istio protocols) and TLS."""
+    entry = found.entry[1] if found.entry else {}
+    spec = entry.get("spec") or {}
+    target = found.target
+    ports = ",".join(f"{p.get('number')}/{p.get('protocol', '')}" for p in spec.get("ports") or [])
+    cells = [found.name, "ServiceEntry", ",".join(spec.get("addresses") or []), ",".join(spec.get("hosts") or []),
+             ports, "ORIGINATE" if target.origination else "", managed_by(entry), age(entry, now)]
+    if wide:
+        rule = found.rule[1] if found.rule else None
+        rule_ref = f"{rule['metadata'].get('namespace', '')}/{rule['metadata']['name']}" if rule else ""
+        cells += [target.protocol, target.host, spec.get("resolution", ""), rule_ref, ",".join(spec.get("hosts") or [])]
+    return cells
+
+
 def row(found: Found, now: float, wide: bool = False) -> list[str]:
     """One table row for one egress service."""
+    if found.is_entry:
+        return entry_row(found, now, wide)
     svc = found.service or {}
     spec = svc.get("spec") or {}
     target = found.target
@@ -69,8 +87,8 @@ def row(found: Found, now: float, wide: bool = False) -> list[str]:
         external = ",".join(inventory.addresses(found))
     ports = ",".join(f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in found.ports)
     cluster_ip = (spec.get("clusterIPs") or [spec.get("clusterIP", "")])[0]
-    cells = [found.name, spec.get("type", "ClusterIP"), cluster_ip, external, ports, target.tls_mode or "",
-             found.managed_by, age(svc, now)]
+    cells = [found.name, spec.get("type", "ClusterIP"), cluster_ip, external, ports,
+             "ORIGINATE" if target.origination else target.tls_mode or "", found.managed_by, age(svc, now)]
     if wide:
         kinds = sorted({res.kind for res, _ in found.endpoints})
         rule = found.applied

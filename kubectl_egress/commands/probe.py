@@ -48,7 +48,7 @@ class Options:
     from_pod: str | None = None
     from_namespace: str | None = None  # the namespace of --from (default: the services')
     source_namespace: str = sources.WITHOUT_ISTIO
-    path: str = "/headers"
+    path: str | None = None  # /headers, or / for TLS-originated sites
     timeout: str = "10s"
     parallel: int = probe.PARALLEL
     max_execs: int = runner.MAX_EXECS
@@ -75,6 +75,7 @@ class Row:
     hint: probe.Hint
     exit: int
     port: int = 0
+    originated: bool = False  # the sidecar spoke TLS for the app (TLS origination seen)
     seconds: float = 0.0  # curl's time_total
     case: str = ""  # the JUnit case's name: the same from run to run (no pod name, no timing)
     kind: str = ""  # the hint with this row's own names replaced, which --summary counts by
@@ -94,7 +95,7 @@ class Row:
         `observed`, so that two reports can be diffed: `source` names the pod, and changes only with it."""
         return {"service": self.service, "namespace": self.namespace, "port": self.port, "source": self.source,
                 "url": self.url, "result": self.result, "code": self.code, "sidecar": self.sidecar,
-                "hint": str(self.hint), "curlExitCode": self.exit,
+                "hint": str(self.hint), "curlExitCode": self.exit, "tlsOriginated": self.originated,
                 "observed": {"time": self.time, "connectedTo": self.connected_to}}
 
 
@@ -110,7 +111,7 @@ class Planned:
 def validate(opts: Options) -> tuple[float, dict[str, str]]:
     """The per-curl timeout, and the --host NAME=HOST given."""
     selection(opts.names, opts.all_namespaces, opts.selector)
-    if not opts.path.startswith("/"):
+    if opts.path is not None and not opts.path.startswith("/"):
         raise UsageError(f'--path "{opts.path}" must start with "/" (e.g. /headers)')
     if opts.from_pod is not None and not check.DNS1123_SUBDOMAIN.match(opts.from_pod):
         raise UsageError(f'--from "{opts.from_pod}" is not a valid pod name')
@@ -187,12 +188,17 @@ def tls_host(found: Found, port: dict, hosts: dict[str, str]) -> str:
     return named[0] if len(named) == 1 else ""
 
 
-def plan(found: list[Found], mesh: Mesh, hosts: dict[str, str], path: str) -> tuple[list[Planned], list[str]]:
+def plan(found: list[Found], mesh: Mesh, hosts: dict[str, str], path: str | None) -> tuple[list[Planned], list[str]]:
     """The checks for every port of every egress service, and a note for each port that has none
-    (UDP: curl speaks TCP). The selection every probe, one namespace or many, starts from."""
+    (UDP: curl speaks TCP). The selection every probe, one namespace or many, starts from. A
+    ServiceEntry of `kubectl egress serviceentry` is checked at each of its hosts."""
     planned: list[Planned] = []
     notes = []
     for f in found:
+        if f.is_entry:
+            target = f.target
+            planned += [Planned(f, target, chk) for chk in probe.checks_for(str(len(planned)), target, "", path)]
+            continue
         spec = (f.service or {}).get("spec") or {}
         cluster_ip = next((ip for ip in spec.get("clusterIPs") or [spec.get("clusterIP") or ""] if ip != "None"), "")
         for port in f.ports:
@@ -337,16 +343,18 @@ def rows_of(planned: list[Planned], jobs: list[runner.Job], timeout: float, fini
 
 def row(planned: Planned, outcome: probe.Outcome, source: probe.Source, timeout: float) -> Row:
     chk, target = planned.check, planned.target
-    good = probe.ok(outcome, chk)
+    good = probe.ok(outcome, chk, source.sidecar)
     hint = probe.diagnose(chk, outcome, target, source, timeout)
+    originated = probe.originated(outcome, chk)
+    sidecar = "yes" if probe.sidecar_seen(outcome) else "no"
     names = [(chk.url, "<url>"), (chk.mesh_host, "<service-host>"), (target.host, "<host>"),
              (outcome.remote, "<address>"), (source.label, "<source>"), (target.name, "<service>"),
              *((str(ip), "<ip>") for ip in target.ips)]
     return Row(service=planned.found.name, namespace=planned.found.namespace, source=source.label, url=chk.url,
                result="OK" if good else "FAIL", code=str(outcome.code) if outcome.code else "-",
                time=format_time(outcome.time) if outcome.ran else "-",
-               sidecar="yes" if probe.sidecar_seen(outcome) else "no",
-               connected_to=outcome.remote, hint=hint, exit=outcome.exit, port=target.port,
+               sidecar="yes (TLS)" if originated else sidecar,  # kubectl's own cells say "3 (5m ago)"
+               connected_to=outcome.remote, hint=hint, exit=outcome.exit, port=target.port, originated=originated,
                seconds=outcome.time, case=case_name(planned, source),
                kind=reports.hint_kind(hint.message, names) if hint else "")
 

@@ -26,6 +26,7 @@ class Check:
     mesh_host: str = ""  # the service host Istio would report (destination_service)
     note: str = ""  # what this check cannot tell, and how to check more
     port: int = 0
+    originates: str = ""  # TLS origination asked for: where the sidecar should speak TLS (host:port)
 
     def args(self) -> list[str]:
         return [self.id, self.url, self.option, self.value]
@@ -44,7 +45,31 @@ def bracket(ip: str) -> str:
     return f"[{ip}]" if ":" in ip else ip
 
 
-def check_for(index: int, target: Target, cluster_ip: str, path: str, alias_host: str = "") -> Check:
+ORIGINATED_PATH = "/"  # a TLS-originated site is a site, not an echo: its page, as the task curls it
+
+
+def checks_for(index: str, target: Target, cluster_ip: str, path: str | None, alias_host: str = "") -> list[Check]:
+    """The curls for one egress service port: one, or one per host of a `serviceentry` ServiceEntry
+    (wildcards aside), which callers reach by the host's own name."""
+    if not target.is_entry:
+        return [check_for(index, target, cluster_ip, path, alias_host)]
+    out = []
+    for i, host in enumerate(h for h in target.hosts if "*" not in h):
+        common = {"id": f"{index}-{i}", "service": target.name, "namespace": target.namespace, "mesh_host": host,
+                  "port": target.port}
+        if target.origination is not None:
+            out.append(Check(url=f"http://{host}{_port(target.port, 80)}{path or ORIGINATED_PATH}",
+                             originates=f"{host}:{target.origination.target_port}", **common))
+        elif target.protocol in TLS_PROTOCOLS:
+            out.append(Check(url=f"https://{host}{_port(target.port, 443)}/", tls=True, **common))
+        elif target.protocol in HTTP_PROTOCOLS:
+            out.append(Check(url=f"http://{host}{_port(target.port, 80)}{path or '/headers'}", **common))
+        else:
+            out.append(Check(url=f"telnet://{host}:{target.port}", **common))
+    return out
+
+
+def check_for(index: int | str, target: Target, cluster_ip: str, path: str | None, alias_host: str = "") -> Check:
     """The curl for one egress service port, as the seed task does it by hand.
 
     By Istio's protocol of the port (target.protocol, "" when Istio sniffs it):
@@ -53,12 +78,17 @@ def check_for(index: int, target: Target, cluster_ip: str, path: str, alias_host
     --resolve HOST:PORT:CLUSTER-IP for endpoints; TLS without one: only the
     handshake through the cluster IP (the NAME when there is none), whose
     certificate then names the host that answered. TCP, and names Istio cannot
-    read: a TCP connection, telnet://NAME.NS.svc.cluster.local:PORT.
+    read: a TCP connection, telnet://NAME.NS.svc.cluster.local:PORT. With TLS
+    origination: http://NAME.NS.svc.cluster.local[:port]/, the app's plain HTTP.
     """
     fqdn = target.fqdn
     cluster = alias_host or fqdn  # the mesh host the sidecar would match
     common = {"id": str(index), "service": target.name, "namespace": target.namespace, "mesh_host": cluster,
               "port": target.port}
+    if target.origination is not None:
+        return Check(url=f"http://{fqdn}{_port(target.port, 80)}{path or ORIGINATED_PATH}",
+                     originates=f"{target.host}:{target.origination.target_port}", **common)
+    path = path or "/headers"
     if target.protocol in TLS_PROTOCOLS:
         if target.external_name:
             host = target.host

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from ..model import PROTOCOLS, Target
 from .checks import HTTP_PROTOCOLS, Check, Source
 from .parse import Outcome
-from .verdict import passthrough, sidecar_seen
+from .verdict import passthrough, redirect_to_https, sidecar_seen
 
 MTLS_TEXT = "upstream connect error or disconnect/reset before headers"
 
@@ -39,6 +39,14 @@ def command_line(target: Target, explicit: tuple[str, ...] = (), **changes: obje
     target = dataclasses.replace(target, **changes)  # type: ignore[arg-type]
     ns = f" -n {target.namespace}" if target.namespace != "default" else ""
     mode = "none" if target.tls_mode is None else target.tls_mode
+    if target.is_entry:
+        parts = [f"kubectl egress serviceentry {target.name} " + " ".join(target.hosts or (target.host,))]
+        if target.port != 80:
+            parts.append(f"--port {target.port}")
+        if target.origination is None and (target.protocol != "http" or "protocol" in explicit):
+            parts.append(f"--protocol {target.protocol}")
+        parts.extend(target.flags)
+        return " ".join(parts + origination_flags(target)) + ns
     if target.protocol not in PROTOCOLS:  # Istio's other names, as the recipes' --protocol takes them
         target = dataclasses.replace(target, protocol="http" if target.protocol in HTTP_PROTOCOLS else "tcp")
     if target.external_name:
@@ -56,13 +64,59 @@ def command_line(target: Target, explicit: tuple[str, ...] = (), **changes: obje
             parts.append(f"--host {target.host}")
         if target.endpoints_api != "endpointslice":
             parts.append(f"--api {target.endpoints_api}")
-    if mode != "DISABLE" or "tls_mode" in explicit:
+    if target.origination is not None:
+        parts.extend(origination_flags(target))
+    elif mode != "DISABLE" or "tls_mode" in explicit:
         parts.append(f"--tls-mode {mode}")
     if not target.managed:  # made by hand, Helm, ...: the recipe takes it over only when told
         parts.append("--force")
     return " ".join(parts) + ns
 
 
+def origination_flags(target: Target) -> list[str]:
+    if target.origination is None:
+        return []
+    flags = ["--tls-origination"]
+    if target.origination.target_port != 443:
+        flags.append(f"--target-port {target.origination.target_port}")
+    if target.origination.verify == "skip":
+        flags.append("--insecure-skip-verify")
+    return flags
+
+
+def origination_hint(check: Check, outcome: Outcome, target: Target, source: Source) -> Hint:
+    """TLS origination's failures (check.originates: the sidecar should speak TLS to that host:port)."""
+    body, host = outcome.body, check.originates.rsplit(":", 1)[0]
+    redirect = redirect_to_https(outcome)
+    if not source.sidecar:
+        if redirect:
+            return Hint(f"no sidecar here, so nothing originates TLS: plain HTTP reached {host}, which redirects "
+                        f"({outcome.code}) to {redirect}; callers outside the mesh must speak HTTPS themselves")
+        return NO_HINT
+    if redirect:
+        return Hint(f"the sidecar did not originate TLS: {host} answered plain HTTP with {outcome.code} to "
+                    f"{redirect}; no DestinationRule in mode SIMPLE applies to {check.mesh_host} on this port",
+                    command_line(target))
+    if outcome.code == 503 and "CERTIFICATE_VERIFY_FAILED" in body and "verify SAN list" in body:
+        sent = check.url.split("://", 1)[1].split("/")[0].split(":")[0]
+        return Hint(f"missing SNI: the DestinationRule gives no sni, so the sidecar (Istio 1.21+) sent the Host "
+                    f"header, {sent}, as SNI and required {host}'s certificate to name it; set sni: {host}",
+                    command_line(target))
+    if outcome.code == 503 and "CERTIFICATE_VERIFY_FAILED" in body:
+        detail = body.split("CERTIFICATE_VERIFY_FAILED:", 1)[1].split(":TLS_error_end")[0]
+        return Hint(f"the sidecar could not verify {host}'s certificate ({detail}); if you trust it anyway, "
+                    f"{command_line(target)} --insecure-skip-verify turns the check off, and anyone on the path "
+                    "can then read and change the traffic")
+    if outcome.code == 503 and "WRONG_VERSION_NUMBER" in body:
+        return Hint(f"the sidecar spoke TLS to a port of {host} that answers plain HTTP: the ServiceEntry must "
+                    f"send this port on to {check.originates} (targetPort)", command_line(target))
+    if outcome.code == 503 and body.rstrip().endswith("remote connection failure"):
+        return Hint("the sidecar had no CA certificates to verify with: caCertificates names a file the proxy "
+                    "does not have, or credentialName a secret it cannot read", command_line(target))
+    if outcome.code == 400 and "plain http request was sent to https port" in body.lower():
+        return Hint(f"the sidecar sent plain HTTP to {check.originates}: a credentialName without a "
+                    "workloadSelector gives sidecars no TLS settings at all", command_line(target))
+    return NO_HINT
 def handshake_note(check: Check, outcome: Outcome) -> Hint:
     """What a handshake-only check showed, whom the certificate names, and the command that checks fully."""
     names = outcome.cert_names
@@ -81,6 +135,10 @@ def diagnose(check: Check, outcome: Outcome, target: Target, source: Source, tim
     fix_mtls = command_line(target, ("tls_mode",), tls_mode="DISABLE")
     if not outcome.ran:
         return Hint("the probe did not run this check (the exec ended early)")
+    if check.originates:
+        hint = origination_hint(check, outcome, target, source)
+        if hint:
+            return hint
     if outcome.code == 503 and MTLS_TEXT in body and source.sidecar:
         return Hint("the sidecar sent Istio mutual TLS to an external host, which cannot speak it: no "
                     f"DestinationRule with a non-mTLS mode applies to {check.mesh_host}", fix_mtls)
@@ -88,6 +146,11 @@ def diagnose(check: Check, outcome: Outcome, target: Target, source: Source, tim
             ("reset" in error or "ssl_error_syscall" in error or "unexpected eof" in error):
         return Hint("the sidecar reset the TLS handshake: Istio mutual TLS is applied to an external host "
                     "(DestinationRule missing or in mode ISTIO_MUTUAL)", fix_mtls)
+    if outcome.exit == 35 and "wrong version number" in error and check.tls and source.sidecar and \
+            target.tls_mode == "SIMPLE":
+        return Hint(f"double TLS: the DestinationRule originates TLS (mode SIMPLE) on port {target.port}, where the "
+                    "app already speaks TLS, so the sidecar encrypts it again (istio#36377)",
+                    command_line(target, ("tls_mode",), tls_mode="DISABLE"))
     if outcome.exit == 35 and ("wrong version number" in error or "unknown protocol" in error):
         other = "http" if check.tls else "tls"
         return Hint(f"TLS and plain traffic are mixed on port {target.port}: the port is named "
@@ -128,6 +191,10 @@ def diagnose(check: Check, outcome: Outcome, target: Target, source: Source, tim
                     f"{outcome.error.splitlines()[0] if outcome.error else 'no detail'}")
     if outcome.code >= 400:
         return Hint(f"the external service answered {outcome.code}")
+    redirect = redirect_to_https(outcome) if check.url.startswith("http://") else ""
+    if redirect:
+        return Hint(f"{outcome.code} to {redirect}: the site wants HTTPS; callers must speak it, or "
+                    "--tls-origination has their sidecar speak it for them")
     if source.mesh and source.sidecar and not sidecar_seen(outcome):
         return Hint("a sidecar was expected but none of its headers or counters were seen: the traffic "
                     "bypassed istio-proxy (excluded ports or IP ranges?)")

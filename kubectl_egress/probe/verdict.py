@@ -54,9 +54,26 @@ def passthrough(outcome: Outcome) -> bool:
     return bool(grown) and all(PASSTHROUGH in name for name in grown)
 
 
-def ok(outcome: Outcome, check: Check) -> bool:
+def redirect_to_https(outcome: Outcome) -> str:
+    """The https:// Location of a plain-HTTP answer that sends the client on to HTTPS ('' if none):
+    what a site that wants TLS answers to plain HTTP (301 in Istio's "Egress TLS Origination" task)."""
+    location = outcome.headers.get("location", "")
+    return location if 300 <= outcome.code < 400 and location.lower().startswith("https://") else ""
+
+
+def originated(outcome: Outcome, check: Check) -> bool:
+    """The sidecar spoke TLS for the app: origination was asked for, the sidecar carried the request,
+    and the answer is the HTTPS site's, not the plain-HTTP redirect to https."""
+    return bool(check.originates) and outcome.exit == 0 and 200 <= outcome.code < 400 and \
+        sidecar_seen(outcome) and not redirect_to_https(outcome)
+
+
+def ok(outcome: Outcome, check: Check, sidecar: bool = False) -> bool:
+    """Did the check pass? With TLS origination, a caller with a sidecar must get the HTTPS answer."""
     if check.handshake:  # the TLS handshake and an answer through it; the host was not named
         return outcome.exit == 0
     if check.url.startswith("telnet://"):
         return outcome.exit in (0, 28) and bool(outcome.remote) and "refused" not in outcome.error.lower()
+    if check.originates and sidecar and redirect_to_https(outcome):
+        return False
     return outcome.exit == 0 and 200 <= outcome.code < 400

@@ -26,10 +26,11 @@ if TYPE_CHECKING:  # pragma: no cover
 class Host:
     name: str
     ips: tuple[str, ...]
-    app: str  # httpbin, wikipedia, static, tarpit, closed
+    app: str  # httpbin, wikipedia, static, site, tarpit, closed
     http: int | None = 80
     https: int | None = 443
     aliases: tuple[str, ...] = ()
+    self_signed: bool = False  # its certificate is its own, not the cluster CA's
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -41,6 +42,11 @@ HOSTS: tuple[Host, ...] = (
     Host("en.wikipedia.org", ("198.35.26.96", "208.80.153.224"), "wikipedia",
          aliases=("wikipedia.org", "www.wikipedia.org")),
     Host("example.com", ("203.0.113.10", "2001:db8:ec::10"), "static", aliases=("www.example.com",)),
+    # plain HTTP gets a 301 to the same URL over https, as edition.cnn.com answers in Istio's
+    # "Egress TLS Origination" task; HTTPS serves the page
+    Host("site.example", ("203.0.113.44",), "site", aliases=("www.site.example",)),
+    # badssl.com's host whose certificate no CA signed: clients that verify refuse it
+    Host("self-signed.badssl.com", ("203.0.113.43",), "static", http=None, self_signed=True),
     # answers nothing: connections hang until the client gives up
     Host("slow.example.net", ("203.0.113.66",), "tarpit"),
     # up, but no service on any port: connections are refused
@@ -55,6 +61,10 @@ WIKIPEDIA_PAGE = """<!DOCTYPE html>
 </head>
 <body><h1>Welcome to Wikipedia</h1><p>the free encyclopedia that anyone can edit.</p></body>
 </html>
+"""
+SITE_PAGE = """<!doctype html>
+<html><head><title>site.example</title></head>
+<body><h1>site.example</h1><p>Served over HTTPS only.</p></body></html>
 """
 EXAMPLE_PAGE = """<!doctype html>
 <html><head><title>Example Domain</title></head>
@@ -93,6 +103,24 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _any
+
+    def handle_one_request(self) -> None:
+        # nginx rejects a request whose first byte cannot start a method at once, without waiting
+        # for a line (src/http/ngx_http_parse.c, ngx_http_parse_request_line, state sw_start): a
+        # TLS ClientHello sent to a plain-HTTP port, or carried inside TLS by a proxy that wrapped
+        # a client's own TLS again (double TLS), gets this 400 in plain text
+        first = self.rfile.peek(1)[:1]
+        if first and first not in b"\r\n" and not (first.isupper() or first in b"_-"):
+            self.wfile.write(b"HTTP/1.1 400 Bad Request\r\nServer: nginx\r\nContent-Type: text/html\r\n"
+                             + f"Content-Length: {len(BAD_REQUEST)}\r\nConnection: close\r\n\r\n".encode()
+                             + BAD_REQUEST)
+            self.close_connection = True
+            return
+        super().handle_one_request()
+
+
+BAD_REQUEST = (b"<html>\r\n<head><title>400 Bad Request</title></head>\r\n<body>\r\n"
+               b"<center><h1>400 Bad Request</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
 
 
 # httpbin leaves these out of what it echoes, unless asked with ?show_env=1
@@ -153,8 +181,24 @@ def static(req: _Handler) -> tuple[int, dict, bytes]:
         EXAMPLE_PAGE.encode()
 
 
+def site(req: _Handler) -> tuple[int, dict, bytes]:
+    """Plain HTTP: 301 to https:// and the same path (nginx's `return 301 https://$host$request_uri`,
+    as edition.cnn.com answers `curl http://edition.cnn.com/politics` in Istio's "Egress TLS
+    Origination" task). HTTPS: the page at /, 404 elsewhere."""
+    host = (req.headers.get("Host") or "site.example").split(":")[0]
+    base = {"Server": "nginx", "Content-Type": "text/html"}
+    if req.scheme == "http":
+        body = (b"<html>\r\n<head><title>301 Moved Permanently</title></head>\r\n<body>\r\n"
+                b"<center><h1>301 Moved Permanently</h1></center>\r\n<hr><center>nginx</center>\r\n"
+                b"</body>\r\n</html>\r\n")
+        return 301, {**base, "Location": f"https://{host}{req.path}"}, body
+    if req.path.split("?", 1)[0] in ("/", "/index.html"):
+        return 200, {**base, "Content-Type": "text/html; charset=utf-8"}, SITE_PAGE.encode()
+    return 404, base, b"<html><head><title>404 Not Found</title></head><body><h1>404 Not Found</h1></body></html>\n"
+
+
 APPS: dict[str, Callable[[_Handler], tuple[int, dict, bytes]]] = {
-    "httpbin": httpbin, "wikipedia": wikipedia, "static": static}
+    "httpbin": httpbin, "wikipedia": wikipedia, "static": static, "site": site}
 
 
 def _starts_tls(conn: socket.socket) -> bool:
@@ -195,8 +239,9 @@ class Internet:
             if host.name not in self._contexts:
                 if self.ca is None:
                     raise RuntimeError("the emulated internet needs a CA for HTTPS")
-                pair = self.ca.certificate(f"internet-{host.name}", [host.name, *host.aliases,
-                                                                     f"*.{host.name.split('.', 1)[1]}"])
+                names = [host.name, *host.aliases, f"*.{host.name.split('.', 1)[1]}"]
+                pair = self.ca.self_signed(f"internet-{host.name}", names) if host.self_signed else \
+                    self.ca.certificate(f"internet-{host.name}", names)
                 context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
                 context.load_cert_chain(pair.cert, pair.key)
                 context.set_alpn_protocols(["http/1.1"])
@@ -224,8 +269,11 @@ class Internet:
         if scheme == "https" and not _starts_tls(conn):
             # as nginx answers plain HTTP on a TLS port
             body = b"<html><head><title>400 The plain HTTP request was sent to HTTPS port</title></head>\n"
-            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/html\r\nConnection: close\r\n"
-                         + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            try:
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/html\r\nConnection: close\r\n"
+                             + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            except OSError:
+                pass  # the client left without a word (a proxy that had no certificate to use, say)
             return
         if scheme == "https":
             try:

@@ -108,6 +108,26 @@ SERVICE_ENTRY_SCHEMA = {"type": "object", "properties": {
     "status": _ANY}}
 
 
+# VirtualService (manifests/charts/base/crds/crd-all.gen.yaml): what routing reads is spelled out
+DESTINATION = {"type": "object", "properties": {
+    "host": _STR, "subset": _STR,
+    "port": {"type": "object", "properties": {"number": {"type": "integer", "maximum": 4294967295, "minimum": 0}}}},
+    "required": ["host"]}
+VIRTUAL_SERVICE_SCHEMA = {"type": "object", "properties": {
+    "spec": {"type": "object", "description": "Configuration affecting label/content routing, sni routing, etc. "
+             "See more details at: https://istio.io/docs/reference/config/networking/virtual-service.html",
+             "properties": {
+                 "hosts": _STR_LIST, "gateways": _STR_LIST, "exportTo": _STR_LIST,
+                 "http": {"type": "array", "items": {"type": "object", "properties": {
+                     "name": _STR, "match": {"type": "array", "items": _ANY},
+                     "route": {"type": "array", "items": {"type": "object", "properties": {
+                         "destination": DESTINATION, "weight": {"type": "integer"}, "headers": _ANY}}},
+                     "rewrite": _ANY, "redirect": _ANY, "timeout": _STR, "retries": _ANY, "fault": _ANY,
+                     "headers": _ANY, "mirror": _ANY, "corsPolicy": _ANY}, "x-kubernetes-preserve-unknown-fields": True}},
+                 "tls": {"type": "array", "items": _ANY}, "tcp": {"type": "array", "items": _ANY}}},
+    "status": _ANY}}
+
+
 SIDECAR_SCHEMA = {"type": "object", "properties": {
     "spec": {"type": "object", "description": "Configuration affecting network reachability of a sidecar. See more "
              "details at: https://istio.io/docs/reference/config/networking/sidecar.html",
@@ -191,6 +211,12 @@ def crds(version: str) -> list[dict]:
              {"description": "Service resolution mode for the hosts (NONE, STATIC, or DNS)",
               "jsonPath": ".spec.resolution", "name": "Resolution", "type": "string"}, AGE_COLUMN],
             SERVICE_ENTRY_SCHEMA, version),
+        crd("VirtualService", "virtualservices", "vs",
+            [{"description": "The names of gateways and sidecars that should apply these routes",
+              "jsonPath": ".spec.gateways", "name": "Gateways", "type": "string"},
+             {"description": "The destination hosts to which traffic is being sent", "jsonPath": ".spec.hosts",
+              "name": "Hosts", "type": "string"}, AGE_COLUMN],
+            VIRTUAL_SERVICE_SCHEMA, version),
         # the Sidecar CRD has neither short names nor printer columns (crd-all.gen.yaml)
         crd("Sidecar", "sidecars", "", None, SIDECAR_SCHEMA, version),
     ]

@@ -45,6 +45,19 @@ class CA:
                 self._issued[name] = self.issue(name, hosts)
             return self._issued[name]
 
+    def self_signed(self, name: str, hosts: list[str]) -> Pair:
+        """A server certificate signed by its own key, as self-signed.badssl.com presents (made once)."""
+        with self._lock:
+            if name not in self._issued:
+                key, cert = self.dir / f"{name}.key", self.dir / f"{name}.crt"
+                sans = ",".join(f"DNS:{h}" for h in hosts)
+                _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                         "-days", "3650", "-subj", f"/CN={hosts[0]}", "-addext", f"subjectAltName={sans}",
+                         "-addext", "basicConstraints=critical,CA:FALSE",
+                         "-keyout", str(key), "-out", str(cert))
+                self._issued[name] = Pair(cert, key)
+            return self._issued[name]
+
     def client(self, user: str, groups: tuple[str, ...] = ()) -> Pair:
         """A client certificate: CN is the user, O the groups (kube-apiserver's x509 authenticator)."""
         key, csr, cert = (self.dir / f"client-{user}.{ext}" for ext in ("key", "csr", "crt"))

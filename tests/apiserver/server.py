@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 from . import discovery, routes, subresources
 from .errors import APIError, PlainNotFound, not_acceptable, not_found_path, unauthorized
 from .cluster import Cluster, User
+from .impersonation import impersonate
 from .requestinfo import RequestInfo, request_info
 
 TABLE_V1 = ("meta.k8s.io", "v1")
@@ -40,6 +41,7 @@ class Request:
     body: bytes
     user: User | None = None
     peer_cert: dict | None = None  # a verified TLS client certificate
+    header_list: list[tuple[str, str]] = field(default_factory=list)  # as sent, repeats kept
     info: RequestInfo | None = None  # what the filter chain made of it
 
     def param(self, name: str, default: str = "") -> str:
@@ -114,6 +116,7 @@ class App:
             except ValueError as err:
                 return Response(500, f"Internal Server Error: {req.path!r}: failed to create "
                                 f"RequestInfo: {err}\n".encode(), content_type="text/plain; charset=utf-8")
+            req.user = impersonate(self.cluster, req.user, req.header_list)  # after authentication, before authorization
             self.cluster.authorize_request(req.user, req.info)
             return self._route(req)
         except PlainNotFound:
@@ -317,7 +320,8 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
-        req = Request(self.command, url.path, parse_qs(url.query, keep_blank_values=True), headers, body)
+        req = Request(self.command, url.path, parse_qs(url.query, keep_blank_values=True), headers, body,
+                      header_list=list(self.headers.items()))
         if isinstance(self.connection, ssl.SSLSocket):
             req.peer_cert = self.connection.getpeercert() or None
         app: App = self.server.app  # type: ignore[attr-defined]

@@ -10,10 +10,13 @@ ExternalName mode, the matching, the DestinationRule that applies):
   REGISTRY_ONLY (meshConfig, or the pod's Sidecar resource) HTTP gets the
   block_all route's 502 and anything else the BlackHoleCluster, a closed
   connection (a reset TLS handshake).
+- *routes*: a VirtualService's HTTP route sends a request on to its
+  destination's service and port (routing.py), whose rules then apply.
 - *TLS mode*: a mode of ISTIO_MUTUAL towards an external host fails as Envoy
   does: HTTP 503 `upstream connect error or disconnect/reset before headers.
-  reset reason: connection termination`, or a reset TLS handshake; SIMPLE on an
-  HTTP port originates TLS.
+  reset reason: connection termination`, or a reset TLS handshake. SIMPLE
+  originates TLS as Envoy does under Istio's settings (origination.py): HTTP is
+  sent on in TLS, TCP (an app's own TLS included) is wrapped again.
 - *headers*: requests get the headers Istio's sidecar adds (decorator
   operation, peer metadata id, B3 trace ids, ...); responses get
   `server: envoy` and `x-envoy-upstream-service-time`.
@@ -33,15 +36,14 @@ import base64
 import collections
 import re
 import socket
-import ssl
 import threading
 import time
 import uuid
 from typing import TYPE_CHECKING
 
-from . import accesslog
+from . import accesslog, meshrules, origination, routing
 from .network import reset, splice
-from .proxyconfig import DOMAIN, HTTP_PROTOCOLS, Entry, Proxy, ProxyConfig
+from .proxyconfig import DOMAIN, HTTP_PROTOCOLS, SERVICE_ENTRIES, Entry, Proxy, ProxyConfig
 
 if TYPE_CHECKING:  # pragma: no cover
     from .network import Network, PodNet
@@ -49,9 +51,6 @@ if TYPE_CHECKING:  # pragma: no cover
 BLACKHOLE = "BlackHoleCluster"
 MTLS_RESET = ("upstream connect error or disconnect/reset before headers. "
               "reset reason: connection termination")
-TLS_ERROR = ("upstream connect error or disconnect/reset before headers. reset reason: connection "
-             "failure, transport failure reason: TLS_error:|268435703:SSL routines:OPENSSL_internal:"
-             "WRONG_VERSION_NUMBER:TLS_error_end")
 
 
 class Sidecar:
@@ -153,6 +152,21 @@ class Sidecar:
                 return ips[0], entry.target_port or entry.port
         return None
 
+    def originate(self, entry: Entry, proxy: Proxy, host: str, upstream: socket.socket,
+                  http: bool = True) -> socket.socket:
+        """Envoy's TLS towards the upstream under SIMPLE settings (origination.py); raises origination.Failed."""
+        rule = meshrules.destination_rule_for(proxy.rules, proxy.namespace, proxy.labels, entry.host,
+                                              entry.namespace)
+        spec = rule.spec if rule is not None else {}
+        sans: tuple[str, ...] = ()
+        for se in self.store.scan(SERVICE_ENTRIES, entry.namespace):
+            if entry.host in (se.get("spec") or {}).get("hosts") or []:
+                sans = tuple(se["spec"].get("subjectAltNames") or ())
+        ca = self.network.cluster.ca
+        plan = origination.plan(origination.port_settings(spec, entry.port), "workloadSelector" in spec,
+                                proxy.version, host if http else "", sans, ca.pem if ca else b"", http=http)
+        return origination.handshake(plan, upstream) if plan.tls else upstream
+
     def tcp(self, net: "PodNet", conn: socket.socket, ip: str, port: int, entry: Entry, proxy: Proxy) -> None:
         self.count(net, entry, entry.host, "tcp")
         started = time.time()
@@ -160,8 +174,8 @@ class Sidecar:
         sni = sni_of(peek(conn, wait=0.2)) or None
         log = accesslog.Entry(start=started, cluster=entry.cluster, sni=sni, downstream_remote=remote(net, conn))
         address = self._upstream_address(entry, ip, port)
-        if mode in ("ISTIO_MUTUAL", "MUTUAL", "SIMPLE"):
-            # Envoy wraps the app's bytes in its own TLS; the external host cannot follow.
+        if mode in ("ISTIO_MUTUAL", "MUTUAL"):
+            # Envoy wraps the app's bytes in Istio's mutual TLS; the external host cannot follow.
             peek(conn)
             reset(conn)
             log.flags, log.transport_failure = "UF,URX", CERT_VERIFY_FAILED
@@ -174,6 +188,23 @@ class Sidecar:
             self.access(net, conn, ip, port, log, proxy)
             return
         upstream = self.network.connect(address[0], address[1], net.ip)
+        if mode == "SIMPLE":
+            # Envoy's TCP proxy wraps whatever the app sends in its own TLS: an app that speaks TLS
+            # itself is encrypted twice (istio.io "Double TLS"), and what the server answers to the
+            # inner ClientHello reaches the app as plain text ("wrong version number").
+            log.upstream_host, log.upstream_local = _join(*address), self.local_address(net)
+            try:
+                wrapped = self.originate(entry, proxy, "", upstream, http=False)
+            except origination.Failed as failure:
+                upstream.close()
+                reset(conn)
+                log.flags, log.transport_failure = "UF,URX", str(failure) or None
+                self.access(net, conn, ip, port, log, proxy)
+                return
+            origination.relay(conn, wrapped)
+            wrapped.close()
+            self.access(net, conn, ip, port, log, proxy)
+            return
         sent, received = splice(conn, upstream) or (0, 0)
         upstream.close()
         log.upstream_host, log.upstream_local = _join(*address), self.local_address(net)
@@ -189,6 +220,10 @@ class Sidecar:
         line, headers, body = request
         host = header(headers, "host").split(":")[0] or ip
         entry = by_address or self.config.by_host(host, port, proxy, registry)
+        if entry is not None:  # a VirtualService may send the request on to another service (routing.py)
+            routed = routing.http_destination(self.store, entry.host, port, net.namespace)
+            if routed is not None:
+                entry = self.config.by_host(routed[0], routed[1] or port, proxy, registry) or entry
         started = time.monotonic()
         headers = outbound_headers(headers, entry, net, b3=proxy.version < (1, 22))
         method, _, rest = line.partition(" ")
@@ -235,17 +270,23 @@ class Sidecar:
             self.access(net, conn, ip, port, log, proxy)
             return
         upstream = self.network.connect(address[0], address[1], net.ip)
-        if mode == "SIMPLE":  # TLS origination
+        if mode == "SIMPLE":  # TLS origination, as Envoy does it under Istio's settings (origination.py)
             try:
-                context = ssl.create_default_context(cadata=(self.network.cluster.ca.pem.decode()))
-                upstream = context.wrap_socket(upstream, server_hostname=entry.dns or host)
-            except (ssl.SSLError, OSError):
-                send_envoy_error(conn, 503, TLS_ERROR)
+                upstream = self.originate(entry, proxy, header(headers, "host") or host, upstream)
+            except origination.Failed as failure:
+                upstream.close()
+                reply = origination.local_reply(failure)
+                send_envoy_error(conn, 503, reply)
                 self.count(net, entry, entry.host, "http", 503)
-                reason = TLS_ERROR.rpartition("transport failure reason: ")[2]
-                log.code, log.flags, log.transport_failure = 503, accesslog.UPSTREAM_CONNECTION_FAILURE, reason
-                log.details = "upstream_reset_before_response_started{connection_failure," + reason + "}"
-                log.sent, log.upstream_host = len(TLS_ERROR), _join(*address)
+                reason = str(failure)
+                # retried (Istio's default route retries connect failures), as envoy logs it:
+                # upstream_reset_before_response_started{remote_connection_failure|TLS_error:|...}
+                log.code = 503
+                log.flags = f"{accesslog.UPSTREAM_CONNECTION_FAILURE},{accesslog.UPSTREAM_RETRY_LIMIT_EXCEEDED}"
+                log.transport_failure = reason or None
+                log.details = "upstream_reset_before_response_started{remote_connection_failure" + \
+                    (f"|{reason.replace(' ', '_')}" if reason else "") + "}"
+                log.sent, log.upstream_host = len(reply), _join(*address)
                 self.access(net, conn, ip, port, log, proxy)
                 return
         code = self._forward(conn, upstream, line, headers, body, started, relayed)
