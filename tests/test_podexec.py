@@ -5,6 +5,7 @@ from kubectl_egress import podexec
 from kubectl_egress.app import App
 from tests.conftest import serviceaccount_kubeconfig
 from tests.netns import requires_pod_networks
+from tests.procs import holding
 
 
 def kube():
@@ -71,21 +72,6 @@ def test_exec_streams_exit_codes_and_errors(apiserver, kubectl, tmp_path):
         podexec.run(nobody, "default", "shell", "main", ["true"], 10)
 
 
-def processes_with(token: str) -> list[int]:
-    """This machine's processes whose command line holds token (the local cluster's pods run here)."""
-    import os
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and int(entry) != os.getpid():
-            try:
-                with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    if token.encode() in f.read().split(b"\0"):
-                        found.append(int(entry))
-            except OSError:
-                continue
-    return found
-
-
 def eventually(condition, timeout: float = 15):
     import time
     deadline = time.monotonic() + timeout
@@ -131,9 +117,9 @@ def test_a_client_that_goes_away_leaves_the_command_running_until_its_pod_stops(
     script = f"sleep {token} & cat >/dev/null; exec sleep {token}"
     with pytest.raises(EgressError, match="did not finish within 1s"):  # the client gives up and closes
         podexec.run(kube(), "default", "shell", "main", ["sh", "-c", script], 1, stop=podexec.Stop())
-    eventually(lambda: len(processes_with(token)) == 2)  # cat read EOF, then the shell became a sleep
+    eventually(lambda: len(holding(token)) == 2)  # cat read EOF, then the shell became a sleep
     assert kubectl("delete", "pod", "shell", "--wait=true").code == 0
-    eventually(lambda: processes_with(token) == [])
+    eventually(lambda: holding(token) == [])
 
 
 @requires_pod_networks

@@ -14,6 +14,7 @@ from kubectl_egress.errors import ServerError
 from kubectl_egress.model import NAMESPACES, Mesh, Target, resource_of
 from tests.conftest import plugin_path
 from tests.netns import requires_pod_networks
+from tests.procs import command_lines
 from tests.tty import run_on_terminal
 
 pytestmark = requires_pod_networks
@@ -45,21 +46,16 @@ def pod_processes(srv, curls_to: str = "") -> dict[str, set[int]]:
     only curl processes whose command line holds this text."""
     nets = {net.name: (os.stat(net.ns_path).st_ino, net.holder.pid) for net in srv.cluster.network.pods.values()}
     found: dict[str, set[int]] = {name: set() for name in nets}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
+    for pid, argv in command_lines():
+        if curls_to and not (argv[0].endswith(b"curl") and any(curls_to.encode() in arg for arg in argv)):
             continue
         try:
-            inode = os.stat(f"/proc/{entry}/ns/net").st_ino
-            if curls_to:
-                with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    argv = f.read().split(b"\0")
-                if not argv[0].endswith(b"curl") or not any(curls_to.encode() in arg for arg in argv):
-                    continue
+            inode = os.stat(f"/proc/{pid}/ns/net").st_ino
         except OSError:
             continue
         for name, (ns_inode, holder) in nets.items():
-            if inode == ns_inode and int(entry) != holder:
-                found[name].add(int(entry))
+            if inode == ns_inode and pid != holder:
+                found[name].add(pid)
     return found
 
 

@@ -16,6 +16,7 @@ import time
 import pytest
 
 from kubectl_egress import probe
+from tests.procs import holding
 
 FAKE_CURL = textwrap.dedent('''\
     #!{python}
@@ -166,20 +167,6 @@ def lines_until(proc: subprocess.Popen, marker: str) -> list[tuple[float, str]]:
     raise AssertionError(f"{marker!r} never came: {seen}")
 
 
-def probe_processes(nonce: str) -> list[int]:
-    """Processes whose command line holds the nonce: the script's shells and its curls."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and int(entry) != os.getpid():
-            try:
-                with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    if nonce.encode() in f.read():
-                        found.append(int(entry))
-            except OSError:
-                continue
-    return found
-
-
 def test_each_check_is_printed_as_soon_as_it_is_done(run_script):
     """A done line per check as it ends, so the client counts progress and keeps what it has if
     stopped; a slow check holds back only its own lines."""
@@ -208,8 +195,8 @@ def test_a_stop_kills_every_process_of_the_probe(run_script, tmp_path, how):
     proc = started(probe.command(checks, 60, nonce, 3, watch=True), run_script.environ(delay=1))
     try:
         deadline = time.monotonic() + 20
-        while len(probe_processes(nonce)) < 3 + 3 + 1:  # the shell, the watcher, 3 slots and their curls
-            assert time.monotonic() < deadline, probe_processes(nonce)
+        while len(holding(nonce)) < 3 + 3 + 1:  # the shell, the watcher, 3 slots and their curls
+            assert time.monotonic() < deadline, holding(nonce)
             time.sleep(0.05)
         if how == "a stop line":
             proc.stdin.write(b"stop\n")
@@ -220,8 +207,8 @@ def test_a_stop_kills_every_process_of_the_probe(run_script, tmp_path, how):
     finally:
         proc.kill()
     deadline = time.monotonic() + 5
-    while probe_processes(nonce):
-        assert time.monotonic() < deadline, probe_processes(nonce)
+    while holding(nonce):
+        assert time.monotonic() < deadline, holding(nonce)
         time.sleep(0.05)
     assert [p.name for p in tmp_path.iterdir() if p.name not in ("bin", "curl.log")] == []
 
@@ -232,7 +219,7 @@ def test_a_probe_that_ends_leaves_no_watcher(run_script):
     try:
         out = proc.stdout.read()  # stdin stays open until the end, as an exec's does
         proc.wait(timeout=30)
-        assert probe_processes(nonce) == []
+        assert holding(nonce) == []
     finally:
         proc.kill()
     assert proc.returncode == 0 and len(probe.parse(out.decode(), nonce)) == 3
