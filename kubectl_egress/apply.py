@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .errors import EgressError, ServerError
-from .model import HOST_ANNOTATION, MANAGED_BY, MANAGER, ObjectChange, Resource, resource_of
+from .model import HOST_ANNOTATION, MANAGED_BY, MANAGER, WAYPOINT_ANNOTATION, ObjectChange, Resource, resource_of
 
 if TYPE_CHECKING:  # the connection module loads only when a command talks to the cluster
     from .kube import Kube
 
 
-OWN_ANNOTATIONS = (HOST_ANNOTATION,)
+OWN_ANNOTATIONS = (HOST_ANNOTATION, WAYPOINT_ANNOTATION)
 SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields",
                  "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink")
 # Service spec fields that belong to the recipe; the rest (cluster IPs, defaults) stay the server's.

@@ -218,6 +218,9 @@ def _after(ctx: click.Context, result: Any) -> Any:
 @origination_options
 @click.option("--istio-mode", default="auto", show_default=True, metavar="MODE",
               help="auto (from istiod), legacy (Istio <= 1.20), alias (1.21+) or none (no Istio objects).")
+@click.option("--waypoint", metavar="[NS/]NAME", default=None,
+              help="Ambient mode: route HOST through this egress waypoint (its ServiceEntry goes in the "
+                   "waypoint's namespace, labelled istio.io/use-waypoint).")
 @click.option("--force", is_flag=True, help="Take over objects of the same name not made by kubectl-egress.")
 @output_option("yaml", "json", "name")
 @dry_run_option
@@ -241,6 +244,7 @@ def externalname_command(ctx: click.Context, **kw: Any) -> int:
       kubectl egress externalname my-httpbin httpbin.org
       kubectl egress externalname my-api api.example.com --port 443 --protocol https
       kubectl egress externalname my-site site.example --tls-origination
+      kubectl egress externalname my-httpbin httpbin.org --waypoint istio-egress/waypoint
     """
     from .commands import externalname as command  # loaded only when run: start-up stays light
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from .analysis.protocol import protocol_of
 from .analysis.rules import RuleIndex, tls_of
 from .analysis.snapshot import ROOT_NAMESPACE, Snapshot
-from .model import (CLUSTER_DOMAIN, DEPLOYMENTS, ENDPOINTS, ENDPOINTS_CONTROLLER, ENDPOINTS_MANAGED_BY,
+from .model import (MANAGED_BY, CLUSTER_DOMAIN, DEPLOYMENTS, ENDPOINTS, ENDPOINTS_CONTROLLER, ENDPOINTS_MANAGED_BY,
                     ENDPOINT_SLICES, HOST_ANNOTATION, MANAGED_SELECTOR, MANAGER, NAMESPACES, RECIPE_LABEL,
                     SERVICE_ACCOUNTS, SERVICE_ENTRY_RECIPE, SERVICES, SLICE_CONTROLLER, SLICE_MANAGED_BY,
                     SLICE_SERVICE_NAME, Mesh, Origination, Resource, Target, destination_rules,
@@ -355,7 +355,23 @@ def owned(kube: Kube, namespace: str | None, mesh: Mesh, names: tuple[str, ...] 
     found = sorted(by_key.values(), key=lambda f: (f.namespace, f.name))
     if names:
         found = [f for f in found if f.name in names]
+    if mesh.served:
+        _routed_entries(kube, found, entries)
     return found
+
+
+def _routed_entries(kube: Kube, found: list[Found], entries: Resource) -> None:
+    """The ServiceEntry of a Service routed through a waypoint (`externalname --waypoint`) lives in the
+    waypoint's namespace, named NAME.NAMESPACE: found through the Service's annotation."""
+    from .waypoint import entry_name, previous
+    for f in found:
+        where = previous(f.service)
+        if where is None or f.entry is not None:
+            continue
+        obj = kube.get(entries, entry_name(f.target), where[0])
+        if obj is not None and (obj["metadata"].get("labels") or {}).get(MANAGED_BY) == MANAGER:
+            obj.setdefault("apiVersion", entries.api_version)
+            f.entry = (entries, obj)
 
 
 def lookup(kube: Kube, namespace: str, mesh: Mesh, name: str) -> dict[tuple[str, str], dict]:

@@ -164,6 +164,21 @@ class Kube:
             return None
         raise self.server_error(status, payload, method, path)
 
+    def get_text(self, path: str) -> str:
+        """A GET whose answer is not JSON: a pod's metrics through the API server's pod proxy
+        (/api/v1/namespaces/NS/pods/NAME:PORT/proxy/PATH)."""
+        headers = {**self.headers, "Accept": "*/*"}
+        started = time.monotonic()
+        try:
+            status, reason, _, payload = self.http.request("GET", path, None, headers)
+        except (OSError, http.client.HTTPException) as err:
+            self.log("GET", self.base + path, "failed", started)
+            raise self.connect_error(err) from None
+        self.log("GET", self.base + path, f"{status} {reason}", started)
+        if 200 <= status < 300:
+            return (payload or b"").decode(errors="replace")
+        raise self.server_error(status, payload, "GET", path)
+
     def log(self, method: str, url: str, outcome: str, started: float) -> None:
         if self.verbosity >= 6:
             ms = int((time.monotonic() - started) * 1000)

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Union
+from typing import TYPE_CHECKING, Union
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .mesh.facts import MeshFacts
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
 MANAGER = "kubectl-egress"
@@ -27,6 +30,9 @@ OS_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 VERIFY_MODES = ("system", "skip")
 RESOLUTIONS = ("DNS", "NONE", "STATIC")
 LOCATIONS = ("MESH_EXTERNAL", "MESH_INTERNAL")
+# the egress waypoint (NAMESPACE/NAME) an ExternalName Service is routed through (`--waypoint`), whose
+# namespace holds its ServiceEntry
+WAYPOINT_ANNOTATION = "kubectl-egress/waypoint"
 # The labels the cluster's own controllers put on the endpoints they write for Services with a
 # selector (kubernetes pkg/controller/endpoint: LabelManagedBy, ControllerName; and
 # pkg/controller/endpointslice: ControllerName): never an egress service's, so lists skip them.
@@ -147,6 +153,8 @@ class Mesh:
     version: str = ""  # istiod's version, when it could be read
     source: str = ""  # how the mode was found, for `kubectl egress version`
     served: bool = True  # networking.istio.io is served (objects may exist even in mode none)
+    # per-namespace and per-pod facts (revisions, dataplanes, outbound policies), when the command read them
+    facts: "MeshFacts | None" = field(default=None, compare=False, repr=False)
 
     @property
     def api_version(self) -> str:
@@ -185,6 +193,13 @@ NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
 PODS = Resource("", "v1", "pods", "Pod")
 DEPLOYMENTS = Resource("apps", "v1", "deployments", "Deployment")
 SERVICE_ACCOUNTS = Resource("", "v1", "serviceaccounts", "ServiceAccount")
+CONFIG_MAPS = Resource("", "v1", "configmaps", "ConfigMap")
+DAEMON_SETS = Resource("apps", "v1", "daemonsets", "DaemonSet")
+# revision tags live in the injection webhooks (istioctl/pkg/tag)
+MUTATING_WEBHOOKS = Resource("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations",
+                             "MutatingWebhookConfiguration", namespaced=False)
+# egress waypoints are Gateway API Gateways of class istio-waypoint
+GATEWAYS = Resource("gateway.networking.k8s.io", "v1", "gateways", "Gateway")
 
 
 def destination_rules(version: str) -> Resource:
@@ -197,6 +212,8 @@ def service_entries(version: str) -> Resource:
 
 def virtual_services(version: str) -> Resource:
     return Resource("networking.istio.io", version, "virtualservices", "VirtualService")
+def sidecars(version: str) -> Resource:
+    return Resource("networking.istio.io", version, "sidecars", "Sidecar")
 
 
 # Istio's protocol names for a ServiceEntry port, by the port name kubectl-egress gives

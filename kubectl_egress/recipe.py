@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import inventory, manifests, mesh as meshes
+from . import waypoint as routes
+from .mesh import fit
 from .inventory import is_entry_recipe
 from .apply import Applier, is_managed, key_of, plan
 from .errors import EgressError
@@ -79,9 +81,15 @@ def shared_entry(kube: Kube, mesh: Mesh, target: Target) -> dict | None:
     return None
 
 
-def apply_target(kube: Kube, target: Target, force: bool, dry_run: str, istio_mode: str = "auto") -> Result:
-    _namespace_must_exist(kube, target.namespace)
-    mesh = meshes.detect(kube, istio_mode)
+def apply_target(kube: Kube, target: Target, force: bool, dry_run: str, istio_mode: str = "auto",
+                 waypoint: tuple[str, str] | None = None) -> Result:
+    facts = meshes.read(kube, istio_mode, [target.namespace], ambient=False)
+    if facts.namespace_exists(target.namespace) is None:  # not readable with the facts: ask as before
+        _namespace_must_exist(kube, target.namespace)
+    elif facts.namespace_exists(target.namespace) is False:
+        raise EgressError(f'namespace "{target.namespace}" not found: create it with "kubectl '
+                          f'create namespace {target.namespace}", or pick another with -n')
+    mesh = facts.mesh(target.namespace)
     notes = []
     if not mesh.istio and target.origination is not None:
         notes.append("Warning: without Istio nothing originates TLS: callers of "
@@ -101,7 +109,20 @@ def apply_target(kube: Kube, target: Target, force: bool, dry_run: str, istio_mo
         notes.append(f"using serviceentry.networking.istio.io/{shared['metadata']['name']} for {target.host} "
                      "(made by kubectl egress serviceentry; its DestinationRule applies)")
     desired = manifests.objects(target, mesh, shared=shared is not None)
+    entry = fit.registry_entry(target, mesh, facts) if shared is None and target.origination is None else None
+    if entry is not None:  # legacy mode, REGISTRY_ONLY, TLS: the SNI's host must be in the registry
+        desired.insert(1, entry)
+    notes += fit.notes(target, mesh, facts, desired)
+    if waypoint is not None:
+        if not mesh.alias:
+            raise EgressError(f"--waypoint routes a ServiceEntry through a waypoint, which needs Istio's alias mode "
+                              f"for ExternalName Services (1.21+, ambient); this mesh is in {mesh.mode} mode "
+                              f"({mesh.source})")
+        routes.check_gateway(kube, waypoint)
+        desired = routes.route(desired, target, waypoint)
+        notes += routes.notes(target, waypoint, routes.dns_capture(kube))
     live = inventory.lookup(kube, target.namespace, mesh, target.name)
+    live.update(_routed(kube, mesh, target, live, waypoint))
     for key, obj in list(live.items()):
         if is_entry_recipe(obj):  # serviceentry's: never changed or pruned here
             if key in {key_of(o) for o in desired}:
@@ -155,3 +176,17 @@ def apply_entry(kube: Kube, entry: Entry, force: bool, dry_run: str) -> Result:
         live[(obj["kind"], entry.name)] = obj
     steps = plan(manifests.entry_objects(entry, mesh), live, force)
     return Result(Applier(kube, dry_run).run(steps), notes)
+
+
+def _routed(kube: Kube, mesh, target: Target, live: dict, waypoint: tuple[str, str] | None) -> dict:
+    """The ServiceEntries in waypoints' namespaces the service has or had (its Service's annotation),
+    keyed as inventory.lookup keys objects, so that the plan keeps, moves or prunes them."""
+    found = {}
+    places = {routes.previous(live.get(("Service", target.name))), waypoint} - {None}
+    for ns, _ in places:
+        obj = kube.get(service_entries(mesh.networking_version), routes.entry_name(target), ns) if mesh.served else None
+        if obj is not None:
+            obj.setdefault("apiVersion", service_entries(mesh.networking_version).api_version)
+            here = waypoint is not None and ns == waypoint[0]  # else one to prune, keyed apart from the wanted one
+            found[("ServiceEntry", obj["metadata"]["name"] + ("" if here else f" in {ns}"))] = obj
+    return found

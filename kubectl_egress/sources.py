@@ -56,29 +56,45 @@ def candidates(kube: Kube, namespace: str) -> list[dict]:
     return sorted((p for p in pods if ready(p)), key=lambda p: p["metadata"]["name"])
 
 
-def find(kube: Kube, namespace: str, mesh: bool, pod_name: str | None = None) -> Source:
-    """The source pod: named, or the first ready one of the sample with (mesh) or without a sidecar."""
+def dataplane(pod: dict) -> str:
+    """sidecar, ambient (captured by ztunnel) or none."""
+    from .mesh.dataplane import pod_mode
+
+    return pod_mode(pod).dataplane
+
+
+def find(kube: Kube, namespace: str, mesh: bool, pod_name: str | None = None, ambient: bool = False) -> Source:
+    """The source pod: named, or the first ready one of the sample with (mesh) or without a sidecar;
+    ambient: the mesh source is a pod ztunnel captures (its namespace is in ambient mode)."""
     if pod_name:
         pod = kube.get(PODS, pod_name, namespace)
         if pod is None:
             raise EgressError(f'pod "{pod_name}" not found in namespace "{namespace}" (--from)')
         if not ready(pod):
             raise EgressError(f'pod "{namespace}/{pod_name}" is not running and ready (--from)')
-        return Source(namespace, pod_name, app_container(pod), has_sidecar(pod), mesh)
-    found = pick(candidates(kube, namespace), namespace, mesh)
+        return Source(namespace, pod_name, app_container(pod), has_sidecar(pod), mesh, dataplane(pod), pod)
+    found = pick(candidates(kube, namespace), namespace, mesh, ambient)
     if found is not None:
         return found
-    what = "with an Istio sidecar" if mesh else "without a sidecar"
+    what = {"sidecar": "with an Istio sidecar", "ambient": "in ambient mode (captured by ztunnel)",
+            "none": "without a sidecar"}[wanted_dataplane(mesh, ambient)]
     other = "name one with --from POD" if mesh else "pick another namespace with --source-namespace"
     raise EgressError(f'no ready source pod {what} in namespace "{namespace}" (label app=curl or '
                       f"app=sleep): add --deploy-sources to create one, or {other}")
 
 
-def pick(pods: list[dict], namespace: str, mesh: bool) -> Source | None:
-    """The first ready pod of the sample in namespace, with (mesh) or without a sidecar (pure)."""
+def wanted_dataplane(mesh: bool, ambient: bool) -> str:
+    """What a source must have: the mesh source a sidecar (ambient's ztunnel in an ambient
+    namespace), the other none."""
+    return ("ambient" if ambient else "sidecar") if mesh else "none"
+
+
+def pick(pods: list[dict], namespace: str, mesh: bool, ambient: bool = False) -> Source | None:
+    """The first ready pod of the sample in namespace, in the mesh (mesh) or not (pure)."""
+    want = wanted_dataplane(mesh, ambient)
     for pod in sorted(pods, key=lambda p: p["metadata"]["name"]):
-        if pod["metadata"].get("namespace") == namespace and ready(pod) and has_sidecar(pod) == mesh:
-            return Source(namespace, pod["metadata"]["name"], app_container(pod), mesh, mesh)
+        if pod["metadata"].get("namespace") == namespace and ready(pod) and dataplane(pod) == want:
+            return Source(namespace, pod["metadata"]["name"], app_container(pod), want == "sidecar", mesh, want, pod)
     return None
 
 
@@ -89,7 +105,8 @@ def pick_deployed(pods: list[dict], namespace: str) -> Source | None:
         labels = pod["metadata"].get("labels") or {}
         if pod["metadata"].get("namespace") == namespace and ready(pod) and \
                 labels.get(manifests.SOURCE_ROLE) == "probe-source" and "sidecar.istio.io/inject" not in labels:
-            return Source(namespace, pod["metadata"]["name"], app_container(pod), has_sidecar(pod), True)
+            return Source(namespace, pod["metadata"]["name"], app_container(pod), has_sidecar(pod), True,
+                          dataplane(pod), pod)
     return None
 
 
@@ -111,18 +128,19 @@ def deploy(kube: Kube, printer: Printer, wanted: list[tuple[str, bool]], image: 
            everywhere: bool = False, have: list[dict] | None = None, existing: frozenset[str] = frozenset()) -> None:
     """Create the curl sample where a source is missing, then wait until its pods are ready.
 
-    wanted: (namespace, with sidecar). Everything made carries the managed-by label, so that
-    `kubectl egress clean` removes it. everywhere: the namespaces are many, read the sources' pods
-    and Deployments across the cluster, once a round, not a namespace at a time. have: the
-    sample pods already read (every_candidate); existing: namespaces known to be there (the
-    services'), not asked about again. A namespace that refuses the pods (Pod Security
-    admission, a quota: the ReplicaSet's FailedCreate) or whose pods cannot start (an image that
-    cannot be pulled) is one line with the cluster's own words, not a silent wait.
+    wanted: (namespace, in the mesh: with a sidecar, or captured by ambient's ztunnel). Everything made
+    carries the managed-by label, so that `kubectl egress clean` removes it. everywhere: the
+    namespaces are many, read the sources' pods and Deployments across the cluster, once a round,
+    not a namespace at a time. have: the sample pods already read (every_candidate); existing:
+    namespaces known to be there (the services'), not asked about again. A namespace that refuses
+    the pods (Pod Security admission, a quota: the ReplicaSet's FailedCreate) or whose pods cannot
+    start (an image that cannot be pulled) is one line with the cluster's own words, not a silent wait.
     """
     waiting = []
     for namespace, sidecar in wanted:
         present = have if have is not None else candidates(kube, namespace)
-        if pick(present, namespace, sidecar) is not None:
+        if any(p["metadata"].get("namespace") == namespace and ready(p) and (dataplane(p) != "none") == sidecar
+               for p in present):
             continue
         if namespace not in existing:
             exists = kube.namespace_exists(namespace)

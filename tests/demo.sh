@@ -2,6 +2,9 @@
 # The main job on the local cluster: both recipes of SCENARIO.md, made, checked, listed and
 # cleaned with `kubectl egress`, next to what real kubectl sees. Run by `make demo`, which puts
 # the project's virtual environment (and so kubectl-egress) first on PATH.
+#   ISTIO=1.24 make demo                  another Istio release (1.20, 1.22, 1.24, 1.28)
+#   OUTBOUND=REGISTRY_ONLY make demo      a mesh that reaches only hosts in its registry
+#   AMBIENT=1 make demo                   ambient mode: ztunnel instead of sidecars
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,7 +16,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-python -m tests.apiserver --kubeconfig "$work/kubeconfig" --istio "${ISTIO:-1.20}" >"$work/server.out" 2>"$work/server.err" &
+mesh=(--istio "${ISTIO:-1.20}")
+if [ -n "${OUTBOUND:-}" ]; then mesh+=(--outbound-policy "$OUTBOUND"); fi
+if [ -n "${AMBIENT:-}" ] && [ "${AMBIENT}" != 0 ]; then mesh+=(--ambient); fi
+python -m tests.apiserver --kubeconfig "$work/kubeconfig" "${mesh[@]}" >"$work/server.out" 2>"$work/server.err" &
 server=$!
 for _ in $(seq 100); do
   grep -q '^ready ' "$work/server.out" 2>/dev/null && break
@@ -41,8 +47,19 @@ step kubectl get endpointslices,destinationrules
 step kubectl egress get -o wide
 # Check both from a pod with an Istio sidecar and from one without (created on first use)
 step kubectl egress probe --deploy-sources --all-sources
-# Without the DestinationRules, Istio mTLS goes to the external hosts: the mesh rows fail, with the fix
-step kubectl delete destinationrule my-httpbin my-wikipedia
+if [ -n "${AMBIENT:-}" ] && [ "${AMBIENT}" != 0 ]; then
+  # Ambient: ztunnel sends no Istio mTLS to external hosts and ignores REGISTRY_ONLY, so the Istio
+  # objects change nothing for its pods; a Service's endpoints are what matter
+  step kubectl delete destinationrule,serviceentry --all
+  step kubectl egress probe --all-sources
+  step kubectl delete endpointslice my-wikipedia-ipv4
+elif [ "${OUTBOUND:-}" = REGISTRY_ONLY ] && [ -n "$(kubectl get serviceentry -o name)" ]; then
+  # REGISTRY_ONLY: without the ServiceEntry the external host is not in the registry: the sidecar blocks it
+  step kubectl delete serviceentry my-httpbin
+else
+  # Without the DestinationRules, Istio mTLS goes to the external hosts: the mesh rows fail, with the fix
+  step kubectl delete destinationrule my-httpbin my-wikipedia
+fi
 step kubectl egress probe --all-sources || true
 step kubectl egress check || true
 step kubectl egress externalname my-httpbin httpbin.org

@@ -29,7 +29,9 @@ def test_istiod_facts(deployment, facts):
     ("v1", istiod(image="pilot:1.24.3"), "auto", "alias", True),
     ("v1beta1", istiod(image="pilot:1.21.0"), "auto", "alias", True),
     ("v1beta1", istiod(env=[("ENABLE_EXTERNAL_NAME_ALIAS", "true")]), "auto", "alias", True),
-    ("v1", istiod(image="pilot:1.24.3", env=[("ENABLE_EXTERNAL_NAME_ALIAS", "false")]), "auto", "legacy", True),
+    # 1.24 no longer reads the opt-out (istio commit 3cb62000738, istio#52317)
+    ("v1", istiod(image="pilot:1.24.3", env=[("ENABLE_EXTERNAL_NAME_ALIAS", "false")]), "auto", "alias", True),
+    ("v1", istiod(image="pilot:1.23.6", env=[("ENABLE_EXTERNAL_NAME_ALIAS", "false")]), "auto", "legacy", True),
     ("v1", None, "auto", "alias", True),  # istiod unreadable: v1 is served from 1.22
     ("v1beta1", None, "auto", "legacy", True),
     ("v1", istiod(image="pilot:1.24.3"), "legacy", "legacy", True),

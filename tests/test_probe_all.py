@@ -89,8 +89,9 @@ def test_a_namespace_without_a_source_is_named_or_probed_from_the_one_given(clus
     missing = egress("probe", "-A", "--all-sources", "-l", "tier!=silver")
     assert missing.code == 1 and missing.out == ""
     assert missing.err.strip() == (
-        "error: no ready source pod with an Istio sidecar (label app=curl or app=sleep) in namespace team-c: "
-        "add --deploy-sources to create them, or name one pod for the rest with --from POD --from-namespace NS")
+        "error: no ready source pod in the mesh (label app=curl or app=sleep, with a sidecar, or captured by "
+        "ztunnel in an ambient namespace) in namespace team-c: add --deploy-sources to create them, or name one "
+        "pod for the rest with --from POD --from-namespace NS")
     assert cluster.writes() == [] and execs(cluster) == []
     pod = kubectl("get", "pod", "-n", "team-a", "-l", ROLE, "-o", "jsonpath={.items[0].metadata.name}").out
     cluster.clear_requests()
@@ -129,7 +130,7 @@ def test_json_rows_can_be_diffed_between_runs(cluster, egress):
     assert set(items(first)[0]["observed"]) == {"time", "connectedTo"}
     assert [list(item) for item in items(first)][0] == ["code", "curlExitCode", "hint", "namespace", "observed",
                                                         "port", "result", "service", "sidecar", "source",
-                                                        "tlsOriginated", "url"]
+                                                        "tlsOriginated", "url", "via", "viaEvidence"]
 
 
 def test_summary_and_junit_name_the_broken_service(cluster, egress, kubectl, tmp_path):
@@ -231,3 +232,17 @@ def test_a_namespace_that_refuses_the_sources_says_why_at_once(apiserver, egress
                          'runAsUser=0)')
     assert '"curl"' not in last  # the source's own container is not what is refused
     assert time.monotonic() - started < 60  # not the 180 s wait for pods that will never come
+
+
+def test_ambient_and_sidecar_namespaces_each_from_their_own_kind_of_source(make_apiserver, egress):
+    """An ambient namespace's mesh source is a pod ztunnel captures, a sidecar namespace's one with a
+    sidecar; --deploy-sources makes both, and each row shows what carried it (issue 9's evidence)."""
+    srv = make_apiserver("1.24", ambient=True)  # namespace default is enrolled in ambient
+    assert srv.request("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {
+        "name": "side", "labels": {"istio-injection": "enabled"}}})[0] == 201
+    assert egress("externalname", "web", "httpbin.org").code == 0
+    assert egress("externalname", "web", "httpbin.org", "-n", "side").code == 0
+    res = egress("probe", "-A", "--deploy-sources", "-o", "json")
+    assert res.code == 0, res.err
+    assert [(r["namespace"], r["source"].split("/")[0], r["result"], r["sidecar"], r["via"]) for r in items(res)] == [
+        ("default", "default", "OK", "no (ztunnel)", "ztunnel"), ("side", "side", "OK", "yes", "sidecar")]

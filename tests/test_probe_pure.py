@@ -268,9 +268,13 @@ PLAIN_WIKI = Target("wiki-plain", "default", host="en.wikipedia.org", ips=(ipadd
     (PLAIN_WIKI, outcome(exit=0, code=400, body="<center>The plain HTTP request was sent to HTTPS port</center>"),
      PLAIN, "plain HTTP reached a TLS port: name the port for TLS",
      "kubectl egress endpoints wiki-plain 198.35.26.96 --port 443 --protocol https --host en.wikipedia.org"),
-    (HTTPBIN, outcome(exit=28), PLAIN,
+    (HTTPBIN, outcome(exit=28), MESH,
      "no answer within --timeout=10s: an egress firewall, a NetworkPolicy or Istio's REGISTRY_ONLY outbound "
      "policy may block it, or the external host is down", ""),
+    # REGISTRY_ONLY is a sidecar's: a pod outside the mesh (or ambient's ztunnel, istio#54281) never meets it
+    (HTTPBIN, outcome(exit=28), PLAIN,
+     "no answer within --timeout=10s: an egress firewall or a NetworkPolicy may block it, or the external host "
+     "is down", ""),
     (WIKI, outcome(exit=6), PLAIN,
      "DNS: en.wikipedia.org does not resolve in the pod; is the Service there? (kubectl egress get my-wikipedia)",
      ""),

@@ -61,6 +61,12 @@ MESSAGES: dict[str, Message] = {m.code: m for m in (
     Message("EG0008", "CertificateVerificationSkipped", "Warning",
             "insecureSkipVerify is true for %s: the sidecar accepts any certificate and ignores caCertificates %s, "
             "so whoever can intercept the connection can read and change it"),
+    Message("EG0009", "BlockedByRegistryOnly", "Error",
+            "%s have outbound traffic policy REGISTRY_ONLY, from the %s, and cannot reach %s: %s; their sidecars "
+            "answer HTTP 502 from the BlackHoleCluster and reset TLS handshakes"),
+    Message("EG0010", "NamespaceRevisionNotFound", "Warning",
+            "the namespace is labelled %s, but Istio has no revision or revision tag %s (there are: %s): no "
+            "injection webhook selects its pods, which start without a sidecar"),
 )}
 
 

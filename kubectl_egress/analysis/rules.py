@@ -61,9 +61,12 @@ def alias_rules(snapshot: Snapshot, svc: dict) -> list[Finding]:
     """EG0004: a DestinationRule for an ExternalName Service's own name, which 1.21+ ignores."""
     from .messages import finding
     spec = svc.get("spec") or {}
-    if not snapshot.mesh.alias or spec.get("type") != "ExternalName":
-        return []
     name, ns = svc["metadata"]["name"], svc["metadata"].get("namespace", "")
+    facts = snapshot.mesh.facts
+    revision = facts.revision_for(ns) if facts is not None and facts.override == "auto" else None
+    alias = revision.alias if revision is not None else snapshot.mesh.alias  # the namespace's revision decides
+    if not alias or spec.get("type") != "ExternalName":
+        return []
     host = f"{name}.{ns}.{DOMAIN}"
     out = []
     index = snapshot.rule_index()
@@ -71,7 +74,7 @@ def alias_rules(snapshot: Snapshot, svc: dict) -> list[Finding]:
         rule = index.in_namespace(host, rule_ns, exact_only=True)
         if rule is not None:
             out.append(finding("EG0004", f"DestinationRule {rule_ns}/{rule['metadata']['name']}", host,
-                               snapshot.mesh.version or "1.21+", spec.get("externalName", "").rstrip("."),
+                               (revision.version if revision is not None else snapshot.mesh.version) or "1.21+", spec.get("externalName", "").rstrip("."),
                                fix=fix_command(snapshot, svc)))
     return out
 

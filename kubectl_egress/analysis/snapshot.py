@@ -44,6 +44,8 @@ class Snapshot:
     routes: list[dict] = field(default_factory=list)  # VirtualServices
     selected: list[dict] | None = None  # with -l: the ServiceEntries it selects (None: no selector)
     namespace: str | None = None  # the namespace checked; None: all
+    namespaces: list[str] = field(default_factory=list)  # in scope, for the namespace analyzers
+    registry: list[dict] | None = None  # every namespace's ServiceEntries, read under REGISTRY_ONLY
     _index: object = field(default=None, repr=False, compare=False)
 
     def rule_index(self):

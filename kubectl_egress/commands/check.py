@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from .. import analysis, inventory, mesh as meshes, printers, terminal, validate as check
 from ..app import App
-from ..errors import UsageError
+from ..errors import ServerError, UsageError
+from ..model import service_entries
 from .get import missing_error
 
 
@@ -31,7 +32,10 @@ def run(app: App, opts: Options) -> int:
     mode = check.istio_mode(opts.istio_mode)
     kube = app.kube()
     namespace = None if opts.all_namespaces else kube.namespace
-    snap = inventory.snapshot(kube, namespace, meshes.detect(kube, mode))
+    facts = meshes.read(kube, mode, [] if namespace is None else [namespace], all_namespaces=namespace is None)
+    snap = inventory.snapshot(kube, namespace, facts.mesh(namespace))
+    snap.namespaces = sorted(facts.namespaces) if namespace is None else [namespace]
+    registry_entries(kube, snap, facts)
     present = {s["metadata"]["name"] for s in snap.services} | {e["metadata"]["name"] for e in snap.entries}
     for name in opts.names:
         if name not in present:
@@ -46,6 +50,24 @@ def run(app: App, opts: Options) -> int:
         where = "all namespaces" if namespace is None else f"namespace: {namespace}"
         app.printer.note(f"\u2714 No validation issues found when analyzing {where}.")
     return 1 if analysis.at_or_above(findings, opts.fail_on.lower()) else 0
+
+
+def registry_entries(kube, snap: analysis.Snapshot, facts) -> None:
+    """Under REGISTRY_ONLY any namespace's ServiceEntry can put a host in the registry (exported
+    everywhere by default): read them all then (snap.registry, for that question only); the
+    namespace's, in the snapshot, when that is all this user may read."""
+    from ..analysis.registry import callers
+
+    if facts.networking_version is None or not any(policy.registry_only for ns in snap.namespaces
+                                                   for _, policy in callers(facts, ns)):
+        return
+    try:
+        entries = kube.list_if_served(service_entries(facts.networking_version), None)
+    except ServerError as err:
+        if err.code != 403:
+            raise
+        return
+    snap.registry = entries
 
 
 def output(app: App, findings: list[analysis.Finding]) -> None:

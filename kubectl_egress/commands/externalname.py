@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from .. import printers, validate as check
+from .. import printers, validate as check, waypoint as routes
 from ..app import App
 from ..errors import UsageError
 from ..model import Target
@@ -34,6 +34,7 @@ class Options:
     output: str | None = None
     dry_run: str = "none"
     istio_mode: str = "auto"
+    waypoint: str | None = None
 
 
 def validate(opts: Options) -> Target:
@@ -57,8 +58,11 @@ def validate(opts: Options) -> Target:
 def run(app: App, opts: Options) -> int:
     target = validate(opts)
     check.istio_mode(opts.istio_mode)
+    if opts.waypoint:
+        routes.parse(opts.waypoint, "default")  # its form, before any request
     kube = app.kube()
     target = dataclasses.replace(target, namespace=kube.namespace)
-    result = apply_target(kube, target, opts.force, opts.dry_run, check.istio_mode(opts.istio_mode))
+    waypoint = routes.parse(opts.waypoint, kube.namespace) if opts.waypoint else None
+    result = apply_target(kube, target, opts.force, opts.dry_run, check.istio_mode(opts.istio_mode), waypoint)
     printers.print_changes(app.printer, result.changes, opts.output, opts.dry_run, result.notes)
     return 0

@@ -20,8 +20,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from .. import __version__, inventory, manifests, mesh as meshes, printers, probe, progress, reports, runner
-from .. import sources, terminal, validate as check
+from .. import __version__, evidence, inventory, manifests, mesh as meshes, printers, probe, progress, reports
+from .. import runner, sources, terminal, validate as check
 from ..analysis import tls_of
 from ..app import App
 from ..errors import EgressError, UsageError
@@ -76,6 +76,8 @@ class Row:
     exit: int
     port: int = 0
     originated: bool = False  # the sidecar spoke TLS for the app (TLS origination seen)
+    via: str = ""  # what carried it: sidecar, ztunnel, waypoint, none, or unverified (ambient, no evidence)
+    evidence: str = ""  # for ambient rows: what ztunnel's counters showed, or why they could not
     seconds: float = 0.0  # curl's time_total
     case: str = ""  # the JUnit case's name: the same from run to run (no pod name, no timing)
     kind: str = ""  # the hint with this row's own names replaced, which --summary counts by
@@ -96,6 +98,7 @@ class Row:
         return {"service": self.service, "namespace": self.namespace, "port": self.port, "source": self.source,
                 "url": self.url, "result": self.result, "code": self.code, "sidecar": self.sidecar,
                 "hint": str(self.hint), "curlExitCode": self.exit, "tlsOriginated": self.originated,
+                "via": self.via, "viaEvidence": self.evidence,
                 "observed": {"time": self.time, "connectedTo": self.connected_to}}
 
 
@@ -218,7 +221,9 @@ def run(app: App, opts: Options) -> int:
     kube = app.kube()
     namespace = kube.namespace
     scope = None if opts.all_namespaces else namespace  # None: every namespace
-    mesh = meshes.detect(kube, opts.istio_mode.lower())
+    facts = meshes.read(kube, opts.istio_mode.lower(), [namespace, opts.source_namespace] if scope else
+                        [opts.source_namespace], all_namespaces=scope is None)
+    mesh = facts.mesh(scope)  # -A: the default revision's, as check -A reads it
     found = inventory.read(kube, scope, mesh, opts.names, opts.selector or "")
     errors = [missing_error(kube, n, namespace) for n in opts.names if n not in {f.name for f in found}]
     if errors:
@@ -239,13 +244,27 @@ def run(app: App, opts: Options) -> int:
     if not planned:
         where = f"namespace {namespace}" if scope else "the cluster"
         raise EgressError(f"nothing to probe: the egress services in {where} have only UDP ports")
-    jobs = assign(kube, app, opts, planned, scope)
+    jobs = assign(kube, app, opts, planned, scope, facts)
+    chosen = [j.source for j in jobs]
+    ctxs = dict(zip([s.label for s in chosen], evidence.contexts(facts, chosen)))
+    hosts_known = evidence.entry_hosts(kube, facts, namespace if scope else None, list(ctxs.values()),
+                                       any(p.target.external_name for p in planned))
     shown = progress.wanted(app.printer.err, app.printer.env, opts.output)
     meter = progress.Progress(app.printer.err if shown else None, sum(len(j.checks) for j in jobs),
                               app.printer.env)
+    captured = [s for s in chosen if s.ambient]
+    ztunnel = evidence.Ztunnel(kube)
+    ztunnel.start(captured)
     started = time.monotonic()
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     finished = runner.run(kube, jobs, timeout, opts.parallel, meter, opts.max_execs)
+    expected = {p.check.id: evidence.destinations(p.target.fqdn, p.target.host if p.target.external_name else "")
+                for p in planned}
+    outcomes_of = {j.source.label: j.outcomes for j in jobs}
+    carried = ztunnel.finish(captured, expected, lambda s: {i: bool(o.remote) or o.exit == 0
+                                                           for i, o in outcomes_of[s.label].items()})
+    for problem in ztunnel.problems:
+        app.printer.note(f"{problem}: its rows say the ambient path was not verified")
     if app.verbosity >= 1:
         checks = len(planned)
         app.printer.note(f"probed {checks} service port{'s' if checks != 1 else ''} from "
@@ -254,7 +273,7 @@ def run(app: App, opts: Options) -> int:
     failed = [j for j in jobs if j.error is not None]
     if failed and scope is not None and finished:  # one namespace: a source that cannot run is the answer
         raise failed[0].error  # type: ignore[misc]
-    rows = rows_of(planned, jobs, timeout, finished)
+    rows = rows_of(planned, jobs, timeout, finished, Evidence(ctxs, hosts_known, carried))
     report(app, rows, opts, stamp)
     if not finished:
         total = sum(len(j.checks) for j in jobs)
@@ -264,7 +283,8 @@ def run(app: App, opts: Options) -> int:
     return 0 if all(r.result == "OK" for r in rows) else 1
 
 
-def assign(kube, app: App, opts: Options, planned: list[Planned], scope: str | None) -> list[runner.Job]:
+def assign(kube, app: App, opts: Options, planned: list[Planned], scope: str | None,
+           facts: meshes.MeshFacts) -> list[runner.Job]:
     """The source pods and the checks each runs: one job per pod.
 
     One namespace: its mesh source (the curl or sleep sample with a sidecar, or --from) and the
@@ -272,7 +292,8 @@ def assign(kube, app: App, opts: Options, planned: list[Planned], scope: str | N
     each namespace's checks run from its own mesh source; a namespace without one uses the pod
     --from names, once for the whole run (pods reach NAME.NS.svc.cluster.local from any
     namespace); --deploy-sources puts the sample where neither is, and nowhere else. The source
-    without a sidecar runs every check.
+    without a sidecar runs every check. A mesh source in a namespace in ambient mode is a pod
+    ztunnel captures, not one with a sidecar.
     """
     mesh_wanted = opts.all_sources or not opts.without_istio
     plain_wanted = opts.all_sources or opts.without_istio
@@ -287,11 +308,12 @@ def assign(kube, app: App, opts: Options, planned: list[Planned], scope: str | N
         if opts.deploy_sources:
             sources.deploy(kube, app.printer, wanted, image)
         chosen = [fallback] if fallback else []
-        chosen += [sources.find(kube, ns, sidecar) for ns, sidecar in wanted]
+        chosen += [find_source(kube, facts, ns, mesh, None, facts.ambient_namespace(scope)) for ns, mesh in wanted]
         return [runner.Job(source, list(checks)) for source in chosen]
     namespaces = sorted({p.found.namespace for p in planned})
     pods = sources.every_candidate(kube)
-    own = {ns: sources.pick(pods, ns, True) for ns in namespaces} if mesh_wanted else {}
+    ambient = {ns: facts.ambient_namespace(ns) for ns in namespaces}
+    own = {ns: sources.pick(pods, ns, True, ambient[ns]) for ns in namespaces} if mesh_wanted else {}
     missing = [ns for ns in namespaces if mesh_wanted and own[ns] is None and fallback is None]
     plain = sources.pick(pods, opts.source_namespace, False) if plain_wanted else None
     wanted = [(ns, True) for ns in missing] + ([(opts.source_namespace, False)] if plain_wanted and not plain else [])
@@ -300,14 +322,15 @@ def assign(kube, app: App, opts: Options, planned: list[Planned], scope: str | N
                        existing=frozenset(namespaces))
         pods = sources.every_candidate(kube)
         for ns in missing:  # ours, in a namespace outside the mesh, has no sidecar: its rows say so
-            own[ns] = sources.pick(pods, ns, True) or sources.pick_deployed(pods, ns)
+            own[ns] = sources.pick(pods, ns, True, ambient[ns]) or sources.pick_deployed(pods, ns)
         if plain_wanted and not plain:
             plain = sources.pick(pods, opts.source_namespace, False)
     elif missing:
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-        raise EgressError(f"no ready source pod with an Istio sidecar (label app=curl or app=sleep) in "
-                          f"namespace{'s' if len(missing) > 1 else ''} {shown}: add --deploy-sources to create "
-                          "them, or name one pod for the rest with --from POD --from-namespace NS")
+        raise EgressError(f"no ready source pod in the mesh (label app=curl or app=sleep, with a sidecar, or "
+                          f"captured by ztunnel in an ambient namespace) in namespace{'s' if len(missing) > 1 else ''} "
+                          f"{shown}: add --deploy-sources to create them, or name one pod for the rest with "
+                          "--from POD --from-namespace NS")
     if plain_wanted and plain is None:
         plain = sources.find(kube, opts.source_namespace, False)  # or says why, as for one namespace
     jobs: dict[str, runner.Job] = {}
@@ -320,7 +343,18 @@ def assign(kube, app: App, opts: Options, planned: list[Planned], scope: str | N
     return list(jobs.values())
 
 
-def rows_of(planned: list[Planned], jobs: list[runner.Job], timeout: float, finished: bool) -> list[Row]:
+@dataclass(frozen=True)
+class Evidence:
+    """What the mesh says about the rows beyond curl (evidence.py): each source's Context, the
+    hosts ServiceEntries name, and what ztunnel's counters showed for ambient sources."""
+
+    contexts: dict[str, probe.Context]  # by source label
+    entry_hosts: set[str] | None = None
+    carried: dict = dataclasses.field(default_factory=dict)  # source label -> check id -> Carried
+
+
+def rows_of(planned: list[Planned], jobs: list[runner.Job], timeout: float, finished: bool,
+            seen: Evidence = Evidence({})) -> list[Row]:
     """A row per check and source that ran it, in the order of the services and, for each, of the
     sources (mesh first). A stopped run has the rows of the checks that finished; a source that
     could not run (-A) fails its rows with why."""
@@ -334,28 +368,63 @@ def rows_of(planned: list[Planned], jobs: list[runner.Job], timeout: float, fini
             outcome = job.outcomes.get(p.check.id)
             if outcome is None and not finished:
                 continue
-            one = row(p, outcome or probe.Outcome(), job.source, timeout)
+            label = job.source.label
+            ctx = seen.contexts.get(label, probe.Context())
+            ctx = evidence.with_entry(ctx, p.target.host, seen.entry_hosts) if p.target.external_name else ctx
+            one = row(p, outcome or probe.Outcome(), job.source, timeout, ctx,
+                      seen.carried.get(label, {}).get(p.check.id))
             if outcome is None and job.error is not None:
                 one = dataclasses.replace(one, hint=probe.Hint(job.error.message), kind="the probe could not run")
             rows.append(one)
     return rows
 
 
-def row(planned: Planned, outcome: probe.Outcome, source: probe.Source, timeout: float) -> Row:
+def find_source(kube, facts: meshes.MeshFacts, namespace: str, mesh: bool, pod: str | None,
+                ambient: bool) -> probe.Source:
+    """sources.find; when no mesh source is found because the namespace asks for no mesh at all, say so."""
+    try:
+        return sources.find(kube, namespace, mesh, pod, ambient=mesh and ambient)
+    except EgressError as err:
+        asked = facts.namespace(namespace)
+        if not mesh or not facts.revisions or asked.dataplane != "none" or not asked.exists or \
+                namespace not in facts.namespaces:
+            raise
+        how = (f"kubectl label namespace {namespace} istio.io/dataplane-mode=ambient" if facts.ambient_installed
+               else f"kubectl label namespace {namespace} istio-injection=enabled")
+        raise EgressError(f"{err.message}; namespace {namespace} is not in the mesh (no istio-injection, istio.io/rev "
+                          f"or istio.io/dataplane-mode label): enroll it with \"{how}\"" +
+                          ("" if facts.ambient_installed else " and restart its pods")) from None
+
+
+def carrier(outcome: probe.Outcome, source: probe.Source, carried) -> tuple[str, str, str]:
+    """(SIDECAR cell, via, evidence): whether a sidecar's headers or metrics were seen, as ever; for a
+    pod in ambient mode, what ztunnel's counters showed (`no (ztunnel)`), or that they did not
+    (`no (ambient, not verified)`)."""
+    if probe.sidecar_seen(outcome):
+        return "yes", "sidecar", ""
+    if not source.ambient:
+        return "no", "none", ""
+    if carried is None or not carried.via:
+        return "no (ambient, not verified)", "unverified", carried.evidence if carried else ""
+    return f"no ({carried.via})", carried.via, carried.evidence
+
+
+def row(planned: Planned, outcome: probe.Outcome, source: probe.Source, timeout: float,
+        ctx: probe.Context = probe.Context(), carried=None) -> Row:
     chk, target = planned.check, planned.target
     good = probe.ok(outcome, chk, source.sidecar)
-    hint = probe.diagnose(chk, outcome, target, source, timeout)
+    hint = probe.diagnose(chk, outcome, target, source, timeout, ctx)
     originated = probe.originated(outcome, chk)
-    sidecar = "yes" if probe.sidecar_seen(outcome) else "no"
+    cell, via, why = carrier(outcome, source, carried)
     names = [(chk.url, "<url>"), (chk.mesh_host, "<service-host>"), (target.host, "<host>"),
              (outcome.remote, "<address>"), (source.label, "<source>"), (target.name, "<service>"),
              *((str(ip), "<ip>") for ip in target.ips)]
     return Row(service=planned.found.name, namespace=planned.found.namespace, source=source.label, url=chk.url,
                result="OK" if good else "FAIL", code=str(outcome.code) if outcome.code else "-",
                time=format_time(outcome.time) if outcome.ran else "-",
-               sidecar="yes (TLS)" if originated else sidecar,  # kubectl's own cells say "3 (5m ago)"
+               sidecar="yes (TLS)" if originated else cell,  # kubectl's own cells say "3 (5m ago)"
                connected_to=outcome.remote, hint=hint, exit=outcome.exit, port=target.port, originated=originated,
-               seconds=outcome.time, case=case_name(planned, source),
+               via=via, evidence=why, seconds=outcome.time, case=case_name(planned, source),
                kind=reports.hint_kind(hint.message, names) if hint else "")
 
 

@@ -1,7 +1,7 @@
 """What to curl for each egress service port, and from where (pure)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..model import TLS_PROTOCOLS, Target
 
@@ -117,8 +117,14 @@ class Source:
     pod: str
     container: str
     sidecar: bool
-    mesh: bool  # chosen as the mesh source (a sidecar is expected)
+    mesh: bool  # chosen as the mesh source (a sidecar, or ambient's ztunnel, is expected)
+    dataplane: str = ""  # what the pod has: sidecar, ambient or none ("": sidecar or none, by `sidecar`)
+    obj: dict | None = field(default=None, compare=False, repr=False)  # the pod as read
 
     @property
     def label(self) -> str:
         return f"{self.namespace}/{self.pod}"
+
+    @property
+    def ambient(self) -> bool:
+        return self.dataplane == "ambient"

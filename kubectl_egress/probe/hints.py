@@ -6,11 +6,15 @@ str(hint) is the one line `-o json` and `-o wide` carry: "MESSAGE; fix: COMMAND"
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..model import PROTOCOLS, Target
 from .checks import HTTP_PROTOCOLS, Check, Source
 from .parse import Outcome
-from .verdict import passthrough, redirect_to_https, sidecar_seen
+from .verdict import counted, passthrough, redirect_to_https, sidecar_seen
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..mesh import PodFacts
 
 MTLS_TEXT = "upstream connect error or disconnect/reset before headers"
 
@@ -30,6 +34,22 @@ class Hint:
 
 
 NO_HINT = Hint()
+
+
+def recipe(target: Target) -> str:
+    """The recipe's command for target as it should be: never Istio mutual TLS to an external host
+    (read back, tls_mode is the rule that applies, which may be the mesh-wide ISTIO_MUTUAL one)."""
+    return command_line(target, tls_mode="DISABLE") if target.tls_mode == "ISTIO_MUTUAL" else command_line(target)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the mesh says about a check beyond curl's outcome (from MeshFacts; the defaults: unknown)."""
+
+    pod: PodFacts | None = None  # the source pod's data plane, revision and outbound policy
+    ambient_installed: bool = False  # ztunnel runs, so a pod outside the mesh can join it in ambient mode
+    entry: bool | None = None  # a ServiceEntry names the service's external host (None: not read)
+    restart: str = ""  # the command that replaces the source pod
 
 
 def command_line(target: Target, explicit: tuple[str, ...] = (), **changes: object) -> str:
@@ -128,7 +148,91 @@ def handshake_note(check: Check, outcome: Outcome) -> Hint:
                 + (f" -n {check.namespace}" if check.namespace != "default" else ""))
 
 
-def diagnose(check: Check, outcome: Outcome, target: Target, source: Source, timeout: float) -> Hint:
+BLACKHOLE = "BlackHoleCluster"
+
+
+def registry_blocked(check: Check, outcome: Outcome, target: Target, source: Source, ctx: Context) -> Hint:
+    """REGISTRY_ONLY: the sidecar sent the request to the BlackHoleCluster, because the host is not in
+    its registry. Evidence: Envoy's 502 without a body (the block_all route) or a reset connection,
+    when the host is known to be missing; or BlackHoleCluster in the sidecar's own metrics (istio#28994,
+    istio#43065). Fix: the ServiceEntry (the recipe writes it), or the Sidecar's egress hosts."""
+    policy = ctx.pod.policy if ctx.pod is not None else None
+    if not source.sidecar or policy is None or not policy.registry_only:
+        return NO_HINT
+    blackhole = any(BLACKHOLE in name for name in counted(outcome))
+    answered = (outcome.code == 502 and not outcome.body.strip()) or outcome.exit in (35, 52, 56)
+    alias = ctx.pod.revision.alias if ctx.pod is not None and ctx.pod.revision is not None else True
+    if target.external_name and (alias or check.tls):  # the external host is what the sidecar must know
+        host, kind = target.host, "a ServiceEntry"
+        missing = ctx.entry is False
+    else:  # the Service itself is the registry entry
+        host, kind, missing = target.fqdn, "the Service", False
+    hidden = not missing and not policy.sees(target.namespace, host)
+    if not (blackhole or (answered and (missing or hidden))):
+        return NO_HINT
+    seen = "HTTP 502 from the BlackHoleCluster" if outcome.code == 502 else (
+        "a reset connection" + (", counted for the BlackHoleCluster" if blackhole else ""))
+    head = f"the sidecar blocked it ({seen}): outbound traffic policy REGISTRY_ONLY, from the {policy.source}, and "
+    if missing:
+        return Hint(head + f"no ServiceEntry puts {host} in its registry", recipe(target))
+    if hidden:
+        ns, name = policy.sidecar_name.split("/")
+        return Hint(head + f"the egress hosts of Sidecar {policy.sidecar_name} do not include "
+                    f"{target.namespace}/{host} ({kind} is there, but hidden): add \"{target.namespace}/{host}\" "
+                    "to them", f"kubectl edit sidecar {name} -n {ns}")
+    return Hint(head + f"Istio matches no service for {host} on port {target.port} (is the port's protocol right?)")
+
+
+def stale_revision(target: Target, ctx: Context, failed: bool) -> Hint:
+    """The source pod was injected by another revision than its namespace now asks for (a canary
+    upgrade not yet rolled out): what the row shows is the old control plane's behaviour."""
+    pod = ctx.pod
+    if pod is None or not pod.stale_revision or pod.revision is None or pod.asked is None:
+        return NO_HINT
+    differ = pod.revision.alias != pod.asked.alias and target.external_name
+    if failed and not differ:
+        return NO_HINT  # the failure's own hint says more
+    old, new = pod.revision, pod.asked
+    effect = (f"in {old.mode} mode, which needs other objects for an ExternalName Service than {new.mode} mode"
+              if differ else "so this row shows the old control plane's behaviour")
+    return Hint(f"the source pod runs revision {old.name} ({old.version or 'unknown version'}) but its namespace asks "
+                f"for revision {new.name} ({new.version or 'unknown version'}): its sidecar follows {old.istiod} "
+                f"{effect}, until the pod is replaced", ctx.restart)
+
+
+def not_in_mesh(source: Source, ctx: Context) -> Hint:
+    """The mesh source has neither a sidecar nor ztunnel: say how its namespace joins the mesh it asks
+    for, and never tell a pod of an ambient namespace (or mesh) to take a sidecar."""
+    if not source.mesh or source.sidecar or source.ambient:
+        return NO_HINT
+    pod = source.obj or {}
+    labels = (pod.get("metadata") or {}).get("labels") or {}
+    asked = ctx.pod.namespace if ctx.pod is not None else None
+    ns = source.namespace
+    if asked is not None and asked.dataplane == "ambient":
+        if labels.get("istio.io/dataplane-mode") == "none":
+            return Hint(f"the source pod {source.label} opts out of ambient mode (label istio.io/dataplane-mode=none) "
+                        f"though namespace {ns} is enrolled", f"kubectl label pod {source.pod} -n {ns} "
+                        "istio.io/dataplane-mode-")
+        return Hint(f"namespace {ns} is enrolled in ambient mode ({asked.label}), but ztunnel has not captured "
+                    f"the source pod {source.label} (no ambient.istio.io/redirection annotation): is istio-cni-node "
+                    "running on its node?")
+    if asked is not None and asked.dataplane == "sidecar":
+        if str(labels.get("sidecar.istio.io/inject", "")).lower() == "false":
+            return Hint(f"the source pod {source.label} opts out of injection (label sidecar.istio.io/inject=false) "
+                        f"though namespace {ns} asks for sidecars ({asked.label})")
+        return Hint(f"the source pod {source.label} has no istio-proxy though namespace {ns} asks for sidecars "
+                    f"({asked.label}): it started before, so replace it", ctx.restart)
+    if ctx.ambient_installed:
+        return Hint(f"the source pod {source.label} is not in the mesh: namespace {ns} is enrolled in neither "
+                    "ambient mode nor sidecar injection; ambient mode needs no restart",
+                    f"kubectl label namespace {ns} istio.io/dataplane-mode=ambient")
+    return Hint(f"the source pod {source.label} has no istio-proxy sidecar: label its namespace "
+                f"(kubectl label namespace {ns} istio-injection=enabled) and restart it")
+
+
+def diagnose(check: Check, outcome: Outcome, target: Target, source: Source, timeout: float,
+             ctx: Context = Context()) -> Hint:
     """Why a check failed (or looks suspicious), with the command that fixes it; NO_HINT when all is well."""
     error = outcome.error.lower()
     body = outcome.body
@@ -139,9 +243,20 @@ def diagnose(check: Check, outcome: Outcome, target: Target, source: Source, tim
         hint = origination_hint(check, outcome, target, source)
         if hint:
             return hint
+    failed = not (outcome.exit == 0 and 200 <= outcome.code < 400) and not check.url.startswith("telnet://")
+    hint = stale_revision(target, ctx, failed) if failed else NO_HINT
+    if hint:
+        return hint
     if outcome.code == 503 and MTLS_TEXT in body and source.sidecar:
         return Hint("the sidecar sent Istio mutual TLS to an external host, which cannot speak it: no "
                     f"DestinationRule with a non-mTLS mode applies to {check.mesh_host}", fix_mtls)
+    hint = registry_blocked(check, outcome, target, source, ctx)
+    if hint:
+        return hint
+    if not target.external_name and not target.ips and outcome.exit not in (0, 6):
+        return Hint(f"the Service has no endpoints (no EndpointSlice or Endpoints with its name), so nothing "
+                    f"answers on port {target.port} (curl exit {outcome.exit}): give its IPs again",
+                    recipe(target))
     if outcome.exit in (35, 56) and source.sidecar and check.tls and \
             ("reset" in error or "ssl_error_syscall" in error or "unexpected eof" in error):
         return Hint("the sidecar reset the TLS handshake: Istio mutual TLS is applied to an external host "
@@ -174,6 +289,9 @@ def diagnose(check: Check, outcome: Outcome, target: Target, source: Source, tim
         return Hint(f"connection refused ({where}): {target.host} does not listen on port {target.port}; "
                     "check --port")
     if outcome.exit == 28:
+        if not source.sidecar:  # ztunnel does not apply REGISTRY_ONLY (istio#54281), nor does a pod outside the mesh
+            return Hint(f"no answer within --timeout={timeout:g}s: an egress firewall or a NetworkPolicy may block "
+                        "it, or the external host is down")
         return Hint(f"no answer within --timeout={timeout:g}s: an egress firewall, a NetworkPolicy or Istio's "
                     "REGISTRY_ONLY outbound policy may block it, or the external host is down")
     if outcome.exit == 60 or "ssl certificate problem" in error or "certificate" in error and "match" in error:
@@ -183,9 +301,9 @@ def diagnose(check: Check, outcome: Outcome, target: Target, source: Source, tim
         return handshake_note(check, outcome)
     if check.note:
         return Hint(check.note)
-    if source.mesh and not source.sidecar:
-        return Hint(f"the source pod {source.label} has no istio-proxy sidecar: label its namespace "
-                    f"(kubectl label namespace {source.namespace} istio-injection=enabled) and restart it")
+    hint = not_in_mesh(source, ctx)
+    if hint:
+        return hint
     if outcome.exit != 0:
         return Hint(f"curl failed (exit {outcome.exit}): "
                     f"{outcome.error.splitlines()[0] if outcome.error else 'no detail'}")
@@ -201,4 +319,4 @@ def diagnose(check: Check, outcome: Outcome, target: Target, source: Source, tim
     if source.sidecar and passthrough(outcome):
         return Hint(f"the sidecar passed it through without matching {check.mesh_host}: Istio does not "
                     "know this service on that port (port name? ServiceEntry?)")
-    return NO_HINT
+    return stale_revision(target, ctx, False)

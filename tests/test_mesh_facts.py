@@ -1,0 +1,245 @@
+"""Mesh facts, pure: istiod's ExternalName mode by version, the data plane of namespaces and pods,
+the outbound policy in force, revisions and tags. Vectors from the Istio (and Go) sources named."""
+import json
+
+import pytest
+
+from kubectl_egress.mesh import MeshFacts
+from kubectl_egress.mesh.dataplane import controller, namespace_mode, pod_mode, restart_command, workload_name
+from kubectl_egress.mesh.istiod import Revision, alias_mode, parse_bool
+from kubectl_egress.mesh.policy import MeshConfig, imports, mesh_config, sidecar_in_force, sidecar_mode
+
+
+# go/src/strconv/atob_test.go atobtests: what pkg/env accepts for a boolean variable
+@pytest.mark.parametrize("text, want", [
+    ("", None), ("asdf", None), ("0", False), ("f", False), ("F", False), ("FALSE", False), ("false", False),
+    ("False", False), ("1", True), ("t", True), ("T", True), ("TRUE", True), ("true", True), ("True", True),
+    ("yes", None), (None, None)])
+def test_parse_bool_is_go_strconv(text, want):
+    assert parse_bool(text) == want
+
+
+# pilot/pkg/features/pilot.go: ENABLE_EXTERNAL_NAME_ALIAS registered with default false at 1.20.0,
+# true at 1.21.0 and 1.23.0, absent from 1.24.0 (commit 3cb62000738, istio#52317)
+@pytest.mark.parametrize("version, flag, alias, why", [
+    ("1.19.10", None, False, "mesh service before 1.21"),
+    ("1.19.10", "true", False, "mesh service before 1.21"),  # no flag to read yet
+    ("1.20.8", None, False, "unset, off by default in 1.20"),
+    ("1.20.8", "true", True, "sets ENABLE_EXTERNAL_NAME_ALIAS=true"),
+    ("1.20.8", "1", True, "sets ENABLE_EXTERNAL_NAME_ALIAS=1"),
+    ("1.21.0", None, True, "on by default from 1.21"),
+    ("1.22.8", "false", False, "sets ENABLE_EXTERNAL_NAME_ALIAS=false, honoured from 1.21 to 1.23"),
+    ("1.23.6", "F", False, "honoured from 1.21 to 1.23"),
+    ("1.23.6", "no", True, "is not a boolean, so the default applies"),
+    ("1.24.0", None, True, "alias is the only mode from 1.24"),
+    ("1.24.3", "false", True, "ENABLE_EXTERNAL_NAME_ALIAS=false is no longer read"),
+    ("1.28.10", "false", True, "no longer read"),
+    ("", "false", False, "version unknown"),
+    ("", None, None, "version is unknown"),
+])
+def test_alias_mode_by_version(version, flag, alias, why):
+    got, reason = alias_mode(version, flag)
+    assert got is alias and why in reason
+
+
+def ns(name="default", **labels):
+    return {"metadata": {"name": name, "labels": labels}}
+
+
+# util/in_mesh.go NamespaceInAmbientMode; the webhooks of istio-discovery templates/mutatingwebhook.yaml
+@pytest.mark.parametrize("labels, dataplane, revision", [
+    ({}, "none", ""),
+    ({"istio-injection": "enabled"}, "sidecar", "default"),
+    ({"istio-injection": "enabled", "istio.io/rev": "canary"}, "sidecar", "default"),  # the legacy label wins
+    ({"istio.io/rev": "canary"}, "sidecar", "canary"),
+    ({"istio-injection": "disabled", "istio.io/rev": "canary"}, "none", ""),  # rev webhooks need it absent
+    ({"istio.io/dataplane-mode": "ambient"}, "ambient", ""),
+    ({"istio.io/dataplane-mode": "ambient", "istio-injection": "enabled"}, "sidecar", "default"),
+    ({"istio.io/dataplane-mode": "ambient", "istio.io/rev": "canary"}, "sidecar", "canary"),
+    ({"istio.io/dataplane-mode": "ambient", "istio-injection": "disabled"}, "ambient", ""),
+    ({"istio.io/dataplane-mode": "none"}, "none", ""),
+])
+def test_namespace_mode(labels, dataplane, revision):
+    got = namespace_mode(ns(**labels))
+    assert (got.dataplane, got.revision) == (dataplane, revision)
+
+
+def test_a_missing_namespace():
+    assert namespace_mode(None, "gone").exists is False
+
+
+def pod(containers=("curl",), inits=(), labels=None, annotations=None, **meta):
+    return {"metadata": {"name": "p", "namespace": "default", "labels": labels or {},
+                         "annotations": annotations or {}, **meta},
+            "spec": {"containers": [{"name": c} for c in containers],
+                     "initContainers": [dict(name=n, **({"restartPolicy": "Always"} if native else {}))
+                                        for n, native in inits]}}
+
+
+STATUS = json.dumps({"initContainers": ["istio-init"], "containers": ["istio-proxy"], "revision": "canary"})
+
+
+@pytest.mark.parametrize("p, dataplane, native, revision", [
+    (pod(), "none", False, ""),
+    (pod(("curl", "istio-proxy"), labels={"istio.io/rev": "default"}), "sidecar", False, "default"),
+    (pod(inits=[("istio-init", False), ("istio-proxy", True)], labels={"istio.io/rev": "1-28"}),
+     "sidecar", True, "1-28"),
+    (pod(inits=[("istio-proxy", False)]), "none", False, ""),  # an init container that ends is no sidecar
+    (pod(("curl", "istio-proxy"), annotations={"sidecar.istio.io/status": STATUS}), "sidecar", False, "canary"),
+    (pod(("curl", "istio-proxy")), "sidecar", False, "default"),
+    (pod(annotations={"ambient.istio.io/redirection": "enabled"}), "ambient", False, ""),
+    (pod(annotations={"ambient.istio.io/redirection": "disabled"}), "none", False, ""),
+])
+def test_pod_mode(p, dataplane, native, revision):
+    got = pod_mode(p)
+    assert (got.dataplane, got.native, got.revision) == (dataplane, native, revision)
+
+
+def owned(kind, name, generate="x-", labels=None):
+    return {"metadata": {"name": "p-1", "namespace": "web", "generateName": generate, "labels": labels or {},
+                         "ownerReferences": [{"kind": kind, "name": name, "controller": True}]}}
+
+
+# pkg/kube/util_test.go TestCronJobMetadata and TestDeployMeta; a Deployment's ReplicaSet as
+# GetDeployMetaFromPod reads it; the workload-name label of GetWorkloadMetaFromPod
+@pytest.mark.parametrize("p, kind, name", [
+    (owned("Job", "sec-1234567890"), "CronJob", "sec"),
+    (owned("Job", "min-12345678"), "CronJob", "min"),
+    (owned("Job", "job-123"), "Job", "job-123"),
+    (owned("ReplicationController", "deploy-rc", labels={"deploymentconfig": "deploy"}), "DeploymentConfig", "deploy"),
+    (owned("ReplicationController", "dep-rc"), "ReplicationController", "dep-rc"),
+    (owned("ReplicaSet", "name-6dc78b855c", labels={"rollouts-pod-template-hash": "6dc78b855c"}), "Rollout", "name"),
+    (owned("ReplicaSet", "curl-5b8f6", labels={"pod-template-hash": "5b8f6"}), "Deployment", "curl"),
+    (owned("StatefulSet", "db"), "StatefulSet", "db"),
+    (owned("ReplicaSet", "curl-5b8f6", generate=""), "Pod", "p-1"),  # a name not generated: the pod itself
+])
+def test_controller(p, kind, name):
+    assert controller(p) == (kind, name)
+
+
+def test_workload_name_label_wins_for_telemetry_not_for_restarts():
+    p = owned("ReplicaSet", "curl-5b8f6", labels={"pod-template-hash": "5b8f6",
+                                                   "service.istio.io/workload-name": "client"})
+    assert workload_name(p) == "client"
+    assert restart_command(p) == "kubectl rollout restart deployment/curl -n web"
+    assert restart_command(owned("Job", "job-123")) == "kubectl delete pod p-1 -n web"
+
+
+@pytest.mark.parametrize("text, want", [
+    (None, MeshConfig(readable=False)),
+    ("", MeshConfig(readable=True)),
+    ("accessLogFile: /dev/stdout\n", MeshConfig()),
+    ("accessLogFile: /dev/stdout\nrootNamespace: istio-system\ntrustDomain: cluster.local\n", MeshConfig()),
+    ("outboundTrafficPolicy:\n  mode: REGISTRY_ONLY\nrootNamespace: istio-config\n",
+     MeshConfig("REGISTRY_ONLY", "istio-config")),
+    ("outboundTrafficPolicy: {mode: ALLOW_ANY}\n", MeshConfig()),
+    ("outboundTrafficPolicy: [\n", MeshConfig(readable=False)),
+])
+def test_mesh_config(text, want):
+    assert mesh_config(text) == want
+
+
+def sidecar(name, namespace="default", selector=None, mode=None, created="2024-01-01T00:00:00Z", egress=None):
+    spec: dict = {}
+    if selector is not None:
+        spec["workloadSelector"] = {"labels": selector}
+    if mode is not None:
+        spec["outboundTrafficPolicy"] = {"mode": mode} if mode != "unset" else {}
+    if egress is not None:
+        spec["egress"] = [{"hosts": egress}]
+    return {"metadata": {"name": name, "namespace": namespace, "creationTimestamp": created}, "spec": spec}
+
+
+# push_context.go initSidecarScopes / doGetSidecarScope
+SIDECARS = [
+    sidecar("ns-default", created="2024-01-02T00:00:00Z"),
+    sidecar("web-new", selector={"app": "web"}, created="2024-01-03T00:00:00Z"),
+    sidecar("web-old", selector={"app": "web"}, created="2024-01-01T00:00:00Z"),
+    sidecar("root", namespace="istio-system"),
+    sidecar("other-ns-only-selector", namespace="other", selector={"app": "x"}),
+]
+
+
+@pytest.mark.parametrize("namespace, labels, want", [
+    ("default", {"app": "web", "v": "1"}, "web-old"),  # selectors first, oldest first
+    ("default", {"app": "api"}, "ns-default"),
+    ("default", None, "ns-default"),
+    ("other", {"app": "y"}, "root"),  # none of the namespace's selects it: the root's
+    ("other", {"app": "x"}, "other-ns-only-selector"),
+    ("other", None, "root"),
+    ("third", None, "root"),
+])
+def test_sidecar_in_force(namespace, labels, want):
+    assert sidecar_in_force(SIDECARS, namespace, labels)["metadata"]["name"] == want
+
+
+def test_no_sidecar_anywhere():
+    assert sidecar_in_force(SIDECARS[:3], "third", None) is None
+
+
+@pytest.mark.parametrize("mode, want", [(None, None), ("ALLOW_ANY", "ALLOW_ANY"), ("REGISTRY_ONLY", "REGISTRY_ONLY"),
+                                        ("unset", "REGISTRY_ONLY")])  # proto3: REGISTRY_ONLY = 0
+def test_sidecar_mode(mode, want):
+    assert sidecar_mode(sidecar("s", mode=mode)) == want
+
+
+# sidecar.go: hosts are namespace/dnsName; "." is the Sidecar's namespace, "*" any, "~" excludes
+@pytest.mark.parametrize("egress, service_ns, host, want", [
+    (None, "default", "httpbin.org", True),
+    (["./*"], "default", "httpbin.org", True),
+    (["./*"], "egress", "httpbin.org", False),
+    (["istio-system/*", "egress/httpbin.org"], "egress", "httpbin.org", True),
+    (["*/*.org"], "egress", "httpbin.org", True),
+    (["*/*.com"], "egress", "httpbin.org", False),
+    (["~/*"], "default", "httpbin.org", False),
+    (["./*", "~default/httpbin.org"], "default", "httpbin.org", False),
+    (["bad-host"], "default", "httpbin.org", False),
+])
+def test_sidecar_imports(egress, service_ns, host, want):
+    assert imports(sidecar("s", egress=egress), service_ns, host) is want
+
+
+def rev(name, version="1.24.3", alias=True, outbound="ALLOW_ANY"):
+    istiod = "istiod" if name == "default" else f"istiod-{name}"
+    return Revision(name, istiod, version, alias, "test", outbound)
+
+
+def facts(*revisions, tags=None, namespaces=(), sidecars=(), configs=None):
+    return MeshFacts("v1", revisions={r.name: r for r in revisions}, tags=tags or {}, tags_known=True,
+                     namespaces={n["metadata"]["name"]: n for n in namespaces}, sidecars=list(sidecars),
+                     configs=configs or {r.name: MeshConfig(r.outbound) for r in revisions})
+
+
+def test_revisions_tags_and_the_default():
+    f = facts(rev("1-20", "1.20.8", False), rev("1-24"), tags={"default": "1-20", "stable": "1-24"},
+              namespaces=[ns("legacy", **{"istio-injection": "enabled"}), ns("new", **{"istio.io/rev": "stable"}),
+                          ns("typo", **{"istio.io/rev": "canry"})])
+    assert f.default.name == "1-20"
+    assert f.revision_for("legacy").name == "1-20" and f.revision_for("new").name == "1-24"
+    assert f.exists("stable") and f.exists("1-24") and f.exists("canry") is False
+    assert f.revision_for("typo") is None
+    assert f.mesh("legacy").mode == "legacy" and f.mesh("new").mode == "alias"
+    unknown = MeshFacts("v1", revisions={"default": rev("default")}, tags_known=False)
+    assert unknown.exists("canry") is None  # no tag could be read: cannot tell
+
+
+def test_policy_per_revision_and_sidecar():
+    f = facts(rev("default", outbound="REGISTRY_ONLY"), rev("canary", outbound="ALLOW_ANY"),
+              namespaces=[ns("a", **{"istio-injection": "enabled"}), ns("b", **{"istio.io/rev": "canary"})],
+              sidecars=[sidecar("open", namespace="a", selector={"app": "legacy"}, mode="ALLOW_ANY")])
+    assert f.policy("a").registry_only and f.policy("a").source == "mesh config istio-system/istio"
+    assert not f.policy("a", {"app": "legacy"}).registry_only
+    assert f.policy("a", {"app": "legacy"}).source == "Sidecar a/open"
+    assert not f.policy("b").registry_only and f.policy("b").source == "mesh config istio-system/istio-canary"
+
+
+def test_pods_of_another_revision_than_their_namespace():
+    f = facts(rev("default", "1.20.8", False), rev("canary"),
+              namespaces=[ns("default", **{"istio.io/rev": "canary"}), ns("amb", **{"istio.io/dataplane-mode": "ambient"})])
+    stale = f.pod(pod(("curl", "istio-proxy"), labels={"istio.io/rev": "default"}))
+    assert stale.stale_revision and stale.revision.name == "default" and stale.asked.name == "canary"
+    fresh = f.pod(pod(("curl", "istio-proxy"), labels={"istio.io/rev": "canary"}))
+    assert not fresh.stale_revision and fresh.policy is not None
+    ambient = f.pod({**pod(annotations={"ambient.istio.io/redirection": "enabled"}),
+                     "metadata": {"namespace": "amb", "annotations": {"ambient.istio.io/redirection": "enabled"}}})
+    assert ambient.dataplane == "ambient" and ambient.policy is None and f.ambient_namespace("amb")
