@@ -5,6 +5,8 @@
 #   make build  dist/kubectl-egress (one file) and dist/onedir/kubectl-egress/ (one folder)
 #   make krew   the krew release archive, its sha256 written into plugin.yaml
 #   make bench  speed and memory against kubectl on the local cluster
+#   make mutate mutation testing of the modules that hold promises; a score per module
+#               (ONLY='kubectl_egress.apply*' narrows it; not part of make test)
 PYTHON  ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
@@ -13,7 +15,7 @@ SOURCES := $(wildcard kubectl_egress/*.py kubectl_egress/*/*.py) release/build.p
 ONEFILE := dist/kubectl-egress
 ONEDIR  := dist/onedir/kubectl-egress/kubectl-egress
 
-.PHONY: venv demo test lint build krew bench clean-venv
+.PHONY: venv demo test lint build krew bench mutate clean-venv
 
 venv: $(STAMP)
 
@@ -43,6 +45,11 @@ test: venv build
 
 bench: venv build
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m tests.bench
+
+mutate: venv
+	rm -rf mutants  # a fresh run: results cached from older tests would not count new kills
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/mutmut run --max-children 2 $(ONLY)
+	$(BIN)/python -m tests.mutation_score
 
 lint: venv
 	$(BIN)/python -m compileall -q kubectl_egress tests release

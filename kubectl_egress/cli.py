@@ -386,11 +386,22 @@ def clean_command(ctx: click.Context, **kw: Any) -> int:
 @click.option("--without-istio", is_flag=True,
               help="Probe from the pod without sidecar (namespace without-istio) instead.")
 @click.option("--all-sources", is_flag=True, help="Probe from both sources, side by side.")
-@click.option("--from", "from_pod", metavar="POD",
-              help="The mesh source pod (default: app=curl or app=sleep); with -A, the one for namespaces "
-                   "that have none.")
-@click.option("--from-namespace", metavar="NS", help="Namespace of --from (default: the services'; with -A, "
+@click.option("--from", "from_pod", metavar="POD|TYPE/NAME",
+              help="Probe from this pod, or a ready pod of this workload (deploy/NAME, sts/NAME, ds/NAME, "
+                   "rs/NAME, rc/NAME, job/NAME, svc/NAME), instead of the curl sample with a sidecar; with -A, "
+                   "for the namespaces that have no sample of their own.")
+@click.option("--from-namespace", metavar="NS", help="Namespace of --from (default: the services', -n; with -A, "
                                                      "required).")
+@click.option("-c", "--container", metavar="NAME",
+              help="Container of the --from pods to probe from (default: the default-container annotation, "
+                   "else the first that is not istio-proxy).")
+@click.option("--all-pods", is_flag=True, help="Probe from every ready pod of the --from workload.")
+@click.option("--ephemeral", is_flag=True,
+              help="Always probe from the plugin's ephemeral container (added when a container has no sh "
+                   "or curl).")
+@click.option("--image", metavar="IMAGE",
+              help="The curl image of the plugin's own probe containers: the sources --deploy-sources makes "
+                   "and the ephemeral one, for mirrors (default: curlimages/curl:8.11.1, pinned by digest).")
 @click.option("--source-namespace", default="without-istio", show_default=True, metavar="NS",
               help="Namespace of the source without sidecar.")
 @click.option("--path", default=None, help="Path for HTTP services (default /headers; / where the sidecar "
@@ -405,9 +416,6 @@ def clean_command(ctx: click.Context, **kw: Any) -> int:
                    "does not say (repeatable).")
 @click.option("--deploy-sources", is_flag=True,
               help="Create the curl sample with and without sidecar where missing, and wait for it.")
-@click.option("--image", metavar="IMAGE",
-              help="The curl image of the sources --deploy-sources makes, for mirrors (default: "
-                   "curlimages/curl:8.11.1, pinned by digest).")
 @click.option("--junit-file", metavar="PATH", help="Also write a JUnit XML report: a test case per service "
                                                    "port and source, the hint as a failure's message.")
 @click.option("--summary", is_flag=True, help="Print the counts by result and by hint instead of the rows.")
@@ -429,17 +437,22 @@ def probe_command(ctx: click.Context, **kw: Any) -> int:
     makes the sample (pinned image, Pod Security "restricted") where neither
     is. On a terminal a line on stderr counts the checks done; Ctrl-C stops the
     probe and its processes in the pods, prints the rows so far and exits 130.
-    A TLS port is fetched at its host name:
-    the ExternalName's target, the one given with --host NAME=HOST or
-    recorded by `endpoints --host`, a DestinationRule's tls.sni, or its
-    ServiceEntry's host; with none, only the TLS handshake through the cluster
-    IP is checked, and the row says so. The SIDECAR column says whether the
-    sidecar's headers or metrics were seen. Below the table, each failing or
-    suspicious row says why, with the fixing command on a line of its own;
-    -o wide puts that in a HINT column instead, with where curl connected. A
-    terminal too narrow for the table leaves out URL, then TIME. Exits 1 when
-    any check fails. Writes nothing but its own labelled sources
-    (--deploy-sources) and the --junit-file.
+    --from probes from your own workload's pod instead, in any namespace
+    (--from-namespace): where its container has no sh or no curl (distroless),
+    or runs as the proxy's UID 1337, which bypasses the sidecar, the probe runs
+    in an ephemeral container the plugin adds to the pod (Pod Security
+    "restricted", never UID 1337), which stays until the pod is replaced and is
+    reused by later probes. A TLS port is fetched at its host name: the
+    ExternalName's target, the one given with --host NAME=HOST or recorded by
+    `endpoints --host`, a DestinationRule's tls.sni, or its ServiceEntry's
+    host; with none, only the TLS handshake through the cluster IP is checked,
+    and the row says so. The SIDECAR column says whether the sidecar's headers
+    or metrics were seen. Below the table, each failing or suspicious row says
+    why, with the fixing command on a line of its own; -o wide puts that in a
+    HINT column instead, with where curl connected. A terminal too narrow for
+    the table leaves out URL, then TIME. Exits 1 when any check fails. Writes
+    nothing but its own labelled sources (--deploy-sources), with --from its
+    probe container in the pod, and the --junit-file.
 
     -o json lists the checks in a fixed order, what changes from run to run by
     itself under "observed", so two runs can be diffed; --junit-file writes a
@@ -451,6 +464,8 @@ def probe_command(ctx: click.Context, **kw: Any) -> int:
       kubectl egress probe --without-istio
       kubectl egress probe --deploy-sources --all-sources -o wide
       kubectl egress probe my-wikipedia --host my-wikipedia=en.wikipedia.org
+      kubectl egress probe --from deploy/web --from-namespace shop
+      kubectl egress probe --from sts/db --from-namespace data --all-pods -o json
       kubectl egress probe -A --deploy-sources --all-sources --junit-file probe.xml
       kubectl egress probe -A -l app.kubernetes.io/managed-by=helm --summary
     """

@@ -202,10 +202,10 @@ def objects(target: Target, mesh: Mesh, shared: bool = False) -> list[dict]:
 SOURCE_NAME = "curl"
 SOURCE_ROLE = "kubectl-egress/role"
 
-# -- the probe's own container ------------------------------------------------------------------
+# -- the probe's own containers: the sources --deploy-sources makes, and the ephemeral one --------
 # The curl image the plugin runs its probe in, pinned by tag and digest: curl 8.11.1 on Alpine,
 # with BusyBox's POSIX sh, USER curl_user, 100:101 (curl/curl-container create_base_image.sh and
-# create_appliance_image.sh). Ephemeral probe containers use it; --image gives a mirror.
+# create_appliance_image.sh). The sources and ephemeral probe containers use it; --image gives a mirror.
 PROBE_IMAGE = ("curlimages/curl:8.11.1"
                "@sha256:c1fe1679c34d9784c1b0d1e5f62ac0a79fca01fb6377cdd33e90473c6f9f9a69")
 # curl_user of PROBE_IMAGE, by number: the kubelet verifies runAsNonRoot only for a numeric user
@@ -258,3 +258,19 @@ def source_objects(namespace: str, sidecar: bool, image: str = PROBE_IMAGE) -> l
                                         "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
                                         "containers": [container]}}}},
     ]
+
+
+# -- the ephemeral probe container (issue 10) ---------------------------------------------------
+PROBE_CONTAINER_PREFIX = "egress-probe-"
+# The probe container idles between runs, so that every later probe of the pod reuses it: an
+# ephemeral container can be neither restarted nor removed. 3650d: BusyBox's and coreutils'
+# sleep both read the d suffix (BusyBox coreutils/sleep.c, FEATURE_FANCY_SLEEP).
+PROBE_IDLE = "3650d"
+
+
+def probe_container(name: str, image: str, uid: int, gid: int) -> dict:
+    """The ephemeral container the probe runs in, as kubectl debug builds one (kubectl
+    pkg/cmd/debug/debug.go generateDebugContainer: name, image, command,
+    terminationMessagePolicy File, no stdin or tty) with the restricted profile's context."""
+    return {"name": name, "image": image, "command": ["sleep", PROBE_IDLE], "imagePullPolicy": "IfNotPresent",
+            "terminationMessagePolicy": "File", "securityContext": restricted_security_context(uid, gid)}

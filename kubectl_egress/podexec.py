@@ -1,19 +1,26 @@
-"""Exec in pods: kubectl's pods/exec exchange over WebSocket.
+"""Exec in pods: kubectl's pods/exec exchange over WebSocket, and the probe's ephemeral containers.
 
 kube.py stays the REST client; this module holds the streaming side: the
 channel protocol (v5.channel.k8s.io, v4.channel.k8s.io), the exit code
-read from the Status on channel 3, output handed on as it arrives, and a
-way to stop sessions early (Stop: a line on their stdin).
+read from the Status on channel 3 (a command the runtime cannot find is
+NotInContainer, so a caller can fall back), output handed on as it arrives, and
+a way to stop sessions early (Stop: a line on their stdin). And the containers
+the plugin adds to a pod to exec in when the pod's own cannot run the probe:
+added through pods/ephemeralcontainers as `kubectl debug` adds them, waited for
+as the kubelet reports them, reused while they run (they can be neither
+restarted nor removed).
 """
 from __future__ import annotations
 
 import json
+import re
+import secrets
 import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urlencode
 
-from .errors import EgressError
+from .errors import EgressError, ServerError
 from .kube import path_of
 from .model import PODS
 
@@ -75,6 +82,13 @@ def _send_stop(ws: Any) -> None:
         pass  # the session is ending anyway
 
 
+EXEC_RULE = 'the RBAC rule it needs: verbs ["create"] on resources ["pods/exec"] (apiGroups [""])'
+
+
+class NotInContainer(EgressError):
+    """The container runtime could not start the command: the container has no such program."""
+
+
 def run(kube: Kube, namespace: str, pod: str, container: str, command: list[str],
         timeout: float, *, on_stdout: Callable[[bytes], None] | None = None,
         stop: Stop | None = None) -> tuple[int, str, str]:
@@ -115,7 +129,10 @@ def run(kube: Kube, namespace: str, pod: str, container: str, command: list[str]
         ws = websocket.create_connection(url, **options)
     except websocket.WebSocketBadStatusException as err:
         kube.log("GET", path, f"upgrade failed {err.status_code}", started)
-        raise kube.server_error(err.status_code, getattr(err, "resp_body", None) or b"", "GET", path) from None
+        error = kube.server_error(err.status_code, getattr(err, "resp_body", None) or b"", "GET", path)
+        if error.code == 403 and "pods/exec" in error.message:
+            error.message += f"; {EXEC_RULE}"
+        raise error from None
     except websocket.WebSocketTimeoutException:
         raise too_slow from None
     except (OSError, websocket.WebSocketException) as err:
@@ -170,4 +187,105 @@ def exit_code(status: bytes, namespace: str, pod: str) -> int:
                 return int(cause.get("message", ""))
             except ValueError:
                 break
-    raise EgressError(f"exec in pod {namespace}/{pod} failed: {data.get('message') or 'no detail'}")
+    message = data.get("message") or "no detail"
+    # containerd's and CRI-O's words for a program the image lacks (runc: `exec: "sh": executable
+    # file not found in $PATH`, `stat /bin/sh: no such file or directory`)
+    if data.get("reason") == "InternalError" and re.search(r"executable file.* not found|no such file or directory",
+                                                           message):
+        raise NotInContainer(f"exec in pod {namespace}/{pod} failed: {message}")
+    raise EgressError(f"exec in pod {namespace}/{pod} failed: {message}")
+
+
+# -- ephemeral containers -------------------------------------------------------------------------
+EPHEMERAL_RULE = ('the RBAC rule it needs: verbs ["patch"] on resources ["pods/ephemeralcontainers"] '
+                  '(apiGroups [""]), and "create" on "pods/exec"')
+STAYS = "ephemeral containers cannot be removed: it stays in the pod's spec until the pod is replaced"
+# waiting reasons after which the kubelet will not start the container without a change
+# (kubelet images/types.go ErrImagePullBackOff, ErrInvalidImageName, ErrImageNeverPull;
+# kuberuntime CreateContainerConfigError, CreateContainerError, RunContainerError)
+HOPELESS = ("ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "CreateContainerConfigError",
+            "CreateContainerError", "RunContainerError")
+NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # apimachinery util/rand.String, as kubectl debug names
+
+
+def container_names(pod: dict) -> set[str]:
+    spec = pod.get("spec") or {}
+    return {c.get("name") for group in ("containers", "initContainers", "ephemeralContainers")
+            for c in spec.get(group) or []}
+
+
+def new_name(pod: dict, prefix: str) -> str:
+    """computeDebugContainerName: prefix and five random characters, unique in the pod."""
+    taken = container_names(pod)
+    while True:
+        name = prefix + "".join(secrets.choice(NAME_CHARS) for _ in range(5))
+        if name not in taken:
+            return name
+
+
+def ephemeral_state(pod: dict, name: str) -> dict:
+    """An ephemeral container's state as the kubelet reports it ({} before it does)."""
+    for status in (pod.get("status") or {}).get("ephemeralContainerStatuses") or []:
+        if status.get("name") == name:
+            return status.get("state") or {}
+    return {}
+
+
+def add_ephemeral(kube: Kube, pod: dict, container: dict) -> dict:
+    """Add an ephemeral container as kubectl debug does: a strategic merge patch of the
+    pods/ephemeralcontainers subresource (debugByEphemeralContainer; CreateTwoWayMergePatch keeps
+    the existing ones' order with $setElementOrder). A refusal is one line: the RBAC rule a 403
+    needs, Pod Security's reason quoted, kubectl's words when the feature is off."""
+    meta = pod["metadata"]
+    where = f"{meta['namespace']}/{meta['name']}"
+    existing = [{"name": c["name"]} for c in (pod.get("spec") or {}).get("ephemeralContainers") or []]
+    spec: dict = {"ephemeralContainers": [container]}
+    if existing:
+        spec["$setElementOrder/ephemeralContainers"] = existing + [{"name": container["name"]}]
+    try:
+        result = kube.request("PATCH", path_of(PODS, meta["namespace"], meta["name"]) + "/ephemeralcontainers",
+                              body={"spec": spec}, content_type="application/strategic-merge-patch+json",
+                              query=[("fieldManager", "kubectl-egress")])
+    except ServerError as err:
+        if err.code == 403 and "violates PodSecurity" in err.message:
+            reason = err.message[err.message.index("violates PodSecurity"):]
+            raise EgressError(f"Pod Security admission refused the probe's ephemeral container in pod {where}: "
+                              f"{reason}") from None
+        if err.code == 403:
+            raise EgressError(f"kubectl-egress may not add its probe container to pod {where}: {err.message}; "
+                              f"{EPHEMERAL_RULE}") from None
+        if err.code == 404 and not (err.status.get("details") or {}).get("name"):
+            raise EgressError(f'ephemeral containers are disabled for this cluster (error from server: '
+                              f'"{err.message}")') from None
+        raise
+    assert result is not None
+    return result
+
+
+def wait_running(kube: Kube, namespace: str, pod_name: str, name: str, timeout: float) -> dict:
+    """The pod once the ephemeral container runs; a container the kubelet will not start, or
+    one that ended, is one line with its reason."""
+    started = time.monotonic()
+    deadline = started + timeout
+    where = f"the probe container {name} in pod {namespace}/{pod_name}"
+    while True:
+        pod = kube.get(PODS, pod_name, namespace)
+        if pod is None:
+            raise EgressError(f"pod {namespace}/{pod_name} is gone (it was replaced while the probe started)")
+        state = ephemeral_state(pod, name)
+        if "running" in state:
+            return pod
+        if "terminated" in state:
+            ended = state["terminated"]
+            raise EgressError(f"{where} ended ({ended.get('reason', 'Error')}: "
+                              f"{ended.get('message') or 'exit code ' + str(ended.get('exitCode'))}); {STAYS}")
+        waiting = state.get("waiting") or {}
+        if waiting.get("reason") in HOPELESS:
+            raise EgressError(f"{where} cannot start ({waiting['reason']}: {waiting.get('message', '')}); "
+                              f"{STAYS}; for a mirrored image give --image")
+        if time.monotonic() > deadline:
+            raise EgressError(f"{where} is not running after {timeout:g}s "
+                              f"({waiting.get('reason') or 'no status yet'}); {STAYS}")
+        # every 50 ms while a start is likely (a container from a pulled image starts in a
+        # fraction of a second), then every half second while an image is pulled
+        time.sleep(0.05 if time.monotonic() - started < 5 else 0.5)

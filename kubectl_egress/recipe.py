@@ -30,7 +30,7 @@ from .mesh import fit
 from .inventory import is_entry_recipe
 from .apply import Applier, is_managed, key_of, plan
 from .errors import EgressError
-from .model import (MANAGED_SELECTOR, RECIPE_LABEL, SERVICE_ENTRY_RECIPE, Entry, Mesh, ObjectChange, Target,
+from .model import (MANAGED_SELECTOR, Entry, Mesh, ObjectChange, Target,
                     destination_rules, service_entries)
 
 if TYPE_CHECKING:  # the connection module loads only when a command talks to the cluster

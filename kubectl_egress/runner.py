@@ -24,7 +24,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 from urllib.parse import urlencode
 
 from . import podexec, probe
@@ -44,11 +44,17 @@ GRACE = 10.0  # seconds a stopped exec gets to end by itself before its stream i
 MAX_COMMAND = 1 << 19  # bytes of an exec URL's command parameters: half of kube-apiserver's limit
 
 
+# runs one exec for a source: (source, argv, nonce, budget, on_stdout, stop) -> (where it ran, exit
+# code, stderr); the probe command's runs it in the pod's container or its ephemeral one (placement.py)
+Execute = Callable[[probe.Source, list[str], str, float, Callable[[bytes], None], podexec.Stop],
+                   tuple[probe.Source, int, str]]
+
+
 @dataclass
 class Job:
     """One source pod and the checks it runs."""
 
-    source: probe.Source
+    source: probe.Source  # updated to where the probe really ran (an ephemeral container, say)
     checks: list[probe.Check]
     outcomes: dict[str, probe.Outcome] = field(default_factory=dict)
     error: EgressError | None = None
@@ -85,9 +91,20 @@ class _Stream:
             self.progress.advance(failed=not probe.ok(outcome, check, self.job.source.sidecar))
 
 
+def direct(kube: Kube) -> Execute:
+    """Execs in the sources' own containers, as they are."""
+    def execute(source: probe.Source, argv: list[str], nonce: str, budget: float,
+                on_stdout: Callable[[bytes], None], stop: podexec.Stop) -> tuple[probe.Source, int, str]:
+        code, _, err = podexec.run(kube, source.namespace, source.pod, source.container, argv, budget,
+                                   on_stdout=on_stdout, stop=stop)
+        return source, code, err
+    return execute
+
+
 def run(kube: Kube, jobs: list[Job], timeout: float, parallel: int, progress: Progress,
-        max_execs: int = MAX_EXECS) -> bool:
+        max_execs: int = MAX_EXECS, execute: Execute | None = None) -> bool:
     """Run every job, filling in its outcomes (or error); False when stopped by Ctrl-C."""
+    execute = execute or direct(kube)
     stop = podexec.Stop()
     todo: queue.Queue[Job] = queue.Queue()
     for job in sorted(jobs, key=lambda j: -len(j.checks)):
@@ -106,7 +123,7 @@ def run(kube: Kube, jobs: list[Job], timeout: float, parallel: int, progress: Pr
                 return
             try:
                 if not stop.stopped:
-                    one(kube, job, timeout, parallel, progress, stop)
+                    one(execute, job, timeout, parallel, progress, stop)
             except EgressError as err:
                 job.error = err
             except Exception as err:  # a bug in one job must not hang the others' wait
@@ -166,7 +183,7 @@ def batches(checks: list[probe.Check], argv: list[str], limit: int = MAX_COMMAND
     return out
 
 
-def one(kube: Kube, job: Job, timeout: float, parallel: int, progress: Progress, stop: podexec.Stop,
+def one(execute: Execute, job: Job, timeout: float, parallel: int, progress: Progress, stop: podexec.Stop,
         limit: int = MAX_COMMAND) -> None:
     """One exec (more only for thousands of checks): the job's checks in its source pod."""
     source = job.source
@@ -177,8 +194,8 @@ def one(kube: Kube, job: Job, timeout: float, parallel: int, progress: Progress,
         argv = probe.command(part, timeout, nonce, parallel, watch=True)
         budget = timeout * 2 * len(part) + 60
         stream = _Stream(job, nonce, progress)
-        code, _, err = podexec.run(kube, source.namespace, source.pod, source.container, argv, budget,
-                                   on_stdout=stream.feed, stop=stop)
+        job.source, code, err = execute(source, argv, nonce, budget, stream.feed, stop)
+        source = job.source
         stream.feed(b"\n")
         if not any(c.id in job.outcomes for c in part) and code not in (0, -1) and not stop.stopped:
             raise EgressError(f"the probe could not run in {source.label} (exit {code}): "

@@ -63,16 +63,10 @@ def dataplane(pod: dict) -> str:
     return pod_mode(pod).dataplane
 
 
-def find(kube: Kube, namespace: str, mesh: bool, pod_name: str | None = None, ambient: bool = False) -> Source:
-    """The source pod: named, or the first ready one of the sample with (mesh) or without a sidecar;
-    ambient: the mesh source is a pod ztunnel captures (its namespace is in ambient mode)."""
-    if pod_name:
-        pod = kube.get(PODS, pod_name, namespace)
-        if pod is None:
-            raise EgressError(f'pod "{pod_name}" not found in namespace "{namespace}" (--from)')
-        if not ready(pod):
-            raise EgressError(f'pod "{namespace}/{pod_name}" is not running and ready (--from)')
-        return Source(namespace, pod_name, app_container(pod), has_sidecar(pod), mesh, dataplane(pod), pod)
+def find(kube: Kube, namespace: str, mesh: bool, ambient: bool = False) -> Source:
+    """The first ready pod of the sample with (mesh) or without a sidecar, the pod as read in
+    Source.obj; ambient: the mesh source is a pod ztunnel captures (its namespace is in ambient
+    mode). --from's pods: workloads.py."""
     found = pick(candidates(kube, namespace), namespace, mesh, ambient)
     if found is not None:
         return found

@@ -109,10 +109,10 @@ def ip(text: str, name: str = "NAME") -> IP:
                              f'{name} {raw.lower()}" for host names') from None
         raise UsageError(f'IP "{text}" is not a valid IP address (e.g. 198.35.26.96 or '
                          "2620:0:863:ed1a::1)") from None
-    for bad, what in ((addr.is_unspecified, "unspecified"), (addr.is_loopback, "loopback"),
-                      (addr.is_link_local, "link-local"), (addr.is_multicast, "multicast")):
+    for bad, what in ((addr.is_unspecified, "an unspecified"), (addr.is_loopback, "a loopback"),
+                      (addr.is_link_local, "a link-local"), (addr.is_multicast, "a multicast")):
         if bad:
-            raise UsageError(f'IP "{text}" is a {what} address, which a Service cannot send '
+            raise UsageError(f'IP "{text}" is {what} address, which a Service cannot send '
                              "traffic to; give the external service's address")
     return addr
 
@@ -287,6 +287,18 @@ def host_override(text: str) -> tuple[str, str]:
     if not sep or not name:
         raise UsageError(f'--host "{text}" must be NAME=HOST, e.g. --host my-wikipedia=en.wikipedia.org')
     return service_name(name), host(host_name, name, "--host")
+
+
+def container_name(name: str) -> str:
+    """-c: a container name (a DNS-1123 label), and never istio-proxy, whose own traffic Istio's
+    rules exempt from the sidecar (istio-iptables `-m owner --uid-owner 1337 -j RETURN`)."""
+    if len(name) > 63 or not DNS1123_LABEL.match(name):
+        raise UsageError(f'-c "{name}" is not a valid container name: use lower case letters, digits and '
+                         "'-', at most 63 characters")
+    if name == "istio-proxy":
+        raise UsageError("-c istio-proxy: the proxy's own traffic (UID 1337) bypasses the sidecar, so the probe "
+                         "would check the wrong path; leave -c out, or name the application's container")
+    return name
 
 
 # distribution/reference regexp.go ReferenceRegexp: [domain[:port]/]path[:tag][@digest]

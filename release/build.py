@@ -106,11 +106,12 @@ def pack(folder: Path, archive: Path) -> str:
     return sha256(archive)
 
 
-def krew() -> Path:
-    archive = DIST / archive_name()
-    digest = pack(pyinstaller("onedir").parent, archive)
-    update_manifest(ROOT / "plugin.yaml", os_name(), arch(), digest, version())
-    print(f"built {archive.relative_to(ROOT)} sha256 {digest}")
+def krew(folder: Path | None = None, dist: Path = DIST, manifest: Path = ROOT / "plugin.yaml") -> Path:
+    """Pack the one-folder build (built now unless given) into dist/, its sha256 into manifest."""
+    archive = dist / archive_name()
+    digest = pack(folder or pyinstaller("onedir").parent, archive)
+    update_manifest(manifest, os_name(), arch(), digest, version())
+    print(f"built {archive.relative_to(ROOT) if archive.is_relative_to(ROOT) else archive} sha256 {digest}")
     return archive
 
 

@@ -109,3 +109,92 @@ def test_rule_version_follows_the_cluster():
 def test_port_named_after_protocol(protocol):
     target = Target("x", "default", host="example.com", protocol=protocol, port=8443)
     assert manifests.service(target)["spec"]["ports"] == [{"name": protocol, "protocol": "TCP", "port": 8443}]
+
+
+# Istio 1.21+ (alias mode): an ExternalName Service is only a DNS alias, so the recipe adds a
+# ServiceEntry for the external host and puts the DestinationRule on that host (README, Istio
+# versions; Istio's "Kubernetes Services for Egress Traffic" task).
+ALIAS = Mesh(mode="alias")
+
+
+def test_alias_mode_externalname_recipe():
+    target = Target("my-httpbin", "default", host="httpbin.org", port=443, protocol="https", tls_mode="SIMPLE")
+    assert manifests.objects(target, ALIAS) == [
+        {"apiVersion": "v1", "kind": "Service",
+         "metadata": {"name": "my-httpbin", "namespace": "default", "labels": LABELS},
+         "spec": {"type": "ExternalName", "externalName": "httpbin.org",
+                  "ports": [{"name": "https", "protocol": "TCP", "port": 443}]}},
+        {"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry",
+         "metadata": {"name": "my-httpbin", "namespace": "default", "labels": LABELS},
+         "spec": {"hosts": ["httpbin.org"], "location": "MESH_EXTERNAL", "resolution": "DNS",
+                  "ports": [{"number": 443, "name": "https", "protocol": "HTTPS"}]}},
+        {"apiVersion": "networking.istio.io/v1", "kind": "DestinationRule",
+         "metadata": {"name": "my-httpbin", "namespace": "default", "labels": LABELS},
+         "spec": {"host": "httpbin.org", "trafficPolicy": {"tls": {"mode": "SIMPLE"}}}},
+    ]
+
+
+def test_alias_mode_leaves_endpoints_services_on_their_own_name():
+    target = Target("db", "apps", ips=(ipaddress.ip_address("192.0.2.7"),), port=5432, protocol="tcp",
+                    host="db.example.com")
+    kinds = [(o["kind"], o.get("spec", {}).get("host")) for o in manifests.objects(target, ALIAS)]
+    assert kinds == [("Service", None), ("EndpointSlice", None), ("DestinationRule", "db.apps.svc.cluster.local")]
+
+
+def test_endpoint_slice_whole():
+    target = Target("db", "apps", ips=(ipaddress.ip_address("192.0.2.7"),), port=5432, protocol="tcp")
+    assert manifests.objects(target, Mesh(istio=False)) == [
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "db", "namespace": "apps", "labels": LABELS},
+         "spec": {"type": "ClusterIP", "ports": [{"name": "tcp", "protocol": "TCP", "port": 5432}]}},
+        {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+         "metadata": {"name": "db-ipv4", "namespace": "apps",
+                      "labels": {**LABELS, "kubernetes.io/service-name": "db",
+                                 "endpointslice.kubernetes.io/managed-by": "kubectl-egress"}},
+         "addressType": "IPv4",
+         "endpoints": [{"addresses": ["192.0.2.7"], "conditions": {"ready": True}}],
+         "ports": [{"name": "tcp", "protocol": "TCP", "port": 5432}]},
+    ]
+
+
+def test_endpoints_sorted_by_their_16_byte_form():
+    # Go's net.IP holds IPv4 as ::ffff:a.b.c.d, so an address below that range sorts first, and
+    # 198.35.26.96 (0xc6...) still sorts before 2001:db8::1
+    ips = ("2001:db8::1", "198.35.26.96", "::6000:0:1", "10.0.0.2")
+    target = Target("x", "default", ips=tuple(ipaddress.ip_address(i) for i in ips), port=443)
+    got = [a["ip"] for a in manifests.endpoints(target)["subsets"][0]["addresses"]]
+    assert got == ["::6000:0:1", "10.0.0.2", "198.35.26.96", "2001:db8::1"]
+
+
+# The probe's sources: Istio's curl sample (istio/istio samples/curl/curl.yaml: ServiceAccount and
+# Deployment `curl`, image curlimages/curl sleeping for ever, grace period 0), labelled as ours so
+# that clean finds them; the one without a sidecar opts out of injection.
+SOURCE_LABELS = {**LABELS, "kubectl-egress/role": "probe-source"}
+
+
+@pytest.mark.parametrize("sidecar, pod_labels", [
+    (True, {"app": "curl", "kubectl-egress/role": "probe-source"}),
+    (False, {"app": "curl", "kubectl-egress/role": "probe-source", "sidecar.istio.io/inject": "false"}),
+])
+def test_source_objects_are_istios_curl_sample(sidecar, pod_labels):
+    meta = {"name": "curl", "namespace": "team", "labels": SOURCE_LABELS}
+    assert manifests.source_objects("team", sidecar) == [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta,
+         "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "curl"}},
+                  "template": {"metadata": {"labels": pod_labels},
+                               "spec": {"terminationGracePeriodSeconds": 0, "serviceAccountName": "curl",
+                                        "containers": [{"name": "curl", "image": "curlimages/curl",
+                                                        "command": ["/bin/sleep", "infinity"],
+                                                        "imagePullPolicy": "IfNotPresent"}]}}}},
+    ]
+
+
+def test_source_namespace_has_injection_off():
+    assert manifests.source_namespace("without-istio") == {
+        "apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": "without-istio", "labels": {**SOURCE_LABELS, "istio-injection": "disabled"}}}
+
+
+def test_host_annotation_only_when_a_host_is_known():
+    target = Target("x", "default", ips=(ipaddress.ip_address("192.0.2.1"),), port=443)
+    assert "annotations" not in manifests.service(target)["metadata"]

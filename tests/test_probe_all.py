@@ -95,7 +95,7 @@ def test_a_namespace_without_a_source_is_named_or_probed_from_the_one_given(clus
     assert cluster.writes() == [] and execs(cluster) == []
     pod = kubectl("get", "pod", "-n", "team-a", "-l", ROLE, "-o", "jsonpath={.items[0].metadata.name}").out
     cluster.clear_requests()
-    res = egress("probe", "-A", "--all-sources", "-l", "tier!=silver", "--from", pod, "--from-namespace", "team-a",
+    res = egress("probe", "-A", "--all-sources", "-l", "tier!=silver", "--from", "deploy/curl", "--from-namespace", "team-a",
                  "-o", "json")
     assert res.code == 0, res.err
     sources = {(r["namespace"], r["service"], r["source"]) for r in items(res) if "without-istio" not in r["source"]}
@@ -128,9 +128,10 @@ def test_json_rows_can_be_diffed_between_runs(cluster, egress):
     second = egress("probe", "-A", "-l", "tier=gold", "--all-sources", "--parallel", "8", "-o", "json")
     assert stable(first) == stable(second)
     assert set(items(first)[0]["observed"]) == {"time", "connectedTo"}
-    assert [list(item) for item in items(first)][0] == ["code", "curlExitCode", "hint", "namespace", "observed",
-                                                        "port", "result", "service", "sidecar", "source",
-                                                        "tlsOriginated", "url", "via", "viaEvidence"]
+    assert [list(item) for item in items(first)][0] == [
+        "code", "container", "curlExitCode", "ephemeral", "gid", "hint", "namespace", "observed", "pod",
+        "podNamespace", "port", "result", "service", "sidecar", "source", "tlsOriginated", "uid", "url", "via",
+        "viaEvidence"]
 
 
 def test_summary_and_junit_name_the_broken_service(cluster, egress, kubectl, tmp_path):

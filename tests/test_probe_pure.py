@@ -319,3 +319,45 @@ def test_output_puts_each_hint_below_the_table_and_wide_keeps_the_column():
             assert lines[4:] == ["", "FAIL a from default/curl-1: mTLS to an external host",
                                  "  fix: kubectl egress externalname a a.example",
                                  "OK b from default/curl-1: the source pod default/curl-1 has no istio-proxy sidecar"]
+
+
+# What proves that istio-proxy carried a request (verdict.py): Envoy's own response headers,
+# the headers it adds to the request (echoed back by httpbin's /headers), or Istio metrics that
+# grew during the check. Istio's metric names: istio_requests_total (HTTP),
+# istio_tcp_connections_opened_total (TCP and TLS); PassthroughCluster when no service matched.
+SE = "reporter=.=source;.;destination_service=.=my-httpbin.default.svc.cluster.local;.;_istio_requests_total"
+PT = "reporter=.=source;.;destination_service_name=.=PassthroughCluster;.;_istio_tcp_connections_opened_total"
+ROUTED = '{"headers": {"X-Envoy-Peer-Metadata-Id": "sidecar~10.244.0.5", "X-Envoy-Decorator-Operation": "x:80/*"}}'
+UNROUTED = '{"headers": {"X-Envoy-Peer-Metadata-Id": "sidecar~10.244.0.5", "Host": "example.com"}}'
+
+EVIDENCE = [
+    # (outcome, counted, sidecar seen, passthrough)
+    (outcome(), [], False, False),
+    (outcome(headers={"server": "envoy"}), [], True, False),
+    (outcome(headers={"server": "Envoy"}), [], True, False),
+    (outcome(headers={"server": "nginx"}), [], False, False),
+    (outcome(headers={"x-envoy-upstream-service-time": "3"}), [], True, False),
+    (outcome(body='{"headers": {"X-B3-Traceid": "abc"}}'), [], True, False),
+    (outcome(body=ROUTED), [], True, False),
+    (outcome(body=UNROUTED), [], True, True),
+    (outcome(body="[1, 2]"), [], False, False),  # JSON, but not an httpbin echo
+    (outcome(body='{"headers": "none"}'), [], False, False),
+    (outcome(body="<html>"), [], False, False),
+    (outcome(stats_before={SE: 4}, stats_after={SE: 5}), [SE], True, False),
+    (outcome(stats_before={SE: 5}, stats_after={SE: 5}), [], False, False),
+    (outcome(stats_before={}, stats_after={SE: 1}), [SE], True, False),
+    (outcome(stats_before={SE: 2}, stats_after={SE: 5, PT: 1}), [SE, PT], True, False),
+    (outcome(stats_before={PT: 0}, stats_after={PT: 1, SE: 0}), [PT], True, True),
+]
+
+
+@pytest.mark.parametrize("result, grown, seen, passed_through", EVIDENCE)
+def test_the_sidecars_evidence(result, grown, seen, passed_through):
+    assert probe.counted(result) == grown
+    assert probe.sidecar_seen(result) is seen
+    assert probe.passthrough(result) is passed_through
+
+
+def test_echoed_headers_are_lower_cased_strings():
+    assert probe.echoed_headers('{"headers": {"X-Count": 3, "Host": "a"}}') == {"x-count": "3", "host": "a"}
+    assert probe.echoed_headers("[]") == {} and probe.echoed_headers("not json") == {}

@@ -44,15 +44,27 @@ def test_manifest_platforms():
         assert {"from": "kubectl-egress/*", "to": "."} in platform["files"]
 
 
-ARCHIVE = ROOT / "dist" / f"kubectl-egress_v{__version__}_linux_amd64.tar.gz"
+@pytest.fixture(scope="module")
+def krew_release(tmp_path_factory) -> tuple[Path, Path]:
+    """What `make krew` makes, from the one-folder build `make test` builds: the archive, and a
+    copy of plugin.yaml with its sha256 written in (the repository's own stays as committed)."""
+    from release.build import krew
+    assert ONEDIR.exists(), "build the binaries first: make build"
+    out = tmp_path_factory.mktemp("krew")
+    manifest = out / "plugin.yaml"
+    shutil.copy(ROOT / "plugin.yaml", manifest)
+    return krew(ONEDIR.parent, out, manifest), manifest
 
 
-@pytest.mark.skipif(not ARCHIVE.exists(), reason="no release archive built (make krew)")
-def test_manifest_sha256_matches_the_built_archive():
+def test_manifest_sha256_matches_the_built_archive(krew_release):
     import tarfile
-    digest = hashlib.sha256(ARCHIVE.read_bytes()).hexdigest()
-    assert MANIFEST["spec"]["platforms"][0]["sha256"] == digest
-    names = tarfile.open(ARCHIVE).getnames()
+    from release.build import arch, os_name
+    archive, manifest = krew_release
+    assert archive.name == f"kubectl-egress_v{__version__}_{os_name()}_{arch()}.tar.gz"
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    assert {(p["selector"]["matchLabels"]["os"], p["selector"]["matchLabels"]["arch"]): p["sha256"]
+            for p in yaml.safe_load(manifest.read_text())["spec"]["platforms"]}[(os_name(), arch())] == digest
+    names = tarfile.open(archive).getnames()
     assert "LICENSE" in names and "kubectl-egress/kubectl-egress" in names
 
 
@@ -134,18 +146,14 @@ def test_completion_of_a_bad_shell(egress):
     assert res.code == 2 and "powershell" in res.err
 
 
-def test_installs_as_krew_would(tmp_path, apiserver):
-    """Krew's steps for our platform, on an archive packed as make krew packs it and a manifest
-    filled in as the release does: check the sha256, unpack, copy `files`, link `bin`, run it."""
+def test_installs_as_krew_would(krew_release, tmp_path, apiserver):
+    """Krew's steps for our platform, on the archive make krew packs and the manifest it fills
+    in: check the sha256, unpack, copy `files`, link `bin`, run it."""
     import fnmatch
     import tarfile
 
-    from release.build import arch, archive_name, os_name, pack, update_manifest
-    assert ONEDIR.exists(), "build the binaries first: make build"
-    archive = tmp_path / archive_name()
-    manifest = tmp_path / "plugin.yaml"
-    shutil.copy(ROOT / "plugin.yaml", manifest)
-    update_manifest(manifest, os_name(), arch(), pack(ONEDIR.parent, archive), __version__)
+    from release.build import arch, os_name
+    archive, manifest = krew_release
     platform = next(p for p in yaml.safe_load(manifest.read_text())["spec"]["platforms"]
                     if p["selector"]["matchLabels"] == {"os": os_name(), "arch": arch()})
     assert platform["uri"].endswith("/" + archive.name)

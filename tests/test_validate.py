@@ -187,3 +187,116 @@ def test_host_override_bad(text, fragment):
     with pytest.raises(UsageError) as err:
         validate.host_override(text)
     assert fragment in err.value.message
+
+
+# Every bad input gets one line that says what to type instead: the whole line, pinned.
+RULES = "use lower case letters, digits and '-', starting with a letter and ending with a letter or digit"
+DNS = ("use lower case letters, digits, '-' and '.', each label starting and ending with a letter or digit "
+       "(e.g. httpbin.org)")
+NOWHERE = "which a Service cannot send traffic to; give the external service's address"
+MESSAGES = [
+    (validate.service_name, "Bad_", f'NAME "Bad_" is not a valid Service name: {RULES} (e.g. "bad")'),
+    (validate.service_name, "1Bad_x", f'NAME "1Bad_x" is not a valid Service name: {RULES} (e.g. "bad-x")'),
+    (validate.service_name, "___", f'NAME "___" is not a valid Service name: {RULES}'),
+    (validate.service_name, "a" * 64, f'NAME "{"a" * 64}" is too long (64 characters): a Service name has at most 63'),
+    (validate.namespace, "Bad_NS", 'namespace "Bad_NS" is not a valid namespace name: use lower case letters, digits '
+                                   "and '-', starting and ending with a letter or digit, at most 63 characters"),
+    (validate.namespace, "a" * 64, f'namespace "{"a" * 64}" is not a valid namespace name: use lower case letters, '
+                                   "digits and '-', starting and ending with a letter or digit, at most 63 characters"),
+    (validate.host, "grpc://api.example.com:50051", 'HOST "grpc://api.example.com:50051" is a URL; give the host name '
+     'alone, e.g. "kubectl egress externalname NAME api.example.com --port 50051 --protocol grpc"'),
+    (validate.host, "tls://db.example.com:5432", 'HOST "tls://db.example.com:5432" is a URL; give the host name alone, '
+     'e.g. "kubectl egress externalname NAME db.example.com --port 5432 --protocol tls"'),
+    (validate.host, "tcp://db.example.com:5432", 'HOST "tcp://db.example.com:5432" is a URL; give the host name alone, '
+     'e.g. "kubectl egress externalname NAME db.example.com --port 5432 --protocol tcp"'),
+    (validate.host, "http2://x.example.com", 'HOST "http2://x.example.com" is a URL; give the host name alone, e.g. '
+     '"kubectl egress externalname NAME x.example.com --protocol http2"'),
+    (validate.host, "ftp://files.example.com", 'HOST "ftp://files.example.com" is a URL; give the host name alone, '
+     'e.g. "kubectl egress externalname NAME files.example.com"'),
+    (validate.host, "https://httpbin.org./get", 'HOST "https://httpbin.org./get" is a URL; give the host name alone, '
+     'e.g. "kubectl egress externalname NAME httpbin.org --port 443 --protocol https"'),
+    (validate.host, "https://", 'HOST "https://" is a URL; give the host name alone, e.g. "kubectl egress '
+     'externalname NAME HOST --port 443 --protocol https"'),
+    (validate.host, "[2001:db8::1]", 'HOST "[2001:db8::1]" is an IP address, which an ExternalName Service cannot '
+     'resolve; use "kubectl egress endpoints NAME 2001:db8::1 --port PORT"'),
+    (validate.host, "httpbin.org/a/b", 'HOST "httpbin.org/a/b" has a path; give the host name alone, e.g. '
+     '"httpbin.org"'),
+    (validate.host, "under_score.org", f'HOST "under_score.org" is not a valid DNS name: {DNS}'),
+    (validate.ip, "10.0.0.0/24", 'IP "10.0.0.0/24" is a network; give single addresses, e.g. "10.0.0.0"'),
+    (validate.ip, "10.0.0.1/24", 'IP "10.0.0.1/24" is a network; give single addresses, e.g. "10.0.0.1"'),
+    (validate.ip, "abc/x", 'IP "abc/x" is not a valid IP address (e.g. 198.35.26.96 or 2620:0:863:ed1a::1)'),
+    (validate.ip, "en.wikipedia.org.", 'IP "en.wikipedia.org." is a host name; use "kubectl egress externalname '
+     'NAME en.wikipedia.org." for host names'),
+    (validate.ip, "127.0.0.1", f'IP "127.0.0.1" is a loopback address, {NOWHERE}'),
+    (validate.ip, "::", f'IP "::" is an unspecified address, {NOWHERE}'),
+    (validate.ip, "fe80::1", f'IP "fe80::1" is a link-local address, {NOWHERE}'),
+    (validate.ip, "ff02::1", f'IP "ff02::1" is a multicast address, {NOWHERE}'),
+    (validate.ips, [], "give at least one IP address"),
+    (validate.ips, ["en.wikipedia.org"], 'IP "en.wikipedia.org" is a host name; use "kubectl egress externalname '
+     'NAME en.wikipedia.org" for host names'),
+    (validate.ip, "X10.0.0.1", 'IP "X10.0.0.1" is a host name; use "kubectl egress externalname NAME x10.0.0.1" '
+     "for host names"),
+    (validate.ips, ["192.0.2.1", "2001:db8::1", "192.0.2.1"], 'IP "192.0.2.1" is given twice'),
+    (validate.port, "x", '--port "x" is not a port number: give 1 to 65535'),
+    (validate.port, 0, "--port 0 is out of range: give 1 to 65535"),
+    (validate.protocol, "ftp", "--protocol \"ftp\" is not one of http, https, tls, tcp, grpc, http2 (Istio's port "
+     "naming)"),
+    (validate.tls_mode, "MUTUAL", "--tls-mode MUTUAL needs client certificates, which kubectl-egress does not manage; "
+     "use DISABLE or SIMPLE, or write the DestinationRule yourself"),
+    (validate.tls_mode, "OFF", '--tls-mode "OFF" is not one of DISABLE, SIMPLE, ISTIO_MUTUAL or none'),
+    (validate.istio_mode, "maybe", '--istio-mode "maybe" is not one of auto, legacy, alias, none'),
+    (validate.endpoints_api, "x", '--api "x" is not one of endpointslice, endpoints'),
+    (validate.duration, "soon", 'invalid argument "soon" for "--request-timeout": give a duration such as 10s, 1m '
+     "or 0 (no limit)"),
+]
+
+
+@pytest.mark.parametrize("check, value, message", MESSAGES, ids=[f"{c.__name__}-{v}" for c, v, _ in MESSAGES])
+def test_the_whole_message(check, value, message):
+    with pytest.raises(UsageError) as err:
+        check(value)
+    assert err.value.message == message
+    assert err.value.exit_code == 2
+
+
+@pytest.mark.parametrize("text, host", [
+    ("api.example.TAX", "api.example.tax"),  # only trailing dots go, nothing else
+    ("X10.0.0.1", "x10.0.0.1"),  # a host name, though an IP address follows its first letter
+    ("a" * 63 + ".org", "a" * 63 + ".org"),  # a label of 63 is allowed
+    ("a" * 40 + "." + "b" * 40 + ".org", "a" * 40 + "." + "b" * 40 + ".org"),  # the limit is per label
+    (".".join(["a" * 63] * 3 + ["b" * 61]), ".".join(["a" * 63] * 3 + ["b" * 61])),  # 253 characters in all
+])
+def test_host_limits(text, host):
+    assert validate.host(text) == host
+
+
+def test_host_of_254_characters_is_refused():
+    text = ".".join(["a" * 63] * 3 + ["b" * 62])
+    with pytest.raises(UsageError, match="not a valid DNS name"):
+        validate.host(text)
+
+
+def test_namespace_ok():
+    assert validate.namespace("a" * 63) == "a" * 63
+    assert validate.namespace("0team") == "0team"  # a DNS-1123 label may start with a digit
+
+
+def test_ips_keep_order_and_brackets_are_allowed():
+    assert validate.ips(["[2001:db8::1]", "192.0.2.1"], "x") == (ipaddress.ip_address("2001:db8::1"),
+                                                                  ipaddress.ip_address("192.0.2.1"))
+
+
+def test_ips_name_the_service_in_the_hint():
+    with pytest.raises(UsageError, match='use "kubectl egress externalname wiki en.wikipedia.org"'):
+        validate.ips(["en.wikipedia.org"], "wiki")
+
+
+@pytest.mark.parametrize("value", ["auto", "LEGACY", "alias", "none"])
+def test_istio_mode_ok(value):
+    assert validate.istio_mode(value) == value.lower()
+
+
+@pytest.mark.parametrize("text, seconds", [("1ns", 1e-9), ("1us", 1e-6), ("1µs", 1e-6), ("1.5s", 1.5),
+                                           (" 2m ", 120), ("1h1m1s1ms", 3661.001)])
+def test_duration_units(text, seconds):
+    assert validate.duration(text) == pytest.approx(seconds, rel=1e-9, abs=0)

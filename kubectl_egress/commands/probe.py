@@ -20,8 +20,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from .. import __version__, evidence, inventory, manifests, mesh as meshes, printers, probe, progress, reports
-from .. import runner, sources, terminal, validate as check
+from .. import __version__, evidence, inventory, manifests, mesh as meshes, placement, printers, probe, progress
+from .. import reports, runner, sources, terminal, validate as check, workloads
 from ..analysis import tls_of
 from ..app import App
 from ..errors import EgressError, UsageError
@@ -31,6 +31,8 @@ from .get import missing_error, no_resources, selection
 
 HEADERS = ("SERVICE", "SOURCE", "URL", "RESULT", "CODE", "TIME", "SIDECAR")
 WIDE = HEADERS + ("CONNECTED-TO", "HINT")
+# with --from, where in the pod the probe ran: its container, `NAME (ephemeral)` for the plugin's
+CONTAINER = "CONTAINER"
 MAX_EXECS = 256  # --max-execs at most
 INTERRUPTED = 130  # a shell's status for a command ended by SIGINT (128 + 2), as cli.py's boundary gives
 # left out, in this order, on a terminal too narrow for the table (never from -o wide or a pipe);
@@ -45,8 +47,11 @@ class Options:
     selector: str | None = None
     without_istio: bool = False
     all_sources: bool = False
-    from_pod: str | None = None
-    from_namespace: str | None = None  # the namespace of --from (default: the services')
+    from_pod: str | None = None  # --from: POD or TYPE/NAME
+    from_namespace: str | None = None  # its namespace (default: the services'; with -A, required)
+    container: str | None = None  # -c
+    all_pods: bool = False
+    ephemeral: bool = False
     source_namespace: str = sources.WITHOUT_ISTIO
     path: str | None = None  # /headers, or / for TLS-originated sites
     timeout: str = "10s"
@@ -54,7 +59,7 @@ class Options:
     max_execs: int = runner.MAX_EXECS
     hosts: tuple[str, ...] = ()
     deploy_sources: bool = False
-    image: str | None = None
+    image: str | None = None  # of the plugin's own probe containers: the sources it makes, the ephemeral one
     junit_file: str | None = None
     summary: bool = False
     output: str | None = None
@@ -81,9 +86,17 @@ class Row:
     seconds: float = 0.0  # curl's time_total
     case: str = ""  # the JUnit case's name: the same from run to run (no pod name, no timing)
     kind: str = ""  # the hint with this row's own names replaced, which --summary counts by
+    where: probe.Source | None = None  # the pod and container the probe ran in
 
-    def cells(self, wide: bool) -> list[str]:
-        cells = [self.service, self.source, self.url, self.result, self.code, self.time, self.sidecar]
+    @property
+    def container(self) -> str:
+        if self.where is None:
+            return ""
+        return f"{self.where.container} (ephemeral)" if self.where.ephemeral else self.where.container
+
+    def cells(self, wide: bool, container: bool = False) -> list[str]:
+        cells = [self.service, self.source, *([self.container] if container else []), self.url, self.result,
+                 self.code, self.time, self.sidecar]
         return cells + [self.connected_to, str(self.hint)] if wide else cells
 
     def note(self, all_namespaces: bool = False) -> printers.Note:
@@ -98,8 +111,16 @@ class Row:
         return {"service": self.service, "namespace": self.namespace, "port": self.port, "source": self.source,
                 "url": self.url, "result": self.result, "code": self.code, "sidecar": self.sidecar,
                 "hint": str(self.hint), "curlExitCode": self.exit, "tlsOriginated": self.originated,
-                "via": self.via, "viaEvidence": self.evidence,
+                "via": self.via, "viaEvidence": self.evidence, **self.ran_in(),
                 "observed": {"time": self.time, "connectedTo": self.connected_to}}
+
+    def ran_in(self) -> dict:
+        """Where the probe ran, for -o json: pod, container, ephemeral or not, and its user."""
+        if self.where is None:
+            return {}
+        w = self.where
+        return {"pod": w.pod, "podNamespace": w.namespace, "container": w.container, "ephemeral": w.ephemeral,
+                "uid": w.uid, "gid": w.gid}
 
 
 @dataclass(frozen=True)
@@ -116,15 +137,19 @@ def validate(opts: Options) -> tuple[float, dict[str, str]]:
     selection(opts.names, opts.all_namespaces, opts.selector)
     if opts.path is not None and not opts.path.startswith("/"):
         raise UsageError(f'--path "{opts.path}" must start with "/" (e.g. /headers)')
-    if opts.from_pod is not None and not check.DNS1123_SUBDOMAIN.match(opts.from_pod):
-        raise UsageError(f'--from "{opts.from_pod}" is not a valid pod name')
-    if opts.from_namespace is not None:
-        if opts.from_pod is None:
-            raise UsageError(f"--from-namespace goes with --from (e.g. --from POD --from-namespace {opts.from_namespace})")
+    if opts.from_pod is not None:
+        workloads.parse(opts.from_pod)
+    elif opts.from_namespace or opts.container or opts.all_pods:
+        flag = "--from-namespace" if opts.from_namespace else "-c" if opts.container else "--all-pods"
+        raise UsageError(f"{flag} goes with --from (e.g. --from deploy/web {flag}"
+                         f"{' NS' if flag == '--from-namespace' else ' app' if flag == '-c' else ''})")
+    if opts.from_namespace:
         check.namespace(opts.from_namespace)
+    if opts.container is not None:
+        check.container_name(opts.container)
     if opts.all_namespaces and opts.from_pod and opts.from_namespace is None:
-        raise UsageError("with -A, --from needs --from-namespace NS: the pod's namespace (it probes the "
-                         "namespaces that have no source of their own)")
+        raise UsageError("with -A, --from needs --from-namespace NS: the namespace of the pods it names (they "
+                         "probe the namespaces that have no source of their own)")
     check.namespace(opts.source_namespace)
     timeout = check.duration(opts.timeout, "--timeout")
     if timeout <= 0:
@@ -221,8 +246,9 @@ def run(app: App, opts: Options) -> int:
     kube = app.kube()
     namespace = kube.namespace
     scope = None if opts.all_namespaces else namespace  # None: every namespace
-    facts = meshes.read(kube, opts.istio_mode.lower(), [namespace, opts.source_namespace] if scope else
-                        [opts.source_namespace], all_namespaces=scope is None)
+    read_in = ([namespace] if scope else []) + [opts.source_namespace] + \
+        ([opts.from_namespace] if opts.from_namespace else [])
+    facts = meshes.read(kube, opts.istio_mode.lower(), read_in, all_namespaces=scope is None)
     mesh = facts.mesh(scope)  # -A: the default revision's, as check -A reads it
     found = inventory.read(kube, scope, mesh, opts.names, opts.selector or "")
     errors = [missing_error(kube, n, namespace) for n in opts.names if n not in {f.name for f in found}]
@@ -257,7 +283,13 @@ def run(app: App, opts: Options) -> int:
     ztunnel.start(captured)
     started = time.monotonic()
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    finished = runner.run(kube, jobs, timeout, opts.parallel, meter, opts.max_execs)
+    where = placement.Placement(ephemeral=opts.ephemeral, image=opts.image or manifests.PROBE_IMAGE)
+
+    def execute(source, argv, nonce, budget, on_stdout, stop):  # in its container, or the plugin's ephemeral one
+        ran = placement.run(kube, source, argv, nonce, budget, where, app.printer, source.obj, on_stdout, stop)
+        return ran.source, ran.code, ran.err
+
+    finished = runner.run(kube, jobs, timeout, opts.parallel, meter, opts.max_execs, execute)
     expected = {p.check.id: evidence.destinations(p.target.fqdn, p.target.host if p.target.external_name else "")
                 for p in planned}
     outcomes_of = {j.source.label: j.outcomes for j in jobs}
@@ -299,22 +331,22 @@ def assign(kube, app: App, opts: Options, planned: list[Planned], scope: str | N
     plain_wanted = opts.all_sources or opts.without_istio
     image = opts.image or manifests.PROBE_IMAGE
     checks = [p.check for p in planned]
-    fallback = None
+    fallbacks: list[probe.Source] = []  # --from's pods: all of them with --all-pods
     if mesh_wanted and opts.from_pod:
-        fallback = sources.find(kube, opts.from_namespace or kube.namespace, True, opts.from_pod)
+        fallbacks = workloads.sources(kube, workloads.parse(opts.from_pod), opts.from_namespace or kube.namespace,
+                                      opts.container, opts.all_pods)
     if scope is not None:
-        wanted = [(scope, True)] if mesh_wanted and not fallback else []
+        wanted = [(scope, True)] if mesh_wanted and not fallbacks else []
         wanted += [(opts.source_namespace, False)] if plain_wanted else []
         if opts.deploy_sources:
             sources.deploy(kube, app.printer, wanted, image)
-        chosen = [fallback] if fallback else []
-        chosen += [find_source(kube, facts, ns, mesh, None, facts.ambient_namespace(scope)) for ns, mesh in wanted]
+        chosen = fallbacks + [find_source(kube, facts, ns, mesh, facts.ambient_namespace(scope)) for ns, mesh in wanted]
         return [runner.Job(source, list(checks)) for source in chosen]
     namespaces = sorted({p.found.namespace for p in planned})
     pods = sources.every_candidate(kube)
     ambient = {ns: facts.ambient_namespace(ns) for ns in namespaces}
     own = {ns: sources.pick(pods, ns, True, ambient[ns]) for ns in namespaces} if mesh_wanted else {}
-    missing = [ns for ns in namespaces if mesh_wanted and own[ns] is None and fallback is None]
+    missing = [ns for ns in namespaces if mesh_wanted and own[ns] is None and not fallbacks]
     plain = sources.pick(pods, opts.source_namespace, False) if plain_wanted else None
     wanted = [(ns, True) for ns in missing] + ([(opts.source_namespace, False)] if plain_wanted and not plain else [])
     if wanted and opts.deploy_sources:
@@ -335,8 +367,8 @@ def assign(kube, app: App, opts: Options, planned: list[Planned], scope: str | N
         plain = sources.find(kube, opts.source_namespace, False)  # or says why, as for one namespace
     jobs: dict[str, runner.Job] = {}
     for p in planned:
-        source = own.get(p.found.namespace) or fallback
-        if mesh_wanted and source is not None:
+        mine = own.get(p.found.namespace)
+        for source in ([mine] if mine else fallbacks) if mesh_wanted else []:
             jobs.setdefault(source.label, runner.Job(source, [])).checks.append(p.check)
     if plain is not None:
         jobs[plain.label] = runner.Job(plain, list(checks))
@@ -379,11 +411,10 @@ def rows_of(planned: list[Planned], jobs: list[runner.Job], timeout: float, fini
     return rows
 
 
-def find_source(kube, facts: meshes.MeshFacts, namespace: str, mesh: bool, pod: str | None,
-                ambient: bool) -> probe.Source:
+def find_source(kube, facts: meshes.MeshFacts, namespace: str, mesh: bool, ambient: bool) -> probe.Source:
     """sources.find; when no mesh source is found because the namespace asks for no mesh at all, say so."""
     try:
-        return sources.find(kube, namespace, mesh, pod, ambient=mesh and ambient)
+        return sources.find(kube, namespace, mesh, ambient=mesh and ambient)
     except EgressError as err:
         asked = facts.namespace(namespace)
         if not mesh or not facts.revisions or asked.dataplane != "none" or not asked.exists or \
@@ -424,7 +455,7 @@ def row(planned: Planned, outcome: probe.Outcome, source: probe.Source, timeout:
                time=format_time(outcome.time) if outcome.ran else "-",
                sidecar="yes (TLS)" if originated else cell,  # kubectl's own cells say "3 (5m ago)"
                connected_to=outcome.remote, hint=hint, exit=outcome.exit, port=target.port, originated=originated,
-               via=via, evidence=why, seconds=outcome.time, case=case_name(planned, source),
+               via=via, evidence=why, seconds=outcome.time, case=case_name(planned, source), where=source,
                kind=reports.hint_kind(hint.message, names) if hint else "")
 
 
@@ -443,7 +474,7 @@ def report(app: App, rows: list[Row], opts: Options, stamp: str) -> None:
     if opts.summary:
         print_summary(app, rows, opts.output)
     else:
-        output(app, rows, opts.output, opts.all_namespaces)
+        output(app, rows, opts.output, opts.all_namespaces, container=bool(opts.from_pod))
 
 
 def junit_cases(rows: list[Row]) -> list[reports.Case]:
@@ -477,10 +508,11 @@ def print_summary(app: App, rows: list[Row], fmt: str | None) -> None:
         app.printer.text("\n" + printers.format_table(("CHECKS", "RESULT", "SERVICES", "HINT"), table, term, colors))
 
 
-def output(app: App, rows: list[Row], fmt: str | None, all_namespaces: bool = False) -> None:
+def output(app: App, rows: list[Row], fmt: str | None, all_namespaces: bool = False, container: bool = False) -> None:
     """The table as kubectl prints one; then, unless -o wide put them in its HINT column, each
     hinted row's hint (a failure's, or a suspicious pass's) and its fixing command below it.
-    all_namespaces: a NAMESPACE column first, as kubectl get -A prints it."""
+    all_namespaces: a NAMESPACE column first, as kubectl get -A prints it; container: a CONTAINER
+    column after SOURCE (with --from, where the probe ran in the pod)."""
     if fmt in ("json", "yaml"):
         listing = {"apiVersion": "v1", "kind": "List", "items": [r.as_dict() for r in rows]}
         app.printer.text(printers.format_json(listing) if fmt == "json" else printers.format_yaml(listing))
@@ -489,7 +521,9 @@ def output(app: App, rows: list[Row], fmt: str | None, all_namespaces: bool = Fa
     colors = {"RESULT": terminal.RESULT_COLORS}
     wide = fmt == "wide"
     headers = WIDE if wide else HEADERS
-    cells = [r.cells(wide) for r in rows]
+    if container:
+        headers = (*headers[:2], CONTAINER, *headers[2:])
+    cells = [r.cells(wide, container) for r in rows]
     if all_namespaces:
         headers = ("NAMESPACE", *headers)
         cells = [[r.namespace, *c] for r, c in zip(rows, cells)]

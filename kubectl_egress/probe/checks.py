@@ -120,6 +120,9 @@ class Source:
     mesh: bool  # chosen as the mesh source (a sidecar, or ambient's ztunnel, is expected)
     dataplane: str = ""  # what the pod has: sidecar, ambient or none ("": sidecar or none, by `sidecar`)
     obj: dict | None = field(default=None, compare=False, repr=False)  # the pod as read
+    ephemeral: bool = False  # the container is the plugin's ephemeral probe container
+    uid: int | None = None  # the user the probe ran as, as it read it itself
+    gid: int | None = None
 
     @property
     def label(self) -> str:

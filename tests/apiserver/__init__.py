@@ -61,6 +61,7 @@ class LocalAPIServer:
 
     def __post_init__(self) -> None:
         self.workdir = Path(tempfile.mkdtemp(prefix="local-apiserver-"))
+        os.chmod(self.workdir, 0o711)  # pods' processes run as their users, who must reach their files
         if self.ca is None:
             self.ca = CA(self.workdir / "pki")
         serving = self.ca.serving()

@@ -338,9 +338,11 @@ class Cluster:
         except (RuntimeError, OSError) as err:
             raise APIError(500, "InternalError", f"Internal error occurred: the pod's network could not "
                            f"be set up: {err}")
-        image = images.lookup(next(c for c in every if c["name"] == container).get("image", ""))
+        spec_of = next(c for c in every if c["name"] == container)
+        image = images.lookup(spec_of.get("image", ""))
         missing = image.lookup(command[0])[1] if image is not None else ""
-        argv = net.argv(self.kubelet.command(image, command)) if not missing else []
+        user = images.identity(image, spec_of, pod)
+        argv = net.argv(self.kubelet.command(image, command), user) if not missing else []
         want_stdin = req.param("stdin").lower() in ("true", "1")
         env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME": name,
                "HOME": "/root", "SSL_CERT_FILE": str(net.dir / "ca.crt")}

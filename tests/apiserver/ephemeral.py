@@ -367,8 +367,9 @@ class Kubelet:
         uid = pod["metadata"]["uid"]
 
         def start() -> subprocess.Popen:
-            return subprocess.Popen(net.argv(command), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, env=env, preexec_fn=_die_with_parent)
+            return subprocess.Popen(net.argv(command, images.identity(image, spec, pod)), stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                                    preexec_fn=_die_with_parent)
 
         self.cluster.logs.start(uid, spec.get("name", ""))
         try:

@@ -17,6 +17,12 @@ it runs. The images and where their contents were looked up:
   tags run as 65532; `debug` tags add a BusyBox shell under /busybox
   (GoogleContainerTools/distroless README.md, base/README.md). So: neither.
 
+Who a container's processes run as (`identity`): the image's /etc/passwd knows its users:
+root (0:0) and nobody (65534:65534) everywhere; curl_user is 100:101 in the curl image
+(`adduser -S curl_user -G curl_group` in create_base_image.sh: Alpine's first free system
+uid and gid; `id` there says `uid=100(curl_user) gid=101(curl_group)`); distroless has
+nonroot, 65532:65532 (base/README.md).
+
 BusyBox puts each applet in the directory its source declares (busybox 1_36_1,
 `//applet:` lines: sh and sleep in /bin, head and wget in /usr/bin, ...); Alpine
 installs them there; the busybox image puts all of them in /bin.
@@ -82,6 +88,9 @@ def _busybox_in(directory: str) -> dict[str, str]:
     return {f"{directory}/{name}": name for name in BUSYBOX_APPLETS}
 
 
+BASE_USERS = (("root", 0, 0), ("nobody", 65534, 65534))
+
+
 @dataclass(frozen=True)
 class Image:
     """What a container of this image has: its programs (path in the image -> program
@@ -96,6 +105,7 @@ class Image:
     # curl-container's /entrypoint.sh (played by container_argv, not linked): arguments that
     # start with an option or name no command go to curl, then `exec "$@"`
     wraps_curl: bool = False
+    users: tuple[tuple[str, int, int], ...] = BASE_USERS  # /etc/passwd: (name, uid, gid)
 
     def lookup(self, command: str) -> tuple[str, str]:
         """(path in the image, '') for a program the runtime finds, or ('', runc's reason)."""
@@ -124,15 +134,18 @@ class Image:
 
 
 CURL = Image("curl", {**_alpine_busybox(), "/usr/bin/curl": "curl"},
-             user="curl_user", entrypoint=("/entrypoint.sh",), cmd=("curl",), wraps_curl=True)
+             user="curl_user", entrypoint=("/entrypoint.sh",), cmd=("curl",), wraps_curl=True,
+             users=BASE_USERS + (("curl_user", 100, 101),))
 BUSYBOX = Image("busybox", {**_busybox_in(_BIN), "/usr/bin/env": "env"}, cmd=("sh",))
 ALPINE = Image("alpine", _alpine_busybox(), cmd=("/bin/sh",))
-DISTROLESS = Image("distroless", {})
-DISTROLESS_NONROOT = Image("distroless", {}, user="65532")
+DISTROLESS_USERS = BASE_USERS + (("nonroot", 65532, 65532),)
+DISTROLESS = Image("distroless", {}, users=DISTROLESS_USERS)
+DISTROLESS_NONROOT = Image("distroless", {}, user="65532", users=DISTROLESS_USERS)
 DISTROLESS_DEBUG = Image("distroless", _busybox_in("/busybox"), entrypoint=("/busybox/sh",),
-                         path=DEFAULT_PATH + ":/busybox")
+                         path=DEFAULT_PATH + ":/busybox", users=DISTROLESS_USERS)
 DISTROLESS_DEBUG_NONROOT = Image("distroless", _busybox_in("/busybox"), user="65532",
-                                 entrypoint=("/busybox/sh",), path=DEFAULT_PATH + ":/busybox")
+                                 entrypoint=("/busybox/sh",), path=DEFAULT_PATH + ":/busybox",
+                                 users=DISTROLESS_USERS)
 
 DISTROLESS_FLAVOURS = re.compile(r"gcr\.io/distroless/(static|base|base-nossl|cc)(-debian\d+)?")
 
@@ -211,6 +224,58 @@ def start_failure(command: str, reason: str) -> str:
     return ("failed to create containerd task: failed to create shim task: OCI runtime create "
             "failed: runc create failed: unable to start container process: exec: "
             f'"{command}": {reason}: unknown')
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The user a container's processes run as: uid, gid and supplementary groups."""
+
+    uid: int = 0
+    gid: int = 0
+    groups: tuple[int, ...] = ()
+
+    @property
+    def root(self) -> bool:
+        return self.uid == 0 and self.gid == 0 and not self.groups
+
+
+def identity(image: Image | None, container: dict, pod: dict) -> Identity:
+    """Who the container's processes run as.
+
+    The kubelet merges the pod's and the container's securityContext, the container's
+    fields winning, and adds the pod's fsGroup to its supplementalGroups
+    (pkg/kubelet/kuberuntime/security_context.go determineEffectiveSecurityContext);
+    containerd then sets the user (internal/cri/server container_create_linux.go, and
+    pkg/oci/spec_opts.go WithUser, WithUserID, WithUsername): runAsUser, with its group
+    from the image's /etc/passwd (0 when the uid is not there) unless runAsGroup says
+    otherwise; without runAsUser the image's USER, `name` or `uid[:gid]`, resolved in
+    /etc/passwd. An image outside the catalogue runs as root unless the context says.
+    """
+    pod_sc = (pod.get("spec") or {}).get("securityContext") or {}
+    sc = container.get("securityContext") or {}
+
+    def field(name: str):
+        value = sc.get(name, pod_sc.get(name))
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    run_as, run_as_group = field("runAsUser"), field("runAsGroup")
+    users = image.users if image is not None else BASE_USERS
+    if run_as is not None:
+        uid, gid = run_as, next((g for _, u, g in users if u == run_as), 0)
+    elif image is not None and image.user:
+        name, _, group = image.user.partition(":")
+        entry = next(((u, g) for n, u, g in users if n == name or str(u) == name), None)
+        uid, gid = entry if entry is not None else (int(name) if name.isdigit() else 0, 0)
+        if group.isdigit():
+            gid = int(group)
+    else:
+        uid, gid = 0, 0
+    if run_as_group is not None:
+        gid = run_as_group
+    groups = [g for g in pod_sc.get("supplementalGroups") or [] if isinstance(g, int)]
+    if isinstance(pod_sc.get("fsGroup"), int):
+        groups.append(pod_sc["fsGroup"])
+    return Identity(uid, gid, tuple(dict.fromkeys(groups)))
 
 
 def container_argv(image: Image | None, container: dict) -> list[str]:

@@ -183,8 +183,16 @@ def inject(pod: dict, revision: str, version: str, native: bool, cni: bool = Fal
     app_containers = [c.get("name", "") for c in spec.get("containers") or [] if c.get("name") != "istio-proxy"]
     owner = meta.get("generateName", "").rstrip("-").rsplit("-", 1)[0] if meta.get("generateName") else meta.get("name", "")
     image = f"docker.io/istio/proxyv2:{version}"
-    args = ["istio-iptables", "-p", "15001", "-z", "15006", "-u", "1337", "-m", "REDIRECT", "-i", "*",
-            "-x", "", "-b", "*", "-d", "15090,15021,15020", "--log_output_level=default:info"]
+    # the template's istio-iptables arguments: the traffic.sidecar.istio.io annotations, or the
+    # chart's defaults (global.proxy.includeIPRanges "*", excludeIPRanges ""), -q and -o only when set
+    traffic = "traffic.sidecar.istio.io/"
+    args = ["istio-iptables", "-p", "15001", "-z", "15006", "-u", "1337", "-m", "REDIRECT",
+            "-i", notes.get(traffic + "includeOutboundIPRanges", "*"),
+            "-x", notes.get(traffic + "excludeOutboundIPRanges", ""), "-b", "*", "-d", "15090,15021,15020"]
+    for flag, name in (("-q", "includeOutboundPorts"), ("-o", "excludeOutboundPorts")):
+        if traffic + name in notes:
+            args += [flag, notes[traffic + name]]
+    args.append("--log_output_level=default:info")
     if cni:
         init = {"name": "istio-validation", "image": image, "args": [*args, "--run-validation", "--skip-rule-apply"],
                 "securityContext": {"allowPrivilegeEscalation": False, "privileged": False,

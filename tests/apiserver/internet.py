@@ -3,7 +3,8 @@
 Pods see these hosts at these addresses (and only these, in their network
 namespace): an httpbin-like echo at httpbin.org, a Wikipedia main page at the
 seed's two Wikipedia IPs, example.com, and two misbehaving hosts for the
-probe's diagnoses. HTTPS uses certificates from the local cluster's CA, which
+probe's diagnoses, and three that answer 200 and then fail the body (what curl
+reports as exit 18, 28 or 56 with an HTTP 200). HTTPS uses certificates from the local cluster's CA, which
 the pods trust. Each host serves one request per connection over any stream
 socket it is handed.
 """
@@ -26,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
 class Host:
     name: str
     ips: tuple[str, ...]
-    app: str  # httpbin, wikipedia, static, site, tarpit, closed
+    app: str  # httpbin, wikipedia, static, site, tarpit, closed, or a BROKEN_BODY one
     http: int | None = 80
     https: int | None = 443
     aliases: tuple[str, ...] = ()
@@ -51,7 +52,13 @@ HOSTS: tuple[Host, ...] = (
     Host("slow.example.net", ("203.0.113.66",), "tarpit"),
     # up, but no service on any port: connections are refused
     Host("closed.example.net", ("203.0.113.99",), "closed", http=None, https=None),
+    # answer 200 and a Content-Length, then fail the body: close early, stall, or reset
+    Host("cut.example.net", ("203.0.113.67",), "cut", https=None),
+    Host("stall.example.net", ("203.0.113.68",), "stall", https=None),
+    Host("reset.example.net", ("203.0.113.69",), "reset", https=None),
 )
+BROKEN_BODY = ("cut", "stall", "reset")
+PROMISED, SENT = 1024, 16  # bytes the broken-body hosts announce, and send
 
 WIKIPEDIA_PAGE = """<!DOCTYPE html>
 <html class="client-nojs" lang="en" dir="ltr">
@@ -264,6 +271,9 @@ class Internet:
             except OSError:
                 pass
             return
+        if host.app in BROKEN_BODY:
+            _broken_body(conn, host.app)
+            return
         scheme = "https" if port == host.https else "http"
         stream = conn
         if scheme == "https" and not _starts_tls(conn):
@@ -292,3 +302,27 @@ class Internet:
             except OSError:
                 pass
 
+
+
+def _broken_body(conn: socket.socket, how: str) -> None:
+    """Read one request, answer 200 with a Content-Length, send part of the body, then:
+    cut: close (curl: 18, transfer closed with bytes remaining); stall: send nothing more
+    until the client leaves (curl: 28 at --max-time); reset: a TCP RST (curl: 56, Recv failure)."""
+    conn.settimeout(10)
+    try:
+        head = b""
+        while b"\r\n\r\n" not in head and len(head) < 65536:
+            data = conn.recv(4096)
+            if not data:
+                return
+            head += data
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                     + f"Content-Length: {PROMISED}\r\nConnection: close\r\n\r\n".encode() + b"x" * SENT)
+        if how == "stall":
+            conn.settimeout(60)
+            while conn.recv(65536):
+                pass
+        elif how == "reset":
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    except OSError:
+        pass

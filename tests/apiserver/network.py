@@ -11,11 +11,13 @@ handled here:
 - to a cluster IP: kube-proxy's part, to one of the Service's endpoints;
 - to an address of the emulated internet: that host answers (internet.py);
 - from a pod with an Istio sidecar: through the emulated sidecar first
-  (sidecar.py), as Istio's iptables capture would send it;
+  (sidecar.py), as Istio's iptables capture would send it, except what its
+  rules exempt (capture.py): the proxy's own user, excluded ports and ranges;
 - from a pod the ambient CNI captured: through the node's emulated ztunnel
   (ambient.py), as ztunnel's in-pod redirection would send it.
 
-Names resolve through a hosts file that plays cluster DNS (a mount namespace
+Commands run as their container's user (images.identity), so those rules see
+the user a real pod's process would have. Names resolve through a hosts file that plays cluster DNS (a mount namespace
 per exec binds it over /etc/hosts), with ExternalName Services flattened to
 their target's addresses as a CNAME would be. Pods trust the cluster's CA.
 """
@@ -35,10 +37,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import capture
+from .capture import Rules
 from .internet import Internet
 
 if TYPE_CHECKING:  # pragma: no cover
     from .cluster import Cluster
+    from .images import Identity
 
 CLONE_NEWNET = 0x40000000
 IP_FREEBIND = 15
@@ -59,7 +64,7 @@ def unavailable() -> str:
     """Why pod networks cannot be made here ('' when they can)."""
     if os.geteuid() != 0:
         return "pod networks need root (network and mount namespaces)"
-    missing = [tool for tool in ("unshare", "nsenter", "ip", "mount", "sh") if shutil.which(tool) is None]
+    missing = [tool for tool in ("unshare", "nsenter", "ip", "mount", "sh", "setpriv") if shutil.which(tool) is None]
     if missing:
         return f"pod networks need {', '.join(missing)} on PATH"
     return ""
@@ -114,6 +119,8 @@ class PodNet:
         self.name, self.namespace, self.uid = meta["name"], meta["namespace"], meta["uid"]
         self.ip = ip
         self.mode = dataplane(pod)  # refreshed by each prepare(): the CNI may capture it later
+        self.rules: Rules | None = None  # a sidecar's capture rules (capture.py), set by prepare()
+        self.gid_matters = False  # may a process here have a proxy GID? (only then is it looked up)
         owners = meta.get("ownerReferences") or []
         # a Deployment's pod is NAME-HASH-SUFFIX; Istio names the workload after the Deployment
         self.workload = self.name.rsplit("-", 2)[0] if owners and owners[0].get("kind") == "ReplicaSet" \
@@ -200,9 +207,14 @@ class PodNet:
                 self.listeners[key] = sock
             return [sock for _, sock in made]
 
-    def argv(self, command: list[str]) -> list[str]:
-        """Run command in this pod: its network, its hosts file, its trust, its hostname."""
+    def argv(self, command: list[str], user: "Identity | None" = None) -> list[str]:
+        """Run command in this pod: its network, its hosts file, its trust, its hostname, and as
+        the container's user (images.identity), which Istio's capture rules look at; the
+        namespaces and mounts are made as root first, then setpriv(1) drops to that user."""
         files = [str(self.dir / "hosts"), str(self.dir / "resolv.conf"), str(self.dir / "ca.crt")]
+        if user is not None and not user.root:
+            groups = f"--groups={','.join(map(str, user.groups))}" if user.groups else "--clear-groups"
+            command = ["setpriv", f"--reuid={user.uid}", f"--regid={user.gid}", groups, "--", *command]
         return ["nsenter", f"--net={self.ns_path}", "--", "unshare", "--mount", "--uts",
                 "--propagation", "private", "--", "sh", "-c", ENTER, "sh", *files, self.name, "--",
                 *command]
@@ -262,6 +274,8 @@ class Network:
         net = self.pod(pod)
         net.mode = dataplane(pod)
         if net.mode == "sidecar":
+            net.rules = capture.rules_of(pod)
+            net.gid_matters = any(identity.gid in net.rules.proxy_gids for identity in _identities(pod))
             # Istio's iptables capture every outbound connection, whatever its address
             wanted = {("::", port) for port in self.ports()}
             wanted.add(("127.0.0.1", SIDECAR_ADMIN_PORT))
@@ -400,7 +414,7 @@ class Network:
             ip = plain_ip(address)
             if net.mode == "sidecar" and port == SIDECAR_ADMIN_PORT and ip == "127.0.0.1":
                 self.sidecar.admin(net, conn)
-            elif net.mode == "sidecar":
+            elif net.mode == "sidecar" and self.captured(net, peer, ip, port):
                 self.sidecar.outbound(net, conn, ip, port)
             elif net.mode == "ambient":
                 self.ztunnel.outbound(net, conn, ip, port)
@@ -413,6 +427,18 @@ class Network:
                 conn.close()
             except OSError:
                 pass
+
+    def captured(self, net: PodNet, peer, ip: str, port: int) -> bool:
+        """Do Istio's iptables rules send this connection of a sidecar pod to Envoy? They look at
+        the destination and at the user who made the socket (capture.py): the proxy's own UID
+        and GID bypass it, as do excluded ports and ranges."""
+        rules = net.rules or capture.Rules()
+        owner = capture.socket_owner(net.holder.pid, (plain_ip(peer[0]), peer[1]), (ip, port))
+        uid, inode = owner if owner is not None else (None, None)
+        gid = None
+        if net.gid_matters and inode and uid not in rules.proxy_uids:
+            gid = capture.socket_fsgid(os.readlink(net.ns_path), inode)
+        return capture.captured(rules, uid, gid, ip, port)
 
     def service_at(self, ip: str, port: int) -> tuple[dict, dict] | None:
         """The Service (and its port) whose cluster IP and port these are."""
@@ -476,6 +502,15 @@ class Network:
 
         threading.Thread(target=serve, daemon=True).start()
         return ours
+
+
+def _identities(pod: dict) -> list:
+    """Who the pod's processes besides the proxy run as (images.identity), init containers aside."""
+    from . import images
+    spec = pod.get("spec") or {}
+    return [images.identity(images.lookup(c.get("image", "")), c, pod)
+            for group in ("containers", "ephemeralContainers") for c in spec.get(group) or []
+            if c.get("name") != "istio-proxy"]
 
 
 def _close(sock: socket.socket) -> None:

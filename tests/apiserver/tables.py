@@ -10,7 +10,48 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from kubectl_egress.printers import human_duration
+SECOND = 1_000_000_000  # Go's time.Duration counts nanoseconds
+MINUTE, HOUR = 60 * SECOND, 3600 * SECOND
+
+
+def _trunc_div(a: int, b: int) -> int:
+    """Go's integer division (and float-to-int conversion) truncates toward zero."""
+    q = abs(a) // abs(b)
+    return q if (a < 0) == (b < 0) else -q
+
+
+def human_duration(seconds: float) -> str:
+    """apimachinery pkg/util/duration/duration.go `HumanDuration`, step by step on a Duration
+    in nanoseconds, as kube-apiserver's table printer renders AGE."""
+    d = int(seconds * SECOND)
+    whole = _trunc_div(d, SECOND)  # int(d.Seconds())
+    if whole < -1:  # up to 2 s of clock skew reads as "now"
+        return "<invalid>"
+    if whole < 0:
+        return "0s"
+    if whole < 60 * 2:
+        return "%ds" % whole
+    minutes = d // MINUTE
+    if minutes < 10:
+        s = (d // SECOND) % 60
+        return "%dm" % minutes if s == 0 else "%dm%ds" % (minutes, s)
+    if minutes < 60 * 3:
+        return "%dm" % minutes
+    hours = d // HOUR
+    if hours < 8:
+        m = minutes % 60
+        return "%dh" % hours if m == 0 else "%dh%dm" % (hours, m)
+    if hours < 48:
+        return "%dh" % hours
+    if hours < 24 * 8:
+        h = hours % 24
+        return "%dd" % (hours // 24) if h == 0 else "%dd%dh" % (hours // 24, h)
+    if hours < 24 * 365 * 2:
+        return "%dd" % (hours // 24)
+    if hours < 24 * 365 * 8:
+        dy = (hours // 24) % 365
+        return "%dy" % (hours // 24 // 365) if dy == 0 else "%dy%dd" % (hours // 24 // 365, dy)
+    return "%dy" % (hours // 24 // 365)
 
 
 def parse_time(stamp: str) -> float | None:
