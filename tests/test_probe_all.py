@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from kubectl_egress import manifests
-from tests.conftest import run_egress
+from tests.conftest import run_egress, serving
 from tests.netns import requires_pod_networks
 
 pytestmark = requires_pod_networks
@@ -19,11 +19,7 @@ ROLE = f"{manifests.SOURCE_ROLE}=probe-source"
 @pytest.fixture(scope="module")
 def cluster(ca, tmp_path_factory):
     """team-a and team-b in the mesh with `tier: gold` services, team-c with one more, idle with none."""
-    from tests.apiserver import LocalAPIServer
-    tmp = tmp_path_factory.mktemp("probe-all")
-    with LocalAPIServer(tmp / "kubeconfig", istio="1.20", ca=ca) as srv, pytest.MonkeyPatch.context() as mp:
-        mp.setenv("KUBECONFIG", str(srv.kubeconfig_path))
-        mp.setenv("KUBECACHEDIR", str(tmp / "cache"))
+    with serving(tmp_path_factory.mktemp("probe-all"), ca) as srv:
         for ns in ("team-a", "team-b", "team-c", "idle", "outside"):
             labels = {} if ns == "outside" else {"istio-injection": "enabled"}
             assert srv.request("POST", "/api/v1/namespaces", {
