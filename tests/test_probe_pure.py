@@ -361,3 +361,22 @@ def test_the_sidecars_evidence(result, grown, seen, passed_through):
 def test_echoed_headers_are_lower_cased_strings():
     assert probe.echoed_headers('{"headers": {"X-Count": 3, "Host": "a"}}') == {"x-count": "3", "host": "a"}
     assert probe.echoed_headers("[]") == {} and probe.echoed_headers("not json") == {}
+
+
+@pytest.mark.parametrize("outcome, passed, said", [
+    # curl's telnet:// holds a connection that the far end keeps open until --max-time (exit 28):
+    # that is the TCP check passing, and its note, not a timeout, is what the row says
+    (probe.Outcome(ran=True, exit=28, remote="203.0.113.80:80"), True, "Istio cannot tell the protocol of port 80"),
+    (probe.Outcome(ran=True, exit=0, remote="203.0.113.80:80"), True, "Istio cannot tell the protocol of port 80"),
+    # no connection within --timeout is the timeout it is
+    (probe.Outcome(ran=True, exit=28), False, "no answer within --timeout=10s"),
+    (probe.Outcome(ran=True, exit=7, remote="203.0.113.80:80",
+                   error="curl: (7) Failed to connect to 203.0.113.80 port 80: Connection refused"),
+     False, "connection refused (203.0.113.80:80)"),
+])
+def test_a_tcp_check_held_open_is_not_a_timeout(outcome, passed, said):
+    target = Target("legacy", "team-b", host="httpbin.org", port=80, protocol="")
+    check = probe.check_for(0, target, "", "/headers")
+    assert check.url == "telnet://legacy.team-b.svc.cluster.local:80"
+    assert probe.ok(outcome, check) is passed
+    assert str(probe.diagnose(check, outcome, target, MESH, 10)).startswith(said)

@@ -288,7 +288,8 @@ def diagnose(check: Check, outcome: Outcome, target: Target, source: Source, tim
                         f"{target.port}, or the external service does not listen there; check the IPs and --port")
         return Hint(f"connection refused ({where}): {target.host} does not listen on port {target.port}; "
                     "check --port")
-    if outcome.exit == 28:
+    # curl's telnet:// holds the connection until --max-time: exit 28 once connected is the TCP check passing
+    if outcome.exit == 28 and not (check.url.startswith("telnet://") and outcome.remote):
         if not source.sidecar:  # ztunnel does not apply REGISTRY_ONLY (istio#54281), nor does a pod outside the mesh
             return Hint(f"no answer within --timeout={timeout:g}s: an egress firewall or a NetworkPolicy may block "
                         "it, or the external host is down")
