@@ -428,35 +428,31 @@ def probe_command(ctx: click.Context, **kw: Any) -> int:
     """Check the egress services from inside and outside the mesh, and say why when they fail.
 
     Every egress service of the namespace (-A: of the cluster; or NAMEs, or
-    those -l selects), whoever made it, each port. Runs curl from a pod with an
-    Istio sidecar (the curl sample, label app=curl, or the sleep sample,
-    app=sleep, in the services' namespace) or without one (namespace
-    without-istio), as Istio's task does by hand; one exec per pod runs every
-    check, up to --max-execs pods at once. With -A each namespace is probed
-    from its own sample, or from --from where it has none; --deploy-sources
-    makes the sample (pinned image, Pod Security "restricted") where neither
-    is. On a terminal a line on stderr counts the checks done; Ctrl-C stops the
-    probe and its processes in the pods, prints the rows so far and exits 130.
-    --from probes from your own workload's pod instead, in any namespace
-    (--from-namespace): where its container has no sh or no curl (distroless),
-    or runs as the proxy's UID 1337, which bypasses the sidecar, the probe runs
-    in an ephemeral container the plugin adds to the pod (Pod Security
-    "restricted", never UID 1337), which stays until the pod is replaced and is
-    reused by later probes. A TLS port is fetched at its host name: the
-    ExternalName's target, the one given with --host NAME=HOST or recorded by
-    `endpoints --host`, a DestinationRule's tls.sni, or its ServiceEntry's
-    host; with none, only the TLS handshake through the cluster IP is checked,
-    and the row says so. The SIDECAR column says whether the sidecar's headers
-    or metrics were seen. Below the table, each failing or suspicious row says
-    why, with the fixing command on a line of its own; -o wide puts that in a
-    HINT column instead, with where curl connected. A terminal too narrow for
-    the table leaves out URL, then TIME. Exits 1 when any check fails. Writes
-    nothing but its own labelled sources (--deploy-sources), with --from its
-    probe container in the pod, and the --junit-file.
+    those -l selects), whoever made it, each port. One exec per source pod runs
+    every check, up to --max-execs pods at once; Ctrl-C stops them, prints the
+    rows so far and exits 130. Exits 1 when any check fails.
 
-    -o json lists the checks in a fixed order, what changes from run to run by
-    itself under "observed", so two runs can be diffed; --junit-file writes a
-    report CI reads; --summary counts by result and by hint.
+    Sources: the curl or sleep sample (app=curl, app=sleep) of the services'
+    namespace, with a sidecar, and the curl sample of namespace without-istio,
+    without; with -A, each namespace's own sample, or --from where it has none.
+    --deploy-sources makes a missing sample (pinned image, Pod Security
+    "restricted"). --from probes from your own workload's pod; where its
+    container has no sh or curl, or runs as the proxy's UID 1337, the probe
+    runs in an ephemeral container the plugin adds to the pod, which stays
+    until the pod is replaced and is reused by later probes.
+
+    A TLS port is fetched at its host name: the ExternalName's target, --host
+    NAME=HOST, the one `endpoints --host` recorded, a DestinationRule's
+    tls.sni or its ServiceEntry's host; with none, only the TLS handshake is
+    checked, and the row says so.
+
+    Output: the SIDECAR column says whether the sidecar's (or ztunnel's)
+    evidence was seen; below the table each failing or suspicious row says why,
+    with the fixing command on a line of its own (-o wide: a HINT column). -o
+    json keeps what varies between runs under "observed", so runs can be
+    diffed; --junit-file writes a report CI reads; --summary counts by result
+    and hint. Writes nothing but its own labelled sources, the ephemeral probe
+    container and the --junit-file.
 
     \b
     Examples:
