@@ -379,4 +379,36 @@ def test_a_tcp_check_held_open_is_not_a_timeout(outcome, passed, said):
     check = probe.check_for(0, target, "", "/headers")
     assert check.url == "telnet://legacy.team-b.svc.cluster.local:80"
     assert probe.ok(outcome, check) is passed
-    assert str(probe.diagnose(check, outcome, target, MESH, 10)).startswith(said)
+    assert str(probe.diagnose(check, outcome, target, PLAIN, 10)).startswith(said)
+
+
+CLOSED = probe.Outcome(ran=True, exit=0, remote="203.0.113.80:5432")
+RESET = probe.Outcome(ran=True, exit=56, remote="203.0.113.80:5432",
+                      error="curl: (56) Recv failure: Connection reset by peer")
+BANNER = probe.Outcome(ran=True, exit=0, remote="203.0.113.80:5432", body="220 db ready\n")
+HELD = probe.Outcome(ran=True, exit=28, remote="203.0.113.80:5432")
+
+
+@pytest.mark.parametrize("outcome, mode, source, passed, said, fix", [
+    # Envoy's TCP proxy accepts every connection the app makes, and closes (or resets) it when the
+    # upstream connection fails: from a sidecar, an empty connection that ends at once is a failure
+    (CLOSED, "DISABLE", MESH, False, "the sidecar accepted the connection and closed it empty (curl exit 0): it "
+     "could not connect to db.example:5432", ""),
+    (RESET, "ISTIO_MUTUAL", MESH, False, "the sidecar accepted the connection and closed it empty (curl exit 56): "
+     "it wraps the traffic in Istio mutual TLS (DestinationRule mode ISTIO_MUTUAL for db.default.svc.cluster.local)",
+     "kubectl egress externalname db db.example --port 5432 --protocol tcp --tls-mode DISABLE"),
+    (BANNER, "DISABLE", MESH, True, "", ""),  # the server spoke first: it was reached
+    (HELD, "DISABLE", MESH, True, "", ""),  # held open until --timeout: connected upstream and waiting
+    # without a sidecar the connection is the server's own: accepted, then closed, it was reached
+    (CLOSED, "DISABLE", PLAIN, True, "", ""),
+])
+def test_a_tcp_check_through_the_sidecar_needs_more_than_the_sidecar_accepting(outcome, mode, source, passed,
+                                                                                 said, fix):
+    target = Target("db", "default", host="db.example", port=5432, protocol="tcp", tls_mode=mode)
+    check = probe.check_for(0, target, "", "/headers")
+    assert probe.ok(outcome, check, source.sidecar) is passed
+    hint = probe.diagnose(check, outcome, target, source, 10)
+    if said:
+        assert hint.message.startswith(said) and hint.fix == fix
+    else:  # (a pure outcome carries no sidecar counters, which a later hint would ask for)
+        assert "closed it empty" not in hint.message and "curl failed" not in hint.message
