@@ -88,7 +88,8 @@ class _Stream:
             if check is None:
                 continue
             self.job.outcomes[ident] = outcome
-            self.progress.advance(failed=not probe.ok(outcome, check, self.job.source.sidecar))
+            source = self.job.source
+            self.progress.advance(failed=not probe.ok(outcome, check, source.sidecar, source.ambient))
 
 
 def direct(kube: Kube) -> Execute:

@@ -412,3 +412,17 @@ def test_a_tcp_check_through_the_sidecar_needs_more_than_the_sidecar_accepting(o
         assert hint.message.startswith(said) and hint.fix == fix
     else:  # (a pure outcome carries no sidecar counters, which a later hint would ask for)
         assert "closed it empty" not in hint.message and "curl failed" not in hint.message
+
+
+AMBIENT = probe.Source("default", "curl-3", "curl", sidecar=False, mesh=True, dataplane="ambient")
+
+
+def test_ztunnel_also_accepts_first_and_closes_empty():
+    # ztunnel takes an ambient pod's connections in the pod's network namespace, then connects out
+    target = Target("db", "default", host="db.example", port=5432, protocol="tcp", tls_mode=None)
+    check = probe.check_for(0, target, "", "/headers")
+    assert not probe.ok(CLOSED, check, AMBIENT.sidecar, AMBIENT.ambient)
+    assert probe.ok(HELD, check, AMBIENT.sidecar, AMBIENT.ambient)
+    hint = probe.diagnose(check, CLOSED, target, AMBIENT, 10)
+    assert hint.message.startswith("ztunnel accepted the connection and closed it empty (curl exit 0): it could not "
+                                   "connect to db.example:5432") and hint.fix == ""

@@ -39,3 +39,17 @@ def test_a_tcp_port_passes_only_when_the_sidecar_reached_the_host(apiserver, egr
     assert f"  fix: {fix}" in res.out.splitlines()
     assert egress(*fix.split()[2:]).code == 0
     assert egress("probe", "web", "--timeout", "3s").code == 0
+
+
+def test_through_ztunnel_too(make_apiserver, egress):
+    # an ambient pod's connections are accepted by ztunnel, which then connects out: refused upstream,
+    # ztunnel closes the pod's connection empty
+    make_apiserver("1.24", ambient=True)
+    assert egress("externalname", "web", "httpbin.org", "--port", "80", "--protocol", "tcp").code == 0
+    assert egress("externalname", "db", "httpbin.org", "--port", "5432", "--protocol", "tcp").code == 0
+    assert egress("probe", "--deploy-sources", "--all-sources", "--timeout", "3s").code == 1
+    code, found = rows(egress)
+    assert code == 1
+    assert found["web", "no (ztunnel)"]["result"] == "OK"
+    assert found["db", "no (ztunnel)"]["result"] == "FAIL"
+    assert found["db", "no (ztunnel)"]["hint"].startswith("ztunnel accepted the connection and closed it empty")

@@ -443,7 +443,7 @@ def carrier(outcome: probe.Outcome, source: probe.Source, carried) -> tuple[str,
 def row(planned: Planned, outcome: probe.Outcome, source: probe.Source, timeout: float,
         ctx: probe.Context = probe.Context(), carried=None) -> Row:
     chk, target = planned.check, planned.target
-    good = probe.ok(outcome, chk, source.sidecar)
+    good = probe.ok(outcome, chk, source.sidecar, source.ambient)
     hint = probe.diagnose(chk, outcome, target, source, timeout, ctx)
     originated = probe.originated(outcome, chk)
     cell, via, why = carrier(outcome, source, carried)

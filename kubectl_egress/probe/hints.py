@@ -253,15 +253,17 @@ def diagnose(check: Check, outcome: Outcome, target: Target, source: Source, tim
     hint = registry_blocked(check, outcome, target, source, ctx)
     if hint:
         return hint
-    if source.sidecar and proxy_closed(outcome, check):
+    if (source.sidecar or source.ambient) and proxy_closed(outcome, check):
         where = f"{target.host or check.mesh_host}:{target.port}"
-        if target.tls_mode in ("ISTIO_MUTUAL", "MUTUAL"):
+        if source.sidecar and target.tls_mode in ("ISTIO_MUTUAL", "MUTUAL"):
             return Hint(f"the sidecar accepted the connection and closed it empty (curl exit {outcome.exit}): it "
                         f"wraps the traffic in Istio mutual TLS (DestinationRule mode {target.tls_mode} for "
                         f"{check.mesh_host}), which {where} cannot speak", fix_mtls)
-        return Hint(f"the sidecar accepted the connection and closed it empty (curl exit {outcome.exit}): it could "
-                    f"not connect to {where}, which does not listen there or is blocked on the way (istio-proxy's "
-                    "access log says UF); check --port")
+        proxy, log = ("the sidecar", "istio-proxy's access log says UF") if source.sidecar else \
+            ("ztunnel", "ztunnel's log says why")
+        return Hint(f"{proxy} accepted the connection and closed it empty (curl exit {outcome.exit}): it could "
+                    f"not connect to {where}, which does not listen there or is blocked on the way ({log}); "
+                    "check --port")
     if not target.external_name and not target.ips and outcome.exit not in (0, 6):
         return Hint(f"the Service has no endpoints (no EndpointSlice or Endpoints with its name), so nothing "
                     f"answers on port {target.port} (curl exit {outcome.exit}): give its IPs again",
