@@ -11,7 +11,6 @@ Server warnings are printed once each, as kubectl does.
 """
 from __future__ import annotations
 
-import atexit
 import json
 import os
 import re
@@ -102,12 +101,20 @@ class Kube:
         self._warn = warn or (lambda text: sys.stderr.write(f"Warning: {text}\n"))
         self._warned: set[str] = set()
         self.workers = workers
-        self._scratch: list[str] = []
-        atexit.register(self.close)
-        self.creds = creds = credentials(ctx, self._scratch, environ)
+        scratch: list[str] = []  # inline certificate data, as files for ssl to load
+        try:
+            self.creds = creds = credentials(ctx, scratch, environ)
+            context = tls_context(creds)
+        finally:
+            # the context holds what it loaded: no file of a user's key outlives the connection's set-up
+            for path in scratch:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
         self.base = creds.server
         self.host = urlsplit(self.base).netloc or self.base
-        self.dialer = Dialer(creds.server, context=tls_context(creds), server_name=creds.tls_server_name,
+        self.dialer = Dialer(creds.server, context=context, server_name=creds.tls_server_name,
                              proxy=creds.proxy, timeout=ctx.request_timeout)
         self.http = Transport(self.dialer, urlsplit(creds.server).path)
         self.headers = {"User-Agent": USER_AGENT}
@@ -122,15 +129,6 @@ class Kube:
     def warning_count(self) -> int:
         """Distinct server warnings printed so far (kubectl's --warnings-as-errors counts these)."""
         return len(self._warned)
-
-    def close(self) -> None:
-        """Remove the temporary files of inline certificate data."""
-        for path in self._scratch:
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
-        self._scratch.clear()
 
     # -- transport -------------------------------------------------------------
     def request(self, method: str, path: str, *, query: Iterable[tuple[str, Any]] = (),

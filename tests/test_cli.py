@@ -44,9 +44,9 @@ def test_help_and_usage_errors_do_not_load_the_client():
 
 
 def test_the_process_ends_as_sys_exit_would(apiserver, tmp_path):
-    """main() run as the program ends with os._exit (cli.end_process): the atexit functions still
-    remove the temporary file of the kubeconfig's CA data, output piped to another process
-    arrives whole, and the exit codes are kubectl's."""
+    """main() run as the program ends with os._exit (cli.end_process): no temporary file of the
+    kubeconfig's CA data is left (it goes as soon as the TLS context has read it), output piped to
+    another process arrives whole, and the exit codes are kubectl's."""
     import json
     import os
     import subprocess
@@ -62,4 +62,26 @@ def test_the_process_ends_as_sys_exit_would(apiserver, tmp_path):
     missing = subprocess.run([*program, "get", "no-such-service"], env=env, capture_output=True, text=True)
     assert missing.returncode == 1 and 'services "no-such-service" not found' in missing.stderr
     assert subprocess.run([*program, "get", "--bad"], env=env, capture_output=True).returncode == 2
+    assert list(scratch.iterdir()) == []
+
+
+def test_no_file_of_inline_certificate_data_outlives_the_set_up(apiserver, tmp_path):
+    """A process killed mid-command (SIGKILL, an OOM kill, a CI timeout) runs no cleanup: the files
+    ssl needs for a kubeconfig's inline CA data are removed as soon as the TLS context has loaded
+    them, not at exit."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    apiserver.fault(path="/api/v1/namespaces/default/services$", method="GET", delay=2)
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    proc = subprocess.Popen([sys.executable, "-c", "from kubectl_egress.cli import main; main()", "get", "-v=6"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    for line in proc.stderr:  # -v=6 logs each request as it is sent: this one waits 2 s
+        if "/services" in line:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
     assert list(scratch.iterdir()) == []
