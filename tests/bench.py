@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -116,6 +117,7 @@ class Bench:
     def close(self) -> None:
         self.server.terminate()
         self.server.wait(timeout=30)
+        shutil.rmtree(self.work, ignore_errors=True)
 
     # -- helpers -----------------------------------------------------------------------------
     def ours_run(self, *args: str) -> Run:
