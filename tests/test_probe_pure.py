@@ -278,6 +278,17 @@ PLAIN_WIKI = Target("wiki-plain", "default", host="en.wikipedia.org", ips=(ipadd
     (WIKI, outcome(exit=6), PLAIN,
      "DNS: en.wikipedia.org does not resolve in the pod; is the Service there? (kubectl egress get my-wikipedia)",
      ""),
+    # curl 28 after a status line: the server answered, then stalled the body (stall.example.net in the local
+    # cluster): not a block, whoever carried it
+    (HTTPBIN, outcome(exit=28, code=200, error="curl: (28) Operation timed out after 10001 milliseconds with 16 "
+                                                "out of 1024 bytes received"), PLAIN,
+     "the external service answered 200, then its body stalled: the rest did not arrive within --timeout=10s "
+     "(curl exit 28), so nothing blocks the connection; the server, or a proxy on the path, stopped sending "
+     "mid-answer", ""),
+    (HTTPBIN, outcome(exit=28, code=200), MESH,
+     "the external service answered 200, then its body stalled: the rest did not arrive within --timeout=10s "
+     "(curl exit 28), so nothing blocks the connection; the server, or a proxy on the path, stopped sending "
+     "mid-answer", ""),
 ])
 def test_hints_keep_the_fix_apart(target, result, source, message, fix):
     """The command is the hint's fix alone, so it can be printed on its own line; the one-line form that
