@@ -6,6 +6,7 @@ leave them) next to the ones kubectl-egress made.
 """
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 
 import pytest
@@ -483,3 +484,143 @@ def test_the_serviceentry_that_goes_with_a_service(service, entries, want):
                     endpoints=[endpoints_obj(service["metadata"]["name"], "192.0.2.1")])
     [found] = inventory.egress_services(snap)
     assert (found.entry[1]["metadata"]["name"] if found.entry else None) == want
+
+
+# -- the two sides against the local cluster: what each reads, and never more ----------------------------
+BESIDE = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: other}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: sources, labels: {app.kubernetes.io/managed-by: kubectl-egress, kubectl-egress/role: probe-source}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: hand-sources, labels: {kubectl-egress/role: probe-source}}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: hand}
+spec: {host: api.example.com, trafficPolicy: {tls: {mode: SIMPLE}}}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: hand}
+spec: {hosts: [api.example.com], resolution: DNS, ports: [{number: 443, name: tls, protocol: TLS}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: eps-hand, labels: {kubernetes.io/service-name: eps}}
+addressType: IPv4
+endpoints: [{addresses: [192.0.2.77]}]
+ports: [{name: tls, port: 443}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: orphan, labels: {app.kubernetes.io/managed-by: kubectl-egress}}
+spec: {host: orphan.default.svc.cluster.local, trafficPolicy: {tls: {mode: DISABLE}}}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: src, labels: {app.kubernetes.io/managed-by: kubectl-egress, kubectl-egress/role: probe-source}}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: src-hand, labels: {kubectl-egress/role: probe-source}}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: src-other, labels: {app.kubernetes.io/managed-by: kubectl-egress}}
+"""
+
+
+def kinds(found):
+    return {(f.namespace, f.name): [(res.kind, obj["metadata"]["name"]) for res, obj in f.objects()] for f in found}
+
+
+def names(objs):
+    return [(obj["metadata"].get("namespace"), obj["metadata"]["name"]) for obj in objs]
+
+
+def test_the_owned_side_reads_only_what_the_plugin_made_and_the_read_side_only_what_can_matter(
+        apiserver, egress, kubectl):
+    """owned (clean) and lookup (the recipes) see the objects kubectl-egress labelled, a rule whose Service
+    is gone included, never a hand-made one beside them; the read side (get, probe, check) reads each
+    list only where it can matter."""
+    from kubectl_egress.app import App
+    from kubectl_egress.mesh.detect import detect
+
+    kubectl_apply(kubectl, BESIDE)
+    for args in (["externalname", "mine", "httpbin.org"], ["endpoints", "eps", "192.0.2.1", "--port", "443"],
+                 ["endpoints", "legacy", "192.0.2.2", "--port", "443", "--api", "endpoints"],
+                 ["externalname", "site", "site.example", "--tls-origination"],
+                 ["externalname", "away", "example.com", "-n", "other"]):
+        assert egress(*args).code == 0, args
+    kube = App.from_raw({}).kube()
+    mesh = detect(kube)
+    assert (mesh.mode, mesh.networking_version) == ("legacy", "v1beta1")
+    here = {("default", "eps"): [("DestinationRule", "eps"), ("EndpointSlice", "eps-ipv4"), ("Service", "eps")],
+            ("default", "legacy"): [("DestinationRule", "legacy"), ("Endpoints", "legacy"), ("Service", "legacy")],
+            ("default", "mine"): [("DestinationRule", "mine"), ("Service", "mine")],
+            ("default", "orphan"): [("DestinationRule", "orphan")],
+            ("default", "site"): [("VirtualService", "site"), ("DestinationRule", "site"), ("ServiceEntry", "site"),
+                                  ("Service", "site")]}
+    owned = inventory.owned(kube, "default", mesh)
+    assert kinds(owned) == here and [(f.namespace, f.name) for f in owned] == sorted(here)
+    assert kinds(inventory.owned(kube, None, mesh)) == {**here, ("other", "away"): [
+        ("DestinationRule", "away"), ("Service", "away")]}
+    assert kinds(inventory.owned(kube, "default", mesh, ("mine", "orphan", "x"))) == {
+        k: v for k, v in here.items() if k[1] in ("mine", "orphan")}
+    assert all(obj.get("apiVersion") for f in owned for _, obj in f.objects())
+    # Istio's API not served: nothing of it is asked for
+    apiserver.clear_requests()
+    bare = inventory.owned(kube, "default", Mesh(istio=False, mode="none", served=False))
+    assert [(f.name, f.rule, f.entry, f.route) for f in bare] == [
+        (n, None, None, None) for n in ("eps", "legacy", "mine", "site")]
+    assert not [r for r in apiserver.requests() if "istio" in r["path"]]
+
+    # lookup: everything named after one service, ours or not; slices only ours
+    assert sorted(inventory.lookup(kube, "default", mesh, "eps")) == [
+        ("DestinationRule", "eps"), ("EndpointSlice", "eps-ipv4"), ("Service", "eps")]
+    hand = inventory.lookup(kube, "default", mesh, "hand")
+    assert sorted(hand) == [("DestinationRule", "hand"), ("ServiceEntry", "hand")]
+    assert hand[("ServiceEntry", "hand")]["apiVersion"] == "networking.istio.io/v1beta1"
+    assert sorted(inventory.lookup(kube, "default", mesh, "site")) == [
+        ("DestinationRule", "site"), ("Service", "site"), ("ServiceEntry", "site"), ("VirtualService", "site")]
+    assert sorted(inventory.lookup(kube, "default", mesh, "legacy")) == [
+        ("DestinationRule", "legacy"), ("Endpoints", "legacy"), ("Service", "legacy")]
+    assert sorted(inventory.lookup(kube, "default", Mesh(istio=False, mode="none", served=False), "hand")) == []
+
+    # the probe's source objects: only the ones --deploy-sources made
+    assert [(res.kind, obj["metadata"]["name"]) for res, obj in inventory.sources(kube, "default")] == [
+        ("ServiceAccount", "src")]
+    assert [(res.kind, obj["metadata"]["name"]) for res, obj in inventory.source_namespaces(kube)] == [
+        ("Namespace", "sources")]
+
+    # the read side: egress Services only, endpoints the controllers did not write, the root namespace's
+    # rules too, and the routes of TLS origination (legacy mode, an ExternalName there)
+    snap = inventory.snapshot(kube, "default", mesh)
+    assert names(snap.services) == [("default", n) for n in ("eps", "legacy", "mine", "site")]
+    assert names(snap.endpoints) == [("default", "legacy")]
+    assert names(snap.slices) == [("default", "eps-hand"), ("default", "eps-ipv4")]
+    assert names(snap.rules) == [("default", n) for n in ("eps", "hand", "legacy", "mine", "orphan", "site")] + [
+        ("istio-system", "default")]
+    assert names(snap.entries) == [("default", "hand"), ("default", "site")]
+    assert names(snap.routes) == [("default", "site")] and snap.selected is None
+    assert (snap.mesh, snap.namespace) == (mesh, "default")
+    everywhere = inventory.snapshot(kube, None, mesh)
+    assert names(everywhere.rules).count(("istio-system", "default")) == 1
+    assert ("other", "away") in names(everywhere.services) and ("other", "away") in names(everywhere.rules)
+    selected = inventory.snapshot(kube, "default", mesh, "app.kubernetes.io/managed-by=kubectl-egress")
+    assert names(selected.selected) == [("default", "site")]
+    assert names(selected.services) == [("default", n) for n in ("eps", "legacy", "mine", "site")]
+    # alias mode routes nothing; with no Service with endpoints, no endpoints are read
+    kubectl("delete", "svc", "eps", "legacy")
+    apiserver.clear_requests()
+    alias = inventory.snapshot(kube, "default", dataclasses.replace(mesh, mode="alias"))
+    assert alias.routes == [] and alias.endpoints == [] and alias.slices == []
+    assert not [r for r in apiserver.requests() if "virtualservices" in r["path"] or "endpoints" in r["path"]]
+    bare_snap = inventory.snapshot(kube, "default", Mesh(istio=False, mode="none", served=False))
+    assert (bare_snap.rules, bare_snap.entries, bare_snap.routes) == ([], [], [])
