@@ -18,7 +18,7 @@ PLAIN = probe.Source("team", "curl-2", "curl", sidecar=False, mesh=False)
 DB = Target("db", "team", host="db.example.com", port=5432, protocol="tcp")
 DB_EP = Target("db", "team", host="", ips=(ipaddress.ip_address("192.0.2.7"),), port=5432, protocol="tcp",
                endpoints_api="endpoints")
-NO_IPS = dataclasses.replace(DB_EP, ips=(), protocol="http")  # a Service whose endpoints are gone
+NO_IPS = dataclasses.replace(DB_EP, ips=(), protocol="http", external=False)  # a Service whose endpoints are gone
 WIKI_EXT = dataclasses.replace(WIKI, ips=(), external=True)
 SITE = Target("my-site", "default", host="site.example", origination=Origination())
 RAW = Target("raw", "team", ips=(ipaddress.ip_address("192.0.2.1"),), port=443, protocol="tls")
@@ -66,6 +66,8 @@ def nsctx(source, **labels):
 DIFFER = ctx(facts(alias=False, canary=("1.24.3", True), namespace=ns(**{"istio.io/rev": "canary"})))
 SAME = ctx(facts(canary=("1.28.10", True), namespace=ns(**{"istio.io/rev": "canary"})))
 GHOST = ctx(facts(canary=("1.28.10", True), namespace=ns(**{"istio.io/rev": "canary"})), p=pod(rev="ghost"))
+OLD_NO_VERSION = facts(alias=False, canary=("1.24.3", True), namespace=ns(**{"istio.io/rev": "canary"}))
+OLD_NO_VERSION.revisions["default"] = dataclasses.replace(OLD_NO_VERSION.revisions["default"], version="")
 NO_VERSION = ctx(facts(alias=False, canary=("", True), namespace=ns(**{"istio.io/rev": "canary"})))
 LEGACY_REGISTRY = ctx(facts("REGISTRY_ONLY", alias=False), entry=False)
 OWN_NAMESPACE = facts("ALLOW_ANY", sidecars=[{"metadata": {"name": "default", "namespace": "default"},
@@ -154,8 +156,20 @@ ROWS = [
      ''),
     ("no-endpoints-exit-1", http(DB_EP), out(exit=1),
      NO_IPS, PLAIN, Context(),
-     'curl failed (exit 1): no detail',
+     'the Service has no endpoints (no EndpointSlice or Endpoints with its name), so nothing answers on port '
+     '5432 (curl exit 1): give its IPs again',
+     'kubectl egress endpoints db IP --port 5432 --protocol http --api endpoints -n team'),
+    # a stale revision that does not change the ExternalName mode: the failure's own hint says more
+    ("same-failing-500", http(HTTPBIN), out(exit=0, code=500),
+     HTTPBIN, SIDECAR, SAME,
+     'the external service answered 500',
      ''),
+    ("old-version-unknown", http(HTTPBIN), out(exit=0, code=200, headers=ENVOY),
+     HTTPBIN, SIDECAR, ctx(OLD_NO_VERSION),
+     'the source pod runs revision default (unknown version) but its namespace asks for revision canary '
+     '(1.24.3): its sidecar follows istiod in legacy mode, which needs other objects for an ExternalName '
+     'Service than alias mode, until the pod is replaced',
+     'kubectl rollout restart deployment/curl -n default'),
     ("reset-56", tls(WIKI), out(exit=56, error="curl: (56) Recv failure: Connection reset by peer"),
      WIKI, SIDECAR, Context(),
      'the sidecar reset the TLS handshake: Istio mutual TLS is applied to an external host '
