@@ -277,6 +277,7 @@ def test_which_found_services_are_serviceentry_recipes(found, is_entry):
 @pytest.mark.parametrize("service, mesh, host", [
     (svc("ext", type="ExternalName", externalName="HttpBin.ORG."), Mesh(mode="alias"), "httpbin.org"),
     (svc("ext", type="ExternalName"), Mesh(mode="alias"), ""),
+    (svc("ext", type="ExternalName", externalName="Inbox.Example.TAX."), Mesh(mode="alias"), "inbox.example.tax"),
     (svc("ext", type="ExternalName", externalName="httpbin.org"), Mesh(mode="legacy"),
      "ext.default.svc.cluster.local"),
     (svc("ext", type="ExternalName", externalName="httpbin.org"), Mesh(istio=False, mode="alias"),
@@ -325,11 +326,14 @@ def test_objects_in_the_order_to_delete_them():
     # no port: 0, protocol "" (Istio sniffs), no rule: no mode
     (svc("ext", type="ExternalName", externalName="a.example"), {},
      dict(host="a.example", port=0, protocol="", tls_mode=None, external=True)),
+    # no port: no port-level settings apply (the root dot goes, the case stays)
+    (svc("ext", type="ExternalName", externalName="Inbox.Example.TAX."), {"rule": port_level(80, mode="SIMPLE")},
+     dict(host="Inbox.Example.TAX", port=0, tls_mode=None)),
     # endpoints: the host the annotation recorded, IPs that parse (a hostname in an address is skipped)
     ({**svc("db", ports=[{"name": "tcp", "port": 5432}]),
       "metadata": {"name": "db", "namespace": "default", "annotations": {"kubectl-egress/host": "db.example.com"},
                    "labels": {"app.kubernetes.io/managed-by": "kubectl-egress"}}},
-     {"endpoints": [(ENDPOINT_SLICES, slice_obj("db-x", "db", "192.0.2.1", "not-an-ip"))]},
+     {"endpoints": [(ENDPOINT_SLICES, slice_obj("db-x", "db", "not-an-ip", "192.0.2.1"))]},
      dict(host="db.example.com", port=5432, protocol="tcp", external=False, managed=True,
           endpoints_api="endpointslice", ips=(ipaddress.ip_address("192.0.2.1"),))),
     ({**svc("db", ports=[{"port": 443, "appProtocol": "tls"}])},
@@ -468,6 +472,12 @@ def test_names_select_services_and_the_result_is_sorted():
     (svc("db", clusterIPs=["10.96.0.9"]),
      [entry("a", "default", ["x"], addresses=["10.96.0.9"]), entry("db", "default", ["y"], addresses=["10.96.0.9"])],
      "db"),
+    (svc("db", clusterIPs=["10.96.0.9"]),
+     [entry("db", "default", ["y"], addresses=["10.96.0.9"]), entry("a", "default", ["x"], addresses=["10.96.0.9"])],
+     "db"),
+    (svc("db", clusterIPs=["10.96.0.9"]),  # none of its name: the first that holds an address
+     [entry("a", "default", ["x"], addresses=["10.96.0.9"]), entry("b", "default", ["y"], addresses=["192.0.2.1"])],
+     "a"),
     (svc("db", clusterIPs=["10.96.0.9"]), [entry("a", "team", ["x"], addresses=["10.96.0.9"])], None),
     (svc("db"), [entry("s", "default", ["x"], resolution="STATIC", endpoints=[{"address": "192.0.2.1"}])], "s"),
     (svc("db"), [entry("s", "default", ["x"], resolution="DNS", endpoints=[{"address": "192.0.2.1"}])], None),
@@ -475,6 +485,8 @@ def test_names_select_services_and_the_result_is_sorted():
     (svc("db"), [entry("s", "default", ["192.0.2.1"])], None),  # a host is not an address
     # alias mode: the entry for the ExternalName's target host, case-insensitively
     (svc("ext", type="ExternalName", externalName="HTTPBIN.org"), [entry("h", "default", ["HttpBin.org"])], "h"),
+    (svc("ext", type="ExternalName", externalName="httpbin.org"),
+     [entry("h", "default", ["httpbin.org"]), entry("ext", "default", ["httpbin.org"])], "ext"),
     (svc("ext", type="ExternalName", externalName="httpbin.org"),
      [entry("h", "default", ["httpbin.org"], addresses=["10.96.0.9"])], "h"),
     (svc("ext", type="ExternalName", externalName="httpbin.org"), [entry("h", "team", ["httpbin.org"])], None),
@@ -624,3 +636,15 @@ def test_the_owned_side_reads_only_what_the_plugin_made_and_the_read_side_only_w
     assert not [r for r in apiserver.requests() if "virtualservices" in r["path"] or "endpoints" in r["path"]]
     bare_snap = inventory.snapshot(kube, "default", Mesh(istio=False, mode="none", served=False))
     assert (bare_snap.rules, bare_snap.entries, bare_snap.routes) == ([], [], [])
+
+
+def test_a_wildcard_rule_applies_but_is_not_the_services_own():
+    """Its own DestinationRule names its host exactly; a wildcard one of the namespace applies to it
+    (Istio's most specific host), but is not one of its objects, so clean never deletes it."""
+    wild = rule("wild", "default", "*.default.svc.cluster.local", mode="SIMPLE")
+    team_wild = rule("wild", "team", "*.example.com", mode="SIMPLE")
+    snap = Snapshot(mesh=Mesh(mode="legacy"), services=[svc("ext", type="ExternalName", externalName="a.example")],
+                    rules=[wild, team_wild], entries=[recipe_entry("api", "team", ["api.example.com"])])
+    ext, api = inventory.egress_services(snap)
+    assert (ext.rule, ext.applied) == (None, wild) and ext.objects() == [(SERVICES, ext.service)]
+    assert (api.name, api.rule, api.applied) == ("api", None, None)
