@@ -534,6 +534,13 @@ kind: DestinationRule
 metadata: {name: orphan, labels: {app.kubernetes.io/managed-by: kubectl-egress}}
 spec: {host: orphan.default.svc.cluster.local, trafficPolicy: {tls: {mode: DISABLE}}}
 ---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: stray, labels: {app.kubernetes.io/managed-by: kubectl-egress}}
+addressType: IPv4
+endpoints: [{addresses: [192.0.2.78]}]
+ports: [{name: tls, port: 443}]
+---
 apiVersion: v1
 kind: ServiceAccount
 metadata: {name: src, labels: {app.kubernetes.io/managed-by: kubectl-egress, kubectl-egress/role: probe-source}}
@@ -577,6 +584,7 @@ def test_the_owned_side_reads_only_what_the_plugin_made_and_the_read_side_only_w
             ("default", "legacy"): [("DestinationRule", "legacy"), ("Endpoints", "legacy"), ("Service", "legacy")],
             ("default", "mine"): [("DestinationRule", "mine"), ("Service", "mine")],
             ("default", "orphan"): [("DestinationRule", "orphan")],
+            ("default", "stray"): [("EndpointSlice", "stray")],  # no service-name label: its own name
             ("default", "site"): [("VirtualService", "site"), ("DestinationRule", "site"), ("ServiceEntry", "site"),
                                   ("Service", "site")]}
     owned = inventory.owned(kube, "default", mesh)
@@ -590,7 +598,7 @@ def test_the_owned_side_reads_only_what_the_plugin_made_and_the_read_side_only_w
     apiserver.clear_requests()
     bare = inventory.owned(kube, "default", Mesh(istio=False, mode="none", served=False))
     assert [(f.name, f.rule, f.entry, f.route) for f in bare] == [
-        (n, None, None, None) for n in ("eps", "legacy", "mine", "site")]
+        (n, None, None, None) for n in ("eps", "legacy", "mine", "site", "stray")]
     assert not [r for r in apiserver.requests() if "istio" in r["path"]]
 
     # lookup: everything named after one service, ours or not; slices only ours
@@ -616,7 +624,7 @@ def test_the_owned_side_reads_only_what_the_plugin_made_and_the_read_side_only_w
     snap = inventory.snapshot(kube, "default", mesh)
     assert names(snap.services) == [("default", n) for n in ("eps", "legacy", "mine", "site")]
     assert names(snap.endpoints) == [("default", "legacy")]
-    assert names(snap.slices) == [("default", "eps-hand"), ("default", "eps-ipv4")]
+    assert names(snap.slices) == [("default", "eps-hand"), ("default", "eps-ipv4"), ("default", "stray")]
     assert names(snap.rules) == [("default", n) for n in ("eps", "hand", "legacy", "mine", "orphan", "site")] + [
         ("istio-system", "default")]
     assert names(snap.entries) == [("default", "hand"), ("default", "site")]
@@ -628,6 +636,11 @@ def test_the_owned_side_reads_only_what_the_plugin_made_and_the_read_side_only_w
     selected = inventory.snapshot(kube, "default", mesh, "app.kubernetes.io/managed-by=kubectl-egress")
     assert names(selected.selected) == [("default", "site")]
     assert names(selected.services) == [("default", n) for n in ("eps", "legacy", "mine", "site")]
+    # read: the one selection get and probe share
+    assert [(f.namespace, f.name) for f in inventory.read(kube, "default", mesh)] == [
+        ("default", n) for n in ("eps", "legacy", "mine", "site")]
+    assert [f.name for f in inventory.read(kube, None, mesh, ("away", "mine"))] == ["mine", "away"]
+    assert [f.name for f in inventory.read(kube, "default", mesh, (), "app.kubernetes.io/managed-by=Helm")] == []
     # alias mode routes nothing; with no Service with endpoints, no endpoints are read
     kubectl("delete", "svc", "eps", "legacy")
     apiserver.clear_requests()
@@ -648,3 +661,30 @@ def test_a_wildcard_rule_applies_but_is_not_the_services_own():
     ext, api = inventory.egress_services(snap)
     assert (ext.rule, ext.applied) == (None, wild) and ext.objects() == [(SERVICES, ext.service)]
     assert (api.name, api.rule, api.applied) == ("api", None, None)
+
+
+def test_a_waypoints_serviceentry_is_owned_only_while_it_carries_the_label(make_apiserver, egress, kubectl):
+    """`externalname --waypoint` puts the ServiceEntry in the waypoint's namespace as NAME.NAMESPACE;
+    clean finds it through the Service's annotation, and only while it is labelled as made by
+    kubectl-egress."""
+    from kubectl_egress.app import App
+    from kubectl_egress.mesh.detect import detect
+    from tests.test_waypoint import GATEWAY
+
+    make_apiserver("1.28", ambient=True)
+    kubectl_apply(kubectl, GATEWAY % {"ns": "istio-egress"})
+    assert egress("externalname", "a-plain", "example.com").code == 0
+    assert egress("externalname", "my-httpbin", "httpbin.org", "--waypoint", "istio-egress/waypoint").code == 0
+    kube = App.from_raw({}).kube()
+    mesh = detect(kube)
+    plain, routed = inventory.owned(kube, "default", mesh)
+    assert plain.entry[1]["metadata"]["namespace"] == "default"
+    res, obj = routed.entry
+    assert (res.kind, obj["metadata"]["namespace"], obj["metadata"]["name"], obj["apiVersion"]) == (
+        "ServiceEntry", "istio-egress", "my-httpbin.default", "networking.istio.io/v1")
+    assert kubectl("label", "serviceentry", "my-httpbin.default", "-n", "istio-egress",
+                   "app.kubernetes.io/managed-by-").code == 0
+    assert inventory.owned(kube, "default", mesh)[1].entry is None
+    assert egress("clean", "my-httpbin").lines == [
+        'destinationrule.networking.istio.io "my-httpbin" deleted', 'service "my-httpbin" deleted']
+    assert kubectl("get", "serviceentry", "my-httpbin.default", "-n", "istio-egress").code == 0
