@@ -542,6 +542,25 @@ endpoints: [{addresses: [192.0.2.78]}]
 ports: [{name: tls, port: 443}]
 ---
 apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {selector: {app: web}, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {name: web, labels: {endpoints.kubernetes.io/managed-by: endpoint-controller}}
+subsets: [{addresses: [{ip: 10.244.0.9}], ports: [{port: 80}]}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: web-abcde
+  labels: {kubernetes.io/service-name: web, endpointslice.kubernetes.io/managed-by: endpointslice-controller.k8s.io}
+addressType: IPv4
+endpoints: [{addresses: [10.244.0.9]}]
+ports: [{port: 80}]
+---
+apiVersion: v1
 kind: ServiceAccount
 metadata: {name: src, labels: {app.kubernetes.io/managed-by: kubectl-egress, kubectl-egress/role: probe-source}}
 ---
@@ -575,7 +594,8 @@ def test_the_owned_side_reads_only_what_the_plugin_made_and_the_read_side_only_w
     for args in (["externalname", "mine", "httpbin.org"], ["endpoints", "eps", "192.0.2.1", "--port", "443"],
                  ["endpoints", "legacy", "192.0.2.2", "--port", "443", "--api", "endpoints"],
                  ["externalname", "site", "site.example", "--tls-origination"],
-                 ["externalname", "away", "example.com", "-n", "other"]):
+                 ["externalname", "away", "example.com", "-n", "other"],
+                 ["endpoints", "far", "192.0.2.9", "--port", "443", "-n", "other"]):
         assert egress(*args).code == 0, args
     kube = App.from_raw({}).kube()
     mesh = detect(kube)
@@ -589,8 +609,9 @@ def test_the_owned_side_reads_only_what_the_plugin_made_and_the_read_side_only_w
                                   ("Service", "site")]}
     owned = inventory.owned(kube, "default", mesh)
     assert kinds(owned) == here and [(f.namespace, f.name) for f in owned] == sorted(here)
-    assert kinds(inventory.owned(kube, None, mesh)) == {**here, ("other", "away"): [
-        ("DestinationRule", "away"), ("Service", "away")]}
+    assert kinds(inventory.owned(kube, None, mesh)) == {
+        **here, ("other", "away"): [("DestinationRule", "away"), ("Service", "away")],
+        ("other", "far"): [("DestinationRule", "far"), ("EndpointSlice", "far-ipv4"), ("Service", "far")]}
     assert kinds(inventory.owned(kube, "default", mesh, ("mine", "orphan", "x"))) == {
         k: v for k, v in here.items() if k[1] in ("mine", "orphan")}
     assert all(obj.get("apiVersion") for f in owned for _, obj in f.objects())
@@ -612,6 +633,11 @@ def test_the_owned_side_reads_only_what_the_plugin_made_and_the_read_side_only_w
     assert sorted(inventory.lookup(kube, "default", mesh, "legacy")) == [
         ("DestinationRule", "legacy"), ("Endpoints", "legacy"), ("Service", "legacy")]
     assert sorted(inventory.lookup(kube, "default", Mesh(istio=False, mode="none", served=False), "hand")) == []
+    # another namespace than the kubeconfig's: nothing of default's namesakes
+    for name in ("mine", "eps", "legacy", "site"):
+        assert inventory.lookup(kube, "other", mesh, name) == {}, name
+    assert sorted(inventory.lookup(kube, "other", mesh, "far")) == [
+        ("DestinationRule", "far"), ("EndpointSlice", "far-ipv4"), ("Service", "far")]
 
     # the probe's source objects: only the ones --deploy-sources made
     assert [(res.kind, obj["metadata"]["name"]) for res, obj in inventory.sources(kube, "default")] == [
@@ -630,6 +656,11 @@ def test_the_owned_side_reads_only_what_the_plugin_made_and_the_read_side_only_w
     assert names(snap.entries) == [("default", "hand"), ("default", "site")]
     assert names(snap.routes) == [("default", "site")] and snap.selected is None
     assert (snap.mesh, snap.namespace) == (mesh, "default")
+    other = inventory.snapshot(kube, "other", mesh, "app.kubernetes.io/managed-by=kubectl-egress")
+    assert names(other.services) == [("other", "away"), ("other", "far")]
+    assert (names(other.endpoints), names(other.slices)) == ([], [("other", "far-ipv4")])
+    assert names(other.rules) == [("other", "away"), ("other", "far"), ("istio-system", "default")]
+    assert (other.entries, other.routes, other.selected) == ([], [], [])
     everywhere = inventory.snapshot(kube, None, mesh)
     assert names(everywhere.rules).count(("istio-system", "default")) == 1
     assert ("other", "away") in names(everywhere.services) and ("other", "away") in names(everywhere.rules)
@@ -643,6 +674,7 @@ def test_the_owned_side_reads_only_what_the_plugin_made_and_the_read_side_only_w
     assert [f.name for f in inventory.read(kube, "default", mesh, (), "app.kubernetes.io/managed-by=Helm")] == []
     # alias mode routes nothing; with no Service with endpoints, no endpoints are read
     kubectl("delete", "svc", "eps", "legacy")
+    assert names(inventory.snapshot(kube, "default", mesh).routes) == [("default", "site")]  # ExternalNames only
     apiserver.clear_requests()
     alias = inventory.snapshot(kube, "default", dataclasses.replace(mesh, mode="alias"))
     assert alias.routes == [] and alias.endpoints == [] and alias.slices == []
