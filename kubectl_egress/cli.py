@@ -380,13 +380,18 @@ def clean_command(ctx: click.Context, **kw: Any) -> int:
 
 @cli.command("probe", context_settings=CONTEXT)
 @click.argument("names", nargs=-1, metavar="[NAME...]", shell_complete=completion.service_names)
+@all_namespaces_option
+@click.option("-l", "--selector", metavar="SELECTOR",
+              help="Only Services with these labels, as kubectl's -l (app=web, 'env in (a,b)', !canary).")
 @click.option("--without-istio", is_flag=True,
               help="Probe from the pod without sidecar (namespace without-istio) instead.")
 @click.option("--all-sources", is_flag=True, help="Probe from both sources, side by side.")
 @click.option("--from", "from_pod", metavar="POD|TYPE/NAME",
               help="Probe from this pod, or a ready pod of this workload (deploy/NAME, sts/NAME, ds/NAME, "
-                   "rs/NAME, rc/NAME, job/NAME, svc/NAME), instead of the curl sample with a sidecar.")
-@click.option("--from-namespace", metavar="NS", help="Namespace of --from (default: the services', -n).")
+                   "rs/NAME, rc/NAME, job/NAME, svc/NAME), instead of the curl sample with a sidecar; with -A, "
+                   "for the namespaces that have no sample of their own.")
+@click.option("--from-namespace", metavar="NS", help="Namespace of --from (default: the services', -n; with -A, "
+                                                     "required).")
 @click.option("-c", "--container", metavar="NAME",
               help="Container of the --from pods to probe from (default: the default-container annotation, "
                    "else the first that is not istio-proxy).")
@@ -395,8 +400,8 @@ def clean_command(ctx: click.Context, **kw: Any) -> int:
               help="Always probe from the plugin's ephemeral container (added when a container has no sh "
                    "or curl).")
 @click.option("--image", metavar="IMAGE",
-              help="Image of the ephemeral probe container, for mirrors (default: curlimages/curl:8.11.1, "
-                   "pinned by digest).")
+              help="The curl image of the plugin's own probe containers: the sources --deploy-sources makes "
+                   "and the ephemeral one, for mirrors (default: curlimages/curl:8.11.1, pinned by digest).")
 @click.option("--source-namespace", default="without-istio", show_default=True, metavar="NS",
               help="Namespace of the source without sidecar.")
 @click.option("--path", default=None, help="Path for HTTP services (default /headers; / where the sidecar "
@@ -404,11 +409,16 @@ def clean_command(ctx: click.Context, **kw: Any) -> int:
 @click.option("--timeout", default="10s", show_default=True, metavar="DURATION", help="Per curl.")
 @click.option("--parallel", default=8, show_default=True, type=int, metavar="N",
               help="Curls at once in each source pod (1: one by one).")
+@click.option("--max-execs", default=16, show_default=True, type=int, metavar="N",
+              help="Source pods probed at once across the cluster (one exec each).")
 @click.option("--host", "hosts", multiple=True, metavar="NAME=HOST",
               help="The host name clients use for egress service NAME's TLS port, when the cluster "
                    "does not say (repeatable).")
 @click.option("--deploy-sources", is_flag=True,
               help="Create the curl sample with and without sidecar where missing, and wait for it.")
+@click.option("--junit-file", metavar="PATH", help="Also write a JUnit XML report: a test case per service "
+                                                   "port and source, the hint as a failure's message.")
+@click.option("--summary", is_flag=True, help="Print the counts by result and by hint instead of the rows.")
 @click.option("--istio-mode", default="auto", show_default=True, metavar="MODE",
               help="auto (from istiod), legacy (Istio <= 1.20), alias (1.21+) or none (no Istio objects).")
 @output_option("wide", "json", "yaml")
@@ -417,26 +427,32 @@ def clean_command(ctx: click.Context, **kw: Any) -> int:
 def probe_command(ctx: click.Context, **kw: Any) -> int:
     """Check the egress services from inside and outside the mesh, and say why when they fail.
 
-    Every egress service of the namespace (or NAMEs), whoever made it, each
-    port. Runs curl from a pod with an Istio sidecar (the curl sample, label
-    app=curl, or the sleep sample, app=sleep, in the services' namespace) or
-    without one (namespace without-istio), as Istio's task does by hand; one
-    exec per pod runs every check. --from probes from your own workload's pod
-    instead, in any namespace (--from-namespace): where its container has no
-    sh or no curl (distroless), or runs as the proxy's UID 1337, which
-    bypasses the sidecar, the probe runs in an ephemeral container the plugin
-    adds to the pod (Pod Security "restricted", never UID 1337), which stays
-    until the pod is replaced and is reused by later probes. A TLS port is
-    fetched at its host name: the ExternalName's target, the one given with
-    --host NAME=HOST or recorded by `endpoints --host`, a DestinationRule's
-    tls.sni, or its ServiceEntry's host; with none, only the TLS handshake
-    through the cluster IP is checked, and the row says so. The SIDECAR column
-    says whether the sidecar's headers or metrics were seen. Below the table,
-    each failing or suspicious row says why, with the fixing command on a line
-    of its own; -o wide puts that in a HINT column instead, with where curl
-    connected. A terminal too narrow for the table leaves out URL, then TIME.
-    Exits 1 when any check fails. Writes nothing but its own labelled sources
-    (--deploy-sources) and, with --from, its probe container in the pod.
+    Every egress service of the namespace (-A: of the cluster; or NAMEs, or
+    those -l selects), whoever made it, each port. One exec per source pod runs
+    every check, up to --max-execs pods at once; Ctrl-C stops them, prints the
+    rows so far and exits 130. Exits 1 when any check fails.
+
+    Sources: the curl or sleep sample (app=curl, app=sleep) of the services'
+    namespace, with a sidecar, and the curl sample of namespace without-istio,
+    without; with -A, each namespace's own sample, or --from where it has none.
+    --deploy-sources makes a missing sample (pinned image, Pod Security
+    "restricted"). --from probes from your own workload's pod; where its
+    container has no sh or curl, or runs as the proxy's UID 1337, the probe
+    runs in an ephemeral container the plugin adds to the pod, which stays
+    until the pod is replaced and is reused by later probes.
+
+    A TLS port is fetched at its host name: the ExternalName's target, --host
+    NAME=HOST, the one `endpoints --host` recorded, a DestinationRule's
+    tls.sni or its ServiceEntry's host; with none, only the TLS handshake is
+    checked, and the row says so.
+
+    Output: the SIDECAR column says whether the sidecar's (or ztunnel's)
+    evidence was seen; below the table each failing or suspicious row says why,
+    with the fixing command on a line of its own (-o wide: a HINT column). -o
+    json keeps what varies between runs under "observed", so runs can be
+    diffed; --junit-file writes a report CI reads; --summary counts by result
+    and hint. Writes nothing but its own labelled sources, the ephemeral probe
+    container and the --junit-file.
 
     \b
     Examples:
@@ -446,6 +462,8 @@ def probe_command(ctx: click.Context, **kw: Any) -> int:
       kubectl egress probe my-wikipedia --host my-wikipedia=en.wikipedia.org
       kubectl egress probe --from deploy/web --from-namespace shop
       kubectl egress probe --from sts/db --from-namespace data --all-pods -o json
+      kubectl egress probe -A --deploy-sources --all-sources --junit-file probe.xml
+      kubectl egress probe -A -l app.kubernetes.io/managed-by=helm --summary
     """
     from .commands import probe as command  # loaded only when run: start-up stays light
 

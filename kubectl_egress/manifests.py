@@ -200,48 +200,20 @@ def objects(target: Target, mesh: Mesh, shared: bool = False) -> list[dict]:
 
 # -- probe sources: Istio's curl sample (samples/curl/curl.yaml), labelled as ours ------------
 SOURCE_NAME = "curl"
-SOURCE_IMAGE = "curlimages/curl"
 SOURCE_ROLE = "kubectl-egress/role"
 
-
-def source_namespace(name: str) -> dict:
-    """A namespace for the source without sidecar: injection off."""
-    return {"apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": name, "labels": {MANAGED_BY: MANAGER, "istio-injection": "disabled",
-                                                  SOURCE_ROLE: "probe-source"}}}
-
-
-def source_objects(namespace: str, sidecar: bool) -> list[dict]:
-    """The curl sample: a ServiceAccount and a Deployment whose pod sleeps until exec'd into."""
-    labels = {MANAGED_BY: MANAGER, SOURCE_ROLE: "probe-source"}
-    pod_labels = {"app": SOURCE_NAME, SOURCE_ROLE: "probe-source"}
-    if not sidecar:
-        pod_labels["sidecar.istio.io/inject"] = "false"
-    meta = {"name": SOURCE_NAME, "namespace": namespace, "labels": labels}
-    return [
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": dict(meta)},
-        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": dict(meta),
-         "spec": {"replicas": 1, "selector": {"matchLabels": {"app": SOURCE_NAME}},
-                  "template": {"metadata": {"labels": pod_labels},
-                               "spec": {"terminationGracePeriodSeconds": 0,
-                                        "serviceAccountName": SOURCE_NAME,
-                                        "containers": [{"name": SOURCE_NAME, "image": SOURCE_IMAGE,
-                                                        "command": ["/bin/sleep", "infinity"],
-                                                        "imagePullPolicy": "IfNotPresent"}]}}}},
-    ]
-
-
-# -- the probe's own container ------------------------------------------------------------------
+# -- the probe's own containers: the sources --deploy-sources makes, and the ephemeral one --------
 # The curl image the plugin runs its probe in, pinned by tag and digest: curl 8.11.1 on Alpine,
 # with BusyBox's POSIX sh, USER curl_user, 100:101 (curl/curl-container create_base_image.sh and
-# create_appliance_image.sh). Ephemeral probe containers use it; --image gives a mirror.
+# create_appliance_image.sh). The sources and ephemeral probe containers use it; --image gives a mirror.
 PROBE_IMAGE = ("curlimages/curl:8.11.1"
                "@sha256:c1fe1679c34d9784c1b0d1e5f62ac0a79fca01fb6377cdd33e90473c6f9f9a69")
-PROBE_CONTAINER_PREFIX = "egress-probe-"
-# The probe container idles between runs, so that every later probe of the pod reuses it: an
-# ephemeral container can be neither restarted nor removed. 3650d: BusyBox's and coreutils'
-# sleep both read the d suffix (BusyBox coreutils/sleep.c, FEATURE_FANCY_SLEEP).
-PROBE_IDLE = "3650d"
+# curl_user of PROBE_IMAGE, by number: the kubelet verifies runAsNonRoot only for a numeric user
+# (kuberuntime verifyRunAsNonRoot refuses a user name), so the sources say it
+PROBE_UID, PROBE_GID = 100, 101
+# What a source asks the scheduler for: a container that sleeps, then runs --parallel curls for the
+# length of a probe. No limits: a limit would throttle or kill the curls of a large probe.
+SOURCE_REQUESTS = {"cpu": "10m", "memory": "32Mi"}
 
 
 def restricted_security_context(uid: int, gid: int) -> dict:
@@ -251,6 +223,49 @@ def restricted_security_context(uid: int, gid: int) -> dict:
     kubelet can verify is not root (kuberuntime verifyRunAsNonRoot refuses a user name)."""
     return {"runAsNonRoot": True, "runAsUser": uid, "runAsGroup": gid, "allowPrivilegeEscalation": False,
             "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def source_namespace(name: str) -> dict:
+    """A namespace for the source without sidecar: injection off."""
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": name, "labels": {MANAGED_BY: MANAGER, "istio-injection": "disabled",
+                                                  SOURCE_ROLE: "probe-source"}}}
+
+
+def source_objects(namespace: str, sidecar: bool, image: str = PROBE_IMAGE) -> list[dict]:
+    """The curl sample: a ServiceAccount and a Deployment whose pod sleeps until exec'd into.
+
+    Hardened for the namespaces it lands in: the pinned image (or a mirror of it), the restricted
+    container context, and RuntimeDefault seccomp for the whole pod, which covers the istio-proxy
+    container Istio injects (Pod Security checks every container; a pod-level profile counts for
+    all that set none: check_seccompProfile_restricted).
+    """
+    labels = {MANAGED_BY: MANAGER, SOURCE_ROLE: "probe-source"}
+    pod_labels = {"app": SOURCE_NAME, SOURCE_ROLE: "probe-source"}
+    if not sidecar:
+        pod_labels["sidecar.istio.io/inject"] = "false"
+    meta = {"name": SOURCE_NAME, "namespace": namespace, "labels": labels}
+    container = {"name": SOURCE_NAME, "image": image, "command": ["/bin/sleep", "infinity"],
+                 "imagePullPolicy": "IfNotPresent", "resources": {"requests": dict(SOURCE_REQUESTS)},
+                 "securityContext": restricted_security_context(PROBE_UID, PROBE_GID)}
+    return [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": dict(meta)},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": dict(meta),
+         "spec": {"replicas": 1, "selector": {"matchLabels": {"app": SOURCE_NAME}},
+                  "template": {"metadata": {"labels": pod_labels},
+                               "spec": {"terminationGracePeriodSeconds": 0,
+                                        "serviceAccountName": SOURCE_NAME,
+                                        "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+                                        "containers": [container]}}}},
+    ]
+
+
+# -- the ephemeral probe container (issue 10) ---------------------------------------------------
+PROBE_CONTAINER_PREFIX = "egress-probe-"
+# The probe container idles between runs, so that every later probe of the pod reuses it: an
+# ephemeral container can be neither restarted nor removed. 3650d: BusyBox's and coreutils'
+# sleep both read the d suffix (BusyBox coreutils/sleep.c, FEATURE_FANCY_SLEEP).
+PROBE_IDLE = "3650d"
 
 
 def probe_container(name: str, image: str, uid: int, gid: int) -> dict:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from . import manifests, podexec
 from .errors import EgressError
@@ -68,16 +68,35 @@ def _ran(source: Source, guard: runas.Guard, **changes) -> Source:
     return dataclasses.replace(source, uid=guard.uid, gid=guard.gid, **changes)
 
 
+GUARD_BYTES = 4096  # the guard's lines come first in the output, and are short
+
+
 def run(kube: Kube, source: Source, argv: list[str], nonce: str, budget: float, placement: Placement,
-        printer: Printer, pod: dict | None = None) -> Ran:
+        printer: Printer, pod: dict | None = None, on_stdout: Callable[[bytes], None] | None = None,
+        stop: podexec.Stop | None = None) -> Ran:
     """Run the probe's argv (`sh -c SCRIPT ...`) for a source: in its container, or in the
-    plugin's ephemeral container when that cannot run it."""
+    plugin's ephemeral container when that cannot run it. on_stdout and stop: as podexec.run's
+    (the runner's streaming and Ctrl-C); the guard is read from the output's first lines then."""
     if pod is None:
         pod = kube.get(PODS, source.pod, source.namespace)
         if pod is None:
             raise EgressError(f'pod "{source.pod}" not found in namespace "{source.namespace}"')
     exempt = runas.exemption(pod, source.sidecar)
     command = runas.guarded(argv, nonce, exempt)
+
+    def exec_in(container: str) -> tuple[int, str, str]:
+        if on_stdout is None:
+            return podexec.run(kube, source.namespace, source.pod, container, command, budget, stop=stop)
+        head = bytearray()
+
+        def feed(data: bytes) -> None:
+            if len(head) < GUARD_BYTES:
+                head.extend(data[:GUARD_BYTES - len(head)])
+            on_stdout(data)
+        code, _, err = podexec.run(kube, source.namespace, source.pod, container, command, budget,
+                                   on_stdout=feed, stop=stop)
+        return code, head.decode(errors="replace"), err
+
     own = _spec(pod, source.container)
     why = "--ephemeral was given" if placement.ephemeral else ""
     if not why:
@@ -88,7 +107,7 @@ def run(kube: Kube, source: Source, argv: list[str], nonce: str, budget: float, 
             why = f"container {source.container}'s image {own.get('image')} has no shell"
     if not why:
         try:
-            code, out, err = podexec.run(kube, source.namespace, source.pod, source.container, command, budget)
+            code, out, err = exec_in(source.container)
         except podexec.NotInContainer:
             why = f"container {source.container} has no shell"
         else:
@@ -99,9 +118,11 @@ def run(kube: Kube, source: Source, argv: list[str], nonce: str, budget: float, 
                 why = f"container {source.container} has no curl"
             else:
                 return Ran(_ran(source, guard), code, out, err)
+    if stop is not None and stop.stopped:  # Ctrl-C: no container to add now
+        return Ran(source, -1, "", "")
     name = ephemeral_container(kube, pod, exempt, placement, printer, why)
     try:
-        code, out, err = podexec.run(kube, source.namespace, source.pod, name, command, budget)
+        code, out, err = exec_in(name)
     except podexec.NotInContainer:
         raise EgressError(f"the image {placement.image} has no POSIX sh; give --image a curl image with one "
                           f"(such as {manifests.PROBE_IMAGE.split('@')[0]})") from None

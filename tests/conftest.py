@@ -41,6 +41,16 @@ def _use(srv: LocalAPIServer, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("KUBECACHEDIR", str(tmp_path / "kube-cache"))
 
 
+@contextlib.contextmanager
+def serving(where: Path, ca: CA, istio: str | None = "1.20", **options):
+    """A local cluster for a whole module (a module-scoped fixture's body): KUBECONFIG and
+    KUBECACHEDIR point at it until the block ends."""
+    with LocalAPIServer(where / "kubeconfig", istio=istio, ca=ca, **options) as srv, \
+            pytest.MonkeyPatch.context() as mp:
+        _use(srv, where, mp)
+        yield srv
+
+
 @pytest.fixture
 def apiserver(tmp_path, ca, monkeypatch):
     """A fresh local cluster with Istio 1.20; KUBECONFIG points at it."""

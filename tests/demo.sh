@@ -71,7 +71,13 @@ step kubectl egress serviceentry my-example example.com
 step kubectl egress externalname my-site site.example --tls-origination
 step kubectl egress probe --all-sources my-example my-site
 step kubectl egress check
-# Cleanup: exactly what was made
-step kubectl egress clean
-step kubectl egress get
-step kubectl get svc
+# The whole cluster: another team's egress Service, made by hand as `kubectl create` makes it, is read
+# too; each namespace is probed from its own source, and the summary counts results and hints
+step kubectl create namespace team-b
+step kubectl label namespace team-b istio-injection=enabled
+step kubectl create service externalname legacy-httpbin -n team-b --external-name httpbin.org --tcp=80:80
+step kubectl egress probe -A --deploy-sources --summary || true
+# Cleanup: exactly what was made (the hand-made Service stays)
+step kubectl egress clean -A
+step kubectl egress get -A
+step kubectl get svc -A

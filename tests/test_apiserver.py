@@ -359,3 +359,14 @@ def test_faults(apiserver):
     start = time.monotonic()
     apiserver.request("GET", SVC)
     assert time.monotonic() - start >= 0.5
+
+
+def test_request_lines_up_to_kube_apiservers_limit(apiserver):
+    """kube-apiserver reads a request's line and headers up to MaxHeaderBytes, 1 MiB (k8s.io/apiserver
+    pkg/server/secure_serving.go), with net/http's 4096 bytes over it; beyond, 431. An exec's command
+    travels in its URL, so a probe of a thousand services sends a line of a hundred KiB or more."""
+    long = "a" * 200_000  # past Python's own 64 KiB
+    status, _, body = apiserver.request("GET", f"/api/v1/namespaces/default/services?labelSelector=x%3D1&pad={long}")
+    assert status == 200 and body["kind"] == "ServiceList"
+    status, _, _ = apiserver.request("GET", f"/api/v1/namespaces/default/services?pad={'a' * (1 << 20)}{long}")
+    assert status == 431

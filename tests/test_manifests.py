@@ -171,6 +171,14 @@ def test_endpoints_sorted_by_their_16_byte_form():
 SOURCE_LABELS = {**LABELS, "kubectl-egress/role": "probe-source"}
 
 
+# The sources are Istio's curl sample hardened for restricted namespaces: the image pinned by tag
+# and digest, curl_user (100:101) by number, and the restricted profile's context.
+PINNED_CURL = "curlimages/curl:8.11.1@sha256:c1fe1679c34d9784c1b0d1e5f62ac0a79fca01fb6377cdd33e90473c6f9f9a69"
+RESTRICTED_AS_CURL_USER = {"runAsNonRoot": True, "runAsUser": 100, "runAsGroup": 101,
+                           "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                           "seccompProfile": {"type": "RuntimeDefault"}}
+
+
 @pytest.mark.parametrize("sidecar, pod_labels", [
     (True, {"app": "curl", "kubectl-egress/role": "probe-source"}),
     (False, {"app": "curl", "kubectl-egress/role": "probe-source", "sidecar.istio.io/inject": "false"}),
@@ -183,9 +191,13 @@ def test_source_objects_are_istios_curl_sample(sidecar, pod_labels):
          "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "curl"}},
                   "template": {"metadata": {"labels": pod_labels},
                                "spec": {"terminationGracePeriodSeconds": 0, "serviceAccountName": "curl",
-                                        "containers": [{"name": "curl", "image": "curlimages/curl",
-                                                        "command": ["/bin/sleep", "infinity"],
-                                                        "imagePullPolicy": "IfNotPresent"}]}}}},
+                                        "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+                                        "containers": [{
+                                            "name": "curl", "image": PINNED_CURL,
+                                            "command": ["/bin/sleep", "infinity"],
+                                            "imagePullPolicy": "IfNotPresent",
+                                            "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}},
+                                            "securityContext": RESTRICTED_AS_CURL_USER}]}}}},
     ]
 
 

@@ -5,6 +5,7 @@ from kubectl_egress import podexec
 from kubectl_egress.app import App
 from tests.conftest import serviceaccount_kubeconfig
 from tests.netns import requires_pod_networks
+from tests.procs import holding
 
 
 def kube():
@@ -69,6 +70,56 @@ def test_exec_streams_exit_codes_and_errors(apiserver, kubectl, tmp_path):
                            "context": "sa"}).kube()
     with pytest.raises(ServerError, match='cannot get resource "pods/exec"'):
         podexec.run(nobody, "default", "shell", "main", ["true"], 10)
+
+
+def eventually(condition, timeout: float = 15):
+    import time
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "still not so after waiting"
+        time.sleep(0.05)
+
+
+@requires_pod_networks
+def test_stdin_streams_and_stop(apiserver, kubectl):
+    """Output handed on as it arrives; Stop's line reaches the command's stdin, and ends it."""
+    import threading
+
+    assert kubectl("apply", "-f", "-", input=POD).code == 0
+    assert kubectl("wait", "--for=condition=Ready", "pod/shell", "--timeout=30s").code == 0
+    client = kube()
+    chunks: list[bytes] = []
+    stop = podexec.Stop()
+    timer = threading.Timer(0.5, stop.stop)
+    timer.start()
+    code, out, err = podexec.run(client, "default", "shell", "main",
+                                 ["sh", "-c", "echo ready; read line; echo \"got $line\""], 30,
+                                 on_stdout=chunks.append, stop=stop)
+    assert (code, out, err) == (0, "", "") and b"".join(chunks) == b"ready\ngot stop\n"
+    stop.stop()  # a session that starts after the stop gets the line at once
+    code, out, _ = podexec.run(client, "default", "shell", "main", ["sh", "-c", "read line; echo $line"], 30,
+                               stop=stop)
+    assert (code, out) == (0, "stop\n")
+
+
+@requires_pod_networks
+def test_a_client_that_goes_away_leaves_the_command_running_until_its_pod_stops(apiserver, kubectl):
+    """As on a real node: containerd's execInContainer waits for the process whoever holds the stream
+    (kubernetes#89031); what reaches the command is the end of its stdin (StdinOnce, CloseStdin).
+    The command and what it started end with their pod."""
+    import secrets
+
+    from kubectl_egress.errors import EgressError
+
+    assert kubectl("apply", "-f", "-", input=POD).code == 0
+    assert kubectl("wait", "--for=condition=Ready", "pod/shell", "--timeout=30s").code == 0
+    token = f"{600 + secrets.randbelow(1000)}.{secrets.randbelow(10 ** 6):06d}"
+    script = f"sleep {token} & cat >/dev/null; exec sleep {token}"
+    with pytest.raises(EgressError, match="did not finish within 1s"):  # the client gives up and closes
+        podexec.run(kube(), "default", "shell", "main", ["sh", "-c", script], 1, stop=podexec.Stop())
+    eventually(lambda: len(holding(token)) == 2)  # cat read EOF, then the shell became a sleep
+    assert kubectl("delete", "pod", "shell", "--wait=true").code == 0
+    eventually(lambda: holding(token) == [])
 
 
 @requires_pod_networks

@@ -290,7 +290,7 @@ def test_hand_made_services_take_their_host_from_the_cluster(apiserver, egress, 
                    ("wiki-se", "without-istio", "https://en.wikipedia.org/", "OK", "no"),
                    ("wiki-sni", "default", "https://en.wikipedia.org/", "OK", "yes"),
                    ("wiki-sni", "without-istio", "https://en.wikipedia.org/", "OK", "no")]
-    assert {r["connectedTo"].split(":")[0] for r in rows(res) if r["service"] == "wiki-sni"} == {
+    assert {r["observed"]["connectedTo"].split(":")[0] for r in rows(res) if r["service"] == "wiki-sni"} == {
         kubectl("get", "svc", "wiki-sni", "-o", "jsonpath={.spec.clusterIP}").out}
     assert [r for r in apiserver.writes() if not r["path"].endswith("/exec")] == []
     wrong = egress("probe", "web")

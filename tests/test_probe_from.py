@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tests.conftest import run_egress, run_kubectl
+from tests.conftest import run_egress, run_kubectl, serving
 # Istio CNI lets injected pods pass "restricted" (istio-validation instead of istio-init): namespace
 # strict-mesh enforcing it, and its Deployment meshed on a distroless nonroot image
 from tests.test_debug_e2e import MESHED_STRICT as RESTRICTED_MESH
@@ -80,11 +80,7 @@ spec:
 
 @pytest.fixture(scope="module")
 def cluster(ca, tmp_path_factory):
-    from tests.apiserver import LocalAPIServer
-    tmp = tmp_path_factory.mktemp("probe-from")
-    with LocalAPIServer(tmp / "kubeconfig", istio="1.20", ca=ca) as srv, pytest.MonkeyPatch.context() as mp:
-        mp.setenv("KUBECONFIG", str(srv.kubeconfig_path))
-        mp.setenv("KUBECACHEDIR", str(tmp / "cache"))
+    with serving(tmp_path_factory.mktemp("probe-from"), ca) as srv:
         assert run_egress("externalname", "my-httpbin", "httpbin.org").code == 0
         assert run_egress("endpoints", "my-wikipedia", "198.35.26.96", "208.80.153.224", "--port", "443",
                           "--host", "en.wikipedia.org").code == 0

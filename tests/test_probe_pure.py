@@ -372,3 +372,68 @@ def test_the_sidecars_evidence(result, grown, seen, passed_through):
 def test_echoed_headers_are_lower_cased_strings():
     assert probe.echoed_headers('{"headers": {"X-Count": 3, "Host": "a"}}') == {"x-count": "3", "host": "a"}
     assert probe.echoed_headers("[]") == {} and probe.echoed_headers("not json") == {}
+
+
+@pytest.mark.parametrize("outcome, passed, said", [
+    # curl's telnet:// holds a connection that the far end keeps open until --max-time (exit 28):
+    # that is the TCP check passing, and its note, not a timeout, is what the row says
+    (probe.Outcome(ran=True, exit=28, remote="203.0.113.80:80"), True, "Istio cannot tell the protocol of port 80"),
+    (probe.Outcome(ran=True, exit=0, remote="203.0.113.80:80"), True, "Istio cannot tell the protocol of port 80"),
+    # no connection within --timeout is the timeout it is
+    (probe.Outcome(ran=True, exit=28), False, "no answer within --timeout=10s"),
+    (probe.Outcome(ran=True, exit=7, remote="203.0.113.80:80",
+                   error="curl: (7) Failed to connect to 203.0.113.80 port 80: Connection refused"),
+     False, "connection refused (203.0.113.80:80)"),
+])
+def test_a_tcp_check_held_open_is_not_a_timeout(outcome, passed, said):
+    target = Target("legacy", "team-b", host="httpbin.org", port=80, protocol="")
+    check = probe.check_for(0, target, "", "/headers")
+    assert check.url == "telnet://legacy.team-b.svc.cluster.local:80"
+    assert probe.ok(outcome, check) is passed
+    assert str(probe.diagnose(check, outcome, target, PLAIN, 10)).startswith(said)
+
+
+CLOSED = probe.Outcome(ran=True, exit=0, remote="203.0.113.80:5432")
+RESET = probe.Outcome(ran=True, exit=56, remote="203.0.113.80:5432",
+                      error="curl: (56) Recv failure: Connection reset by peer")
+BANNER = probe.Outcome(ran=True, exit=0, remote="203.0.113.80:5432", body="220 db ready\n")
+HELD = probe.Outcome(ran=True, exit=28, remote="203.0.113.80:5432")
+
+
+@pytest.mark.parametrize("outcome, mode, source, passed, said, fix", [
+    # Envoy's TCP proxy accepts every connection the app makes, and closes (or resets) it when the
+    # upstream connection fails: from a sidecar, an empty connection that ends at once is a failure
+    (CLOSED, "DISABLE", MESH, False, "the sidecar accepted the connection and closed it empty (curl exit 0): it "
+     "could not connect to db.example:5432", ""),
+    (RESET, "ISTIO_MUTUAL", MESH, False, "the sidecar accepted the connection and closed it empty (curl exit 56): "
+     "it wraps the traffic in Istio mutual TLS (DestinationRule mode ISTIO_MUTUAL for db.default.svc.cluster.local)",
+     "kubectl egress externalname db db.example --port 5432 --protocol tcp --tls-mode DISABLE"),
+    (BANNER, "DISABLE", MESH, True, "", ""),  # the server spoke first: it was reached
+    (HELD, "DISABLE", MESH, True, "", ""),  # held open until --timeout: connected upstream and waiting
+    # without a sidecar the connection is the server's own: accepted, then closed, it was reached
+    (CLOSED, "DISABLE", PLAIN, True, "", ""),
+])
+def test_a_tcp_check_through_the_sidecar_needs_more_than_the_sidecar_accepting(outcome, mode, source, passed,
+                                                                                 said, fix):
+    target = Target("db", "default", host="db.example", port=5432, protocol="tcp", tls_mode=mode)
+    check = probe.check_for(0, target, "", "/headers")
+    assert probe.ok(outcome, check, source.sidecar) is passed
+    hint = probe.diagnose(check, outcome, target, source, 10)
+    if said:
+        assert hint.message.startswith(said) and hint.fix == fix
+    else:  # (a pure outcome carries no sidecar counters, which a later hint would ask for)
+        assert "closed it empty" not in hint.message and "curl failed" not in hint.message
+
+
+AMBIENT = probe.Source("default", "curl-3", "curl", sidecar=False, mesh=True, dataplane="ambient")
+
+
+def test_ztunnel_also_accepts_first_and_closes_empty():
+    # ztunnel takes an ambient pod's connections in the pod's network namespace, then connects out
+    target = Target("db", "default", host="db.example", port=5432, protocol="tcp", tls_mode=None)
+    check = probe.check_for(0, target, "", "/headers")
+    assert not probe.ok(CLOSED, check, AMBIENT.sidecar, AMBIENT.ambient)
+    assert probe.ok(HELD, check, AMBIENT.sidecar, AMBIENT.ambient)
+    hint = probe.diagnose(check, CLOSED, target, AMBIENT, 10)
+    assert hint.message.startswith("ztunnel accepted the connection and closed it empty (curl exit 0): it could not "
+                                   "connect to db.example:5432") and hint.fix == ""

@@ -7,13 +7,16 @@ of slots, the sidecar's metrics read around non-HTTP checks one at a time,
 and output that parse() reads back whole.
 """
 import os
+import secrets
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
 from kubectl_egress import probe
+from tests.procs import holding
 
 FAKE_CURL = textwrap.dedent('''\
     #!{python}
@@ -33,7 +36,7 @@ FAKE_CURL = textwrap.dedent('''\
         sys.exit(0)
     with open(log, "a") as f:
         f.write(f"start {{time.time()}} {{url}}\\n")
-    time.sleep(float(os.environ.get("FAKE_CURL_DELAY", "0")))
+    time.sleep(float(os.environ.get("FAKE_CURL_DELAY", "0")) * (100 if "slow" in url else 1))
     body = args[args.index("-o") + 1]
     fmt = args[args.index("-w") + 1].replace("\\\\n", "\\n")
     code, exit_code = (200, 0) if "good" in url else (0, 6)
@@ -61,17 +64,22 @@ def run_script(tmp_path):
     curl.chmod(0o755)
     log = tmp_path / "curl.log"
 
-    def run(checks, parallel=probe.PARALLEL, sidecar=False, delay=0.0, body=20):
-        log.write_text("")
-        env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "FAKE_CURL_LOG": str(log),
+    def environ(sidecar=False, delay=0.0, body=20):
+        return {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "FAKE_CURL_LOG": str(log),
                "FAKE_SIDECAR": "1" if sidecar else "0", "FAKE_CURL_DELAY": str(delay), "FAKE_BODY": str(body),
                "TMPDIR": str(tmp_path)}
+
+    def run(checks, parallel=probe.PARALLEL, sidecar=False, delay=0.0, body=20):
+        log.write_text("")
+        env = environ(sidecar, delay, body)
         argv = probe.command(checks, 5, "n0nce", parallel)
         done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         events = [line.split(" ", 2) for line in log.read_text().splitlines()]
         return probe.parse(done.stdout, "n0nce"), events
 
+    run.environ = environ
+    log.write_text("")
     return run
 
 
@@ -143,3 +151,75 @@ def test_without_mkfifo_the_checks_run_one_by_one(run_script, tmp_path):
     link.chmod(0o755)
     outcomes, events = run_script([http(i) for i in range(4)], delay=0.2)
     assert len(outcomes) == 4 and most_at_once(events) == 1
+
+
+def started(argv: list[str], env: dict) -> subprocess.Popen:
+    return subprocess.Popen(argv, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def lines_until(proc: subprocess.Popen, marker: str) -> list[tuple[float, str]]:
+    """The script's output lines, each with when it arrived, up to the first holding marker."""
+    seen = []
+    for raw in proc.stdout:
+        seen.append((time.monotonic(), raw.decode()))
+        if marker in seen[-1][1]:
+            return seen
+    raise AssertionError(f"{marker!r} never came: {seen}")
+
+
+def test_each_check_is_printed_as_soon_as_it_is_done(run_script):
+    """A done line per check as it ends, so the client counts progress and keeps what it has if
+    stopped; a slow check holds back only its own lines."""
+    checks = [http(0), probe.Check("1", "s1", "default", "http://good-slow-1.default.svc.cluster.local/"),
+              http(2)]
+    proc = started(probe.command(checks, 5, "n0nce", 4), run_script.environ(delay=0.05))
+    try:
+        fast = lines_until(proc, "@@n0nce done 2")
+        first = lines_until(proc, "@@n0nce done 1") if "done 1" not in "".join(t for _, t in fast) else fast
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert "@@n0nce done 1" not in "".join(text for _, text in fast)  # the slow one came after
+    assert first[-1][0] - fast[-1][0] > 1
+    outcomes = probe.parse("".join(t for _, t in fast + first) + out.decode(), "n0nce")
+    assert sorted(outcomes) == ["0", "1", "2"] and all(o.code == 200 for o in outcomes.values())
+
+
+@pytest.mark.parametrize("how", ["a stop line", "the end of stdin"])
+def test_a_stop_kills_every_process_of_the_probe(run_script, tmp_path, how):
+    """What the client does on Ctrl-C (a line), or what a node does when the client is gone (stdin
+    closed): the watcher kills the shell, its subshells and every curl, and removes its files."""
+    nonce = secrets.token_hex(6)
+    checks = [probe.Check(str(i), f"s{i}", "default", f"http://good-slow-{i}.default.svc.cluster.local/")
+              for i in range(6)]
+    proc = started(probe.command(checks, 60, nonce, 3, watch=True), run_script.environ(delay=1))
+    try:
+        deadline = time.monotonic() + 20
+        while len(holding(nonce)) < 3 + 3 + 1:  # the shell, the watcher, 3 slots and their curls
+            assert time.monotonic() < deadline, holding(nonce)
+            time.sleep(0.05)
+        if how == "a stop line":
+            proc.stdin.write(b"stop\n")
+            proc.stdin.flush()
+        else:
+            proc.stdin.close()
+        proc.wait(timeout=10)
+    finally:
+        proc.kill()
+    deadline = time.monotonic() + 5
+    while holding(nonce):
+        assert time.monotonic() < deadline, holding(nonce)
+        time.sleep(0.05)
+    assert [p.name for p in tmp_path.iterdir() if p.name not in ("bin", "curl.log")] == []
+
+
+def test_a_probe_that_ends_leaves_no_watcher(run_script):
+    nonce = secrets.token_hex(6)
+    proc = started(probe.command([http(i) for i in range(3)], 5, nonce, 2, watch=True), run_script.environ())
+    try:
+        out = proc.stdout.read()  # stdin stays open until the end, as an exec's does
+        proc.wait(timeout=30)
+        assert holding(nonce) == []
+    finally:
+        proc.kill()
+    assert proc.returncode == 0 and len(probe.parse(out.decode(), nonce)) == 3

@@ -146,7 +146,7 @@ def test_hand_made_objects_survive_clean_name_clean_and_clean_all(cluster, egres
 
     named = egress("clean", "my-svc")
     assert named.code == 0, named.err
-    assert all(f'"my-svc" deleted' in line for line in named.lines), named.out
+    assert all('"my-svc" deleted' in line for line in named.lines), named.out
     assert versions(cluster) == before
 
     here = egress("clean")

@@ -1,8 +1,8 @@
 """Run a command on a pseudo-terminal of a given size, as tmux or a terminal window runs it.
 
 The command's stdin and stdout are the terminal (so it sees a tty and its window size, with
-TIOCGWINSZ), stderr is a pipe; what the terminal received is returned with the line discipline's
-\\r\\n turned back into \\n.
+TIOCGWINSZ), stderr is a pipe (or the terminal too, as in a terminal window); what the terminal
+received is returned with the line discipline's \\r\\n turned back into \\n.
 """
 from __future__ import annotations
 
@@ -21,11 +21,12 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def run_on_terminal(argv: list[str], columns: int, env: dict[str, str], rows: int = 50,
-                    timeout: float = 60) -> Result:
+                    timeout: float = 60, stderr_on_terminal: bool = False) -> Result:
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
     try:
-        proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=subprocess.PIPE, env=env)
+        proc = subprocess.Popen(argv, stdin=slave, stdout=slave, env=env,
+                                stderr=slave if stderr_on_terminal else subprocess.PIPE)
     finally:
         os.close(slave)
     chunks = []

@@ -33,14 +33,20 @@ class Options:
 
 def validate(opts: Options) -> None:
     """Names, the selector, and the combinations kubectl get refuses (pkg/cmd/get/get.go)."""
-    for name in opts.names:
+    selection(opts.names, opts.all_namespaces, opts.selector)
+
+
+def selection(names: tuple[str, ...], all_namespaces: bool, selector: str | None) -> None:
+    """Which egress services a reading command works on, checked as kubectl get checks NAMEs, -A and
+    -l (pkg/cmd/get/get.go); shared by get and probe."""
+    for name in names:
         check.service_name(name)
-    if opts.selector is not None:
-        check.label_selector(opts.selector)
-    if opts.names and opts.all_namespaces:
+    if selector is not None:
+        check.label_selector(selector)
+    if names and all_namespaces:
         raise UsageError("a resource cannot be retrieved by name across all namespaces; drop -A, "
                          "or pick the namespace with -n")
-    if opts.names and opts.selector:
+    if names and selector:
         raise UsageError("name cannot be provided when a selector is specified; give names or -l, not both")
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from ..model import PROTOCOLS, Target
 from .checks import HTTP_PROTOCOLS, Check, Source
 from .parse import Outcome
-from .verdict import counted, passthrough, redirect_to_https, sidecar_seen
+from .verdict import counted, held_open, passthrough, proxy_closed, redirect_to_https, sidecar_seen
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..mesh import PodFacts
@@ -253,6 +253,17 @@ def diagnose(check: Check, outcome: Outcome, target: Target, source: Source, tim
     hint = registry_blocked(check, outcome, target, source, ctx)
     if hint:
         return hint
+    if (source.sidecar or source.ambient) and proxy_closed(outcome, check):
+        where = f"{target.host or check.mesh_host}:{target.port}"
+        if source.sidecar and target.tls_mode in ("ISTIO_MUTUAL", "MUTUAL"):
+            return Hint(f"the sidecar accepted the connection and closed it empty (curl exit {outcome.exit}): it "
+                        f"wraps the traffic in Istio mutual TLS (DestinationRule mode {target.tls_mode} for "
+                        f"{check.mesh_host}), which {where} cannot speak", fix_mtls)
+        proxy, log = ("the sidecar", "istio-proxy's access log says UF") if source.sidecar else \
+            ("ztunnel", "ztunnel's log says why")
+        return Hint(f"{proxy} accepted the connection and closed it empty (curl exit {outcome.exit}): it could "
+                    f"not connect to {where}, which does not listen there or is blocked on the way ({log}); "
+                    "check --port")
     if not target.external_name and not target.ips and outcome.exit not in (0, 6):
         return Hint(f"the Service has no endpoints (no EndpointSlice or Endpoints with its name), so nothing "
                     f"answers on port {target.port} (curl exit {outcome.exit}): give its IPs again",
@@ -288,7 +299,7 @@ def diagnose(check: Check, outcome: Outcome, target: Target, source: Source, tim
                         f"{target.port}, or the external service does not listen there; check the IPs and --port")
         return Hint(f"connection refused ({where}): {target.host} does not listen on port {target.port}; "
                     "check --port")
-    if outcome.exit == 28:
+    if outcome.exit == 28 and not held_open(outcome, check):  # held open, a TCP check passed
         if outcome.code:  # a status line came back: the path is open, the body stopped mid-way
             return Hint(f"the external service answered {outcome.code}, then its body stalled: the rest did not "
                         f"arrive within --timeout={timeout:g}s (curl exit 28), so nothing blocks the connection; "
@@ -308,7 +319,7 @@ def diagnose(check: Check, outcome: Outcome, target: Target, source: Source, tim
     hint = not_in_mesh(source, ctx)
     if hint:
         return hint
-    if outcome.exit != 0:
+    if outcome.exit != 0 and not held_open(outcome, check):
         return Hint(f"curl failed (exit {outcome.exit}): "
                     f"{outcome.error.splitlines()[0] if outcome.error else 'no detail'}")
     if outcome.code >= 400:

@@ -68,11 +68,30 @@ def originated(outcome: Outcome, check: Check) -> bool:
         sidecar_seen(outcome) and not redirect_to_https(outcome)
 
 
-def ok(outcome: Outcome, check: Check, sidecar: bool = False) -> bool:
+def held_open(outcome: Outcome, check: Check) -> bool:
+    """A TCP check that connected and was held open until --max-time: curl's telnet:// waits for
+    the server, which a client-first protocol leaves silent, so curl ends with exit 28."""
+    return check.url.startswith("telnet://") and outcome.exit == 28 and bool(outcome.remote)
+
+
+def proxy_closed(outcome: Outcome, check: Check) -> bool:
+    """A TCP check whose connection was closed without a byte. Through a sidecar that is Envoy
+    giving up on the upstream: its TCP proxy accepts every connection the app makes and closes it
+    (or resets it) when it cannot connect upstream (access log flag UF), so a connection that ends
+    at once and empty says nothing reached the external host. ztunnel, which accepts an ambient
+    pod's connections in the pod's network namespace, does the same. Held open until --timeout (exit 28),
+    or with bytes from the server, it did."""
+    return check.url.startswith("telnet://") and outcome.exit in (0, 56) and bool(outcome.remote) and \
+        not outcome.body.strip()
+
+
+def ok(outcome: Outcome, check: Check, sidecar: bool = False, ambient: bool = False) -> bool:
     """Did the check pass? With TLS origination, a caller with a sidecar must get the HTTPS answer."""
     if check.handshake:  # the TLS handshake and an answer through it; the host was not named
         return outcome.exit == 0
     if check.url.startswith("telnet://"):
+        if (sidecar or ambient) and proxy_closed(outcome, check):
+            return False
         return outcome.exit in (0, 28) and bool(outcome.remote) and "refused" not in outcome.error.lower()
     if check.originates and sidecar and redirect_to_https(outcome):
         return False

@@ -353,7 +353,8 @@ class Cluster:
             if missing:  # the runtime cannot start it: the streams open, then the error arrives
                 execws.fail_session(ws, images.exec_failure(command[0], missing))
                 return
-            execws.run_session(ws, argv, command, want_stdin, env)
+            execws.run_session(ws, argv, command, want_stdin, env,
+                               started=lambda proc: self.kubelet.exec_started(pod, proc))
 
         return Response(101, session)
 

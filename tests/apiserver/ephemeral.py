@@ -27,7 +27,9 @@ runtime cannot find the program). Ephemeral containers are never restarted.
 from __future__ import annotations
 
 import copy
+import os
 import secrets
+import signal
 import subprocess
 import threading
 import time
@@ -202,6 +204,16 @@ def run_as_non_root_error(pod: dict, container: dict, image: images.Image | None
     return ""
 
 
+def _kill_groups(procs: list[subprocess.Popen]) -> None:
+    """Exec'd processes and what they started (each exec is a process group of its own): a stopped
+    container's PID namespace takes all its processes with it (pid_namespaces(7))."""
+    for proc in procs:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
 class Kubelet:
     """Starts the ephemeral containers added to running pods, and runs their processes."""
 
@@ -212,6 +224,7 @@ class Kubelet:
         self._lock = threading.Lock()
         self._starting: set[tuple[str, str]] = set()  # (pod uid, container)
         self._procs: dict[str, list[subprocess.Popen]] = {}  # pod uid -> processes
+        self._execs: dict[str, list[subprocess.Popen]] = {}  # pod uid -> exec'd processes (their groups)
         # a process dies with the thread that started it (PR_SET_PDEATHSIG): one long-lived thread
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ephemeral-containers")
         self.root = images.Root(Path(cluster.workdir or "/nonexistent") / "images")
@@ -236,20 +249,31 @@ class Kubelet:
             timer.daemon = True
             timer.start()
 
+    def exec_started(self, pod: dict, proc: subprocess.Popen) -> None:
+        """An exec'd process: it runs until it ends or its pod stops, whoever holds its stream."""
+        with self._lock:
+            procs = self._execs.setdefault(pod["metadata"]["uid"], [])
+            procs[:] = [p for p in procs if p.poll() is None] + [proc]
+
     def stopped(self, pod: dict) -> None:
         with self._lock:
             procs = self._procs.pop(pod["metadata"]["uid"], [])
+            execs = self._execs.pop(pod["metadata"]["uid"], [])
         for proc in procs:
             if proc.poll() is None:
                 proc.kill()
+        _kill_groups(execs)
 
     def shutdown(self) -> None:
         with self._lock:
             procs = [p for ps in self._procs.values() for p in ps]
+            execs = [p for ps in self._execs.values() for p in ps]
             self._procs.clear()
+            self._execs.clear()
         for proc in procs:
             if proc.poll() is None:
                 proc.kill()
+        _kill_groups(execs)
         self._spawner.shutdown(wait=False)
 
     # -- a container's life -----------------------------------------------------------------

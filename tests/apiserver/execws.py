@@ -6,6 +6,14 @@ Subprotocols `v5.channel.k8s.io` (kubectl 1.30+) and `v4.channel.k8s.io`
 255 to close a stream. The command runs as a local process inside the pod's
 network (see network.py); its exit status goes out on channel 3 before the
 close frame, as client-go and the Python client expect.
+
+A client that goes away does not end the command, as on a real node: containerd's CRI
+execInContainer "only returns when the exec process exits ... if the `kubectl exec -it` process
+is killed, IO will be closed" and the process keeps running (containerd
+pkg/cri/server/container_execsync.go; kubernetes#89031, kubectl#1076). What the client's end
+does reach is the command's stdin, when it asked for one: execInternal attaches it with
+StdinOnce and CloseStdin, so the process reads EOF. The command ends with its container
+(the kubelet's stopped(), which kills what `started` handed it).
 """
 from __future__ import annotations
 
@@ -119,10 +127,15 @@ class WebSocket:
 
 
 def run_session(ws: WebSocket, argv: list[str], command: list[str], want_stdin: bool,
-                env: dict[str, str] | None = None) -> int:
-    """Run argv, streaming its output on channels 1 and 2; returns the exit code."""
+                env: dict[str, str] | None = None, started=None) -> int:
+    """Run argv, streaming its output on channels 1 and 2; returns the exit code.
+
+    started(proc): told of the process (in a session of its own, as a container's processes are
+    apart from the node's), so that it ends with its container."""
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE if want_stdin else subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True)
+    if started is not None:
+        started(proc)
     if want_stdin:
         threading.Thread(target=_feed_stdin, args=(ws, proc), daemon=True).start()
     else:
@@ -141,9 +154,10 @@ def run_session(ws: WebSocket, argv: list[str], command: list[str], want_stdin: 
                 else:
                     selector.unregister(key.fd)
                     del streams[key.fd]
-            if ws.closed and proc.poll() is None:
-                proc.kill()
+            # a closed client gets nothing more (send() drops it); the process runs on
     code = proc.wait()
+    if code < 0:  # killed by a signal: 128 + its number, as runc reports it (libcontainer/utils ExitStatus)
+        code = 128 - code
     ws.send_channel(ERROR, json.dumps(exit_status(code, command)).encode())
     ws.close()
     return code
@@ -170,13 +184,11 @@ def _feed_stdin(ws: WebSocket, proc: subprocess.Popen) -> None:
     except (EOFError, OSError, ValueError):
         pass
     finally:
-        try:
+        try:  # the client's stdin ended (or the client did): the process reads EOF, and runs on
             if proc.stdin:
                 proc.stdin.close()
         except OSError:
             pass
-        if proc.poll() is None and ws.closed:
-            proc.kill()
 
 
 def _drain_client(ws: WebSocket, proc) -> None:

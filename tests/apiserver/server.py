@@ -16,6 +16,7 @@ import time
 import traceback
 import uuid
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
 from urllib.parse import parse_qs, urlsplit
@@ -269,11 +270,41 @@ def _encode(body: Any, content_type: str) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode() + b"\n"
 
 
+# kube-apiserver reads a request's line and headers up to http.Server's MaxHeaderBytes, 1 << 20
+# (k8s.io/apiserver pkg/server/secure_serving.go Serve), plus the 4096 bytes net/http allows over it
+# (server.go initialReadLimitSize), and answers 431 beyond; Python's http.server stops at 64 KiB.
+# An exec's command travels in its URL (one `command=` per argument), so the difference matters.
+MAX_HEADER_BYTES = (1 << 20) + 4096
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "local-kube-apiserver"
     sys_version = ""
     wbufsize = 1 << 16  # one write per response (flushed after each request)
+
+    def handle_one_request(self) -> None:
+        """BaseHTTPRequestHandler's, with kube-apiserver's limit on the request line."""
+        try:
+            self.raw_requestline = self.rfile.readline(MAX_HEADER_BYTES + 1)
+            if len(self.raw_requestline) > MAX_HEADER_BYTES:
+                self.requestline = self.request_version = self.command = ""
+                self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
+                return
+            if not self.raw_requestline:
+                self.close_connection = True
+                return
+            if not self.parse_request():
+                return
+            method = getattr(self, "do_" + self.command, None)
+            if method is None:
+                self.send_error(HTTPStatus.NOT_IMPLEMENTED, f"Unsupported method ({self.command!r})")
+                return
+            method()
+            self.wfile.flush()
+        except TimeoutError as err:
+            self.log_error("Request timed out: %r", err)
+            self.close_connection = True
 
     def setup(self) -> None:
         super().setup()

@@ -91,6 +91,14 @@ class Sidecar:
     def outbound(self, net: "PodNet", conn: socket.socket, ip: str, port: int) -> None:
         proxy = self.config.proxy(net)
         registry = self.config.registry(proxy)
+        declared = self.config.by_address(ip, port, "", registry)
+        if declared is not None and not inspected(port, registry):
+            # A port whose services all declare a protocol that is neither HTTP nor TLS gets no listener
+            # inspector, so Envoy's TCP proxy takes the connection at once, without waiting for the
+            # client's first bytes (pilot/pkg/networking/core listener_inbound.go populateListenerFilters:
+            # TLS and HTTP inspectors only where a filter chain matches on them; istio.io
+            # docs/ops/deployment/application-requirements, "Server First Protocols")
+            return self.tcp(net, conn, ip, port, declared, proxy)
         first = peek(conn)
         is_tls = first[:1] == b"\x16"
         http_port = any(e.port == port and e.protocol in HTTP_PROTOCOLS for e in registry)
@@ -175,8 +183,9 @@ class Sidecar:
         log = accesslog.Entry(start=started, cluster=entry.cluster, sni=sni, downstream_remote=remote(net, conn))
         address = self._upstream_address(entry, ip, port)
         if mode in ("ISTIO_MUTUAL", "MUTUAL"):
-            # Envoy wraps the app's bytes in Istio's mutual TLS; the external host cannot follow.
-            peek(conn)
+            # Envoy's TCP proxy connects upstream as the connection arrives and wraps it in Istio's mutual
+            # TLS; the external host cannot follow, and the connection ends whether the app spoke or not.
+            peek(conn, wait=0.2)
             reset(conn)
             log.flags, log.transport_failure = "UF,URX", CERT_VERIFY_FAILED
             log.upstream_host = _join(*address) if address else None
@@ -369,6 +378,12 @@ def _relayed(log: accesslog.Entry, relayed: dict, code: int, cluster: str, route
         log.details, log.sent = accesslog.VIA_UPSTREAM, relayed.get("sent", 0)
         log.upstream_service_time = relayed.get("service_time")
     return log
+
+
+def inspected(port: int, registry: list[Entry]) -> bool:
+    """Does the listener of this port wait for the client's first bytes? It does where a service on
+    the port is HTTP, TLS or sniffed (no protocol declared): the HTTP or TLS inspector reads them."""
+    return any(e.port == port and e.protocol in HTTP_PROTOCOLS + ("", "https", "tls") for e in registry)
 
 
 def peek(conn: socket.socket, size: int = 4096, wait: float = 2.0) -> bytes:
