@@ -11,7 +11,7 @@ from kubectl_egress import probe
 from kubectl_egress.model import Origination, Target
 from kubectl_egress.probe.checks import Check
 from kubectl_egress.probe.hints import Context, diagnose
-from tests.test_probe_mesh import (BARE, BLACKHOLE_STATS, HIDING, HTTPBIN, REGISTRY, RESET, SIDECAR, WIKI,
+from tests.test_probe_mesh import (AMBIENT, BARE, BLACKHOLE_STATS, HIDING, HTTPBIN, REGISTRY, RESET, SIDECAR, WIKI,
                                    WIKI_ALIAS, ctx, facts, ns, out, pod)
 
 PLAIN = probe.Source("team", "curl-2", "curl", sidecar=False, mesh=False)
@@ -299,6 +299,45 @@ ROWS = [
      HTTPBIN, SIDECAR, Context(),
      'the sidecar passed it through without matching my-httpbin.default.svc.cluster.local: Istio does not '
      'know this service on that port (port name? ServiceEntry?)',
+     ''),
+    # a TCP check the proxy accepted and closed without a byte (verdict.proxy_closed)
+    ("closed-mtls", telnet(DB), out(exit=0, remote="192.0.2.7:5432"),
+     dataclasses.replace(DB, tls_mode="ISTIO_MUTUAL"), SIDECAR, Context(),
+     'the sidecar accepted the connection and closed it empty (curl exit 0): it wraps the traffic in Istio '
+     'mutual TLS (DestinationRule mode ISTIO_MUTUAL for db.team.svc.cluster.local), which db.example.com:5432 '
+     'cannot speak',
+     'kubectl egress externalname db db.example.com --port 5432 --protocol tcp --tls-mode DISABLE -n team'),
+    ("closed-mutual", telnet(DB), out(exit=56, remote="192.0.2.7:5432"),
+     dataclasses.replace(DB, tls_mode="MUTUAL"), SIDECAR, Context(),
+     'the sidecar accepted the connection and closed it empty (curl exit 56): it wraps the traffic in Istio '
+     'mutual TLS (DestinationRule mode MUTUAL for db.team.svc.cluster.local), which db.example.com:5432 cannot '
+     'speak',
+     'kubectl egress externalname db db.example.com --port 5432 --protocol tcp --tls-mode DISABLE -n team'),
+    ("closed-sidecar", telnet(DB), out(exit=0, remote="192.0.2.7:5432"),
+     DB, SIDECAR, Context(),
+     "the sidecar accepted the connection and closed it empty (curl exit 0): it could not connect to "
+     "db.example.com:5432, which does not listen there or is blocked on the way (istio-proxy's access log says "
+     "UF); check --port",
+     ''),
+    ("closed-ambient-endpoints", telnet(DB_EP), out(exit=56, remote="192.0.2.7:5432"),
+     DB_EP, AMBIENT, Context(),
+     "ztunnel accepted the connection and closed it empty (curl exit 56): it could not connect to "
+     "db.team.svc.cluster.local:5432, which does not listen there or is blocked on the way (ztunnel's log says "
+     "why); check --port",
+     ''),
+    ("closed-with-bytes", telnet(DB), out(exit=0, remote="192.0.2.7:5432", body="220 ready"),
+     DB, SIDECAR, Context(),
+     'a sidecar was expected but none of its headers or counters were seen: the traffic bypassed '
+     'istio-proxy (excluded ports or IP ranges?)',
+     ''),
+    ("closed-plain-source", telnet(DB), out(exit=0, remote="192.0.2.7:5432"),
+     DB, PLAIN, Context(), '', ''),
+    ("held-open", telnet(DB), out(exit=28, remote="192.0.2.7:5432"),
+     DB, PLAIN, Context(), '', ''),
+    ("telnet-28-no-remote", telnet(DB), out(exit=28),
+     DB, PLAIN, Context(),
+     'no answer within --timeout=10s: an egress firewall or a NetworkPolicy may block it, or the external host '
+     'is down',
      ''),
     ("orig-sni-port", Check("0", "my-site", "default", "http://my-site.default.svc.cluster.local:8080/",
                             mesh_host="site.example", port=8080, **ORIG), out(exit=0, code=503, body=SAN),
