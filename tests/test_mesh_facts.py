@@ -112,6 +112,12 @@ def owned(kind, name, generate="x-", labels=None):
     (owned("ReplicaSet", "curl-5b8f6", labels={"pod-template-hash": "5b8f6"}), "Deployment", "curl"),
     (owned("StatefulSet", "db"), "StatefulSet", "db"),
     (owned("ReplicaSet", "curl-5b8f6", generate=""), "Pod", "p-1"),  # a name not generated: the pod itself
+    (owned("ReplicaSet", "web-frontend-7d4b9c8f6d", labels={"pod-template-hash": "7d4b9c8f6d"}), "Deployment",
+     "web-frontend"),
+    (owned("ReplicaSet", "web-frontend-7d4b9c8f6d", labels={"pod-template-hash": "5b8f6"}), "ReplicaSet",
+     "web-frontend-7d4b9c8f6d"),  # a hash that is not its name's: the ReplicaSet itself
+    (owned("StatefulSet", "db-abc", labels={"rollouts-pod-template-hash": "abc"}), "StatefulSet", "db-abc"),
+    ({"metadata": {"name": "p-1", "generateName": "p-"}}, "Pod", "p-1"),  # generated, but no controller
 ])
 def test_controller(p, kind, name):
     assert controller(p) == (kind, name)
@@ -123,6 +129,9 @@ def test_workload_name_label_wins_for_telemetry_not_for_restarts():
     assert workload_name(p) == "client"
     assert restart_command(p) == "kubectl rollout restart deployment/curl -n web"
     assert restart_command(owned("Job", "job-123")) == "kubectl delete pod p-1 -n web"
+    assert workload_name(owned("ReplicaSet", "curl-5b8f6", labels={"pod-template-hash": "5b8f6"})) == "curl"
+    assert restart_command(owned("StatefulSet", "db")) == "kubectl rollout restart statefulset/db -n web"
+    assert restart_command(owned("DaemonSet", "agent")) == "kubectl rollout restart daemonset/agent -n web"
 
 
 @pytest.mark.parametrize("text, want", [
@@ -157,11 +166,14 @@ SIDECARS = [
     sidecar("web-old", selector={"app": "web"}, created="2024-01-01T00:00:00Z"),
     sidecar("root", namespace="istio-system"),
     sidecar("other-ns-only-selector", namespace="other", selector={"app": "x"}),
+    sidecar("b-web", namespace="same-age", selector={"app": "web"}),
+    sidecar("a-web", namespace="same-age", selector={"app": "web"}),
 ]
 
 
 @pytest.mark.parametrize("namespace, labels, want", [
     ("default", {"app": "web", "v": "1"}, "web-old"),  # selectors first, oldest first
+    ("same-age", {"app": "web"}, "a-web"),  # as old as each other: by name
     ("default", {"app": "api"}, "ns-default"),
     ("default", None, "ns-default"),
     ("other", {"app": "y"}, "root"),  # none of the namespace's selects it: the root's
@@ -175,6 +187,7 @@ def test_sidecar_in_force(namespace, labels, want):
 
 def test_no_sidecar_anywhere():
     assert sidecar_in_force(SIDECARS[:3], "third", None) is None
+    assert sidecar_in_force(SIDECARS[5:], "same-age", None) is None  # none without a selector, no root
 
 
 @pytest.mark.parametrize("mode, want", [(None, None), ("ALLOW_ANY", "ALLOW_ANY"), ("REGISTRY_ONLY", "REGISTRY_ONLY"),
@@ -191,6 +204,7 @@ def test_sidecar_mode(mode, want):
     (["istio-system/*", "egress/httpbin.org"], "egress", "httpbin.org", True),
     (["*/*.org"], "egress", "httpbin.org", True),
     (["*/*.com"], "egress", "httpbin.org", False),
+    (["*/*.bin.org"], "egress", "httpbin.org", False),  # *.bin.org is a suffix with its dot: not httpbin.org
     (["~/*"], "default", "httpbin.org", False),
     (["./*", "~default/httpbin.org"], "default", "httpbin.org", False),
     (["bad-host"], "default", "httpbin.org", False),
@@ -243,3 +257,24 @@ def test_pods_of_another_revision_than_their_namespace():
     ambient = f.pod({**pod(annotations={"ambient.istio.io/redirection": "enabled"}),
                      "metadata": {"namespace": "amb", "annotations": {"ambient.istio.io/redirection": "enabled"}}})
     assert ambient.dataplane == "ambient" and ambient.policy is None and f.ambient_namespace("amb")
+
+
+def test_a_pods_facts_are_its_own_namespaces():
+    """MeshFacts.pod: the namespace's data plane and the revision it asks for, for every pod; the
+    control plane and outbound policy only for a sidecar whose revision is known, by the pod's labels."""
+    f = facts(rev("default", outbound="REGISTRY_ONLY"), rev("canary"),
+              namespaces=[ns("team", **{"istio.io/rev": "canary"}), ns("amb", **{"istio.io/dataplane-mode": "ambient"})],
+              sidecars=[sidecar("open", namespace="team", selector={"app": "legacy"}, mode="ALLOW_ANY"),
+                        sidecar("closed", namespace="default", mode="REGISTRY_ONLY")])
+    bare = f.pod(pod(namespace="team"))
+    assert (bare.dataplane, bare.namespace.dataplane, bare.revision, bare.asked.name, bare.policy) == (
+        "none", "sidecar", None, "canary", None)
+    ambient = f.pod(pod(namespace="amb", annotations={"ambient.istio.io/redirection": "enabled"}))
+    assert (ambient.namespace.dataplane, ambient.asked, ambient.policy) == ("ambient", None, None)
+    legacy = f.pod(pod(("curl", "istio-proxy"), labels={"app": "legacy", "istio.io/rev": "default"}, namespace="team"))
+    assert legacy.revision.name == "default" and legacy.policy.source == "Sidecar team/open"
+    assert not legacy.policy.registry_only  # the Sidecar of its labels, in its namespace
+    other = f.pod(pod(("curl", "istio-proxy"), labels={"app": "web"}, namespace="team"))
+    assert other.policy.source == "mesh config istio-system/istio" and other.policy.registry_only
+    lost = f.pod(pod(("curl", "istio-proxy"), labels={"istio.io/rev": "gone"}, namespace="team"))
+    assert (lost.revision, lost.policy) == (None, None)
