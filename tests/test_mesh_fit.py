@@ -22,6 +22,8 @@ SIDECAR_NS = {"istio-injection": "enabled"}
 AMBIENT_NS = {"istio.io/dataplane-mode": "ambient"}
 # a Sidecar of the namespace whose egress hosts see only istio-system
 HIDE = [{"metadata": {"name": "only-system", "namespace": "team"}, "spec": {"egress": [{"hosts": ["istio-system/*"]}]}}]
+# ... and one that imports its own namespace's services
+OWN = [{"metadata": {"name": "own", "namespace": "team"}, "spec": {"egress": [{"hosts": ["./*"]}]}}]
 
 
 def rev(name, alias, outbound="ALLOW_ANY"):
@@ -29,17 +31,33 @@ def rev(name, alias, outbound="ALLOW_ANY"):
                     alias, "why", outbound)
 
 
-def facts(alias=True, outbound="ALLOW_ANY", labels=SIDECAR_NS, sidecars=(), override="auto", other=None):
-    """Namespace team (labels) and istiod's default revision; other: a canary revision's alias mode."""
+def facts(alias=True, outbound="ALLOW_ANY", labels=SIDECAR_NS, sidecars=(), override="auto", other=None,
+          more=()):
+    """Namespace team (labels) and istiod's default revision; other: a canary revision's alias mode;
+    more: further revisions."""
     revs = {"default": rev("default", alias, outbound)}
     if other is not None:
         revs["canary"] = rev("canary", other, outbound)
-    return MeshFacts("v1", revisions=revs, configs={r: MeshConfig(outbound) for r in revs},
+    revs.update({r.name: r for r in more})
+    return MeshFacts("v1", revisions=revs, configs={n: MeshConfig(r.outbound) for n, r in revs.items()},
                      namespaces={"team": {"metadata": {"name": "team", "labels": labels}}},
                      sidecars=list(sidecars), override=override)
 
 
 NOTES = [
+    # --istio-mode alias over a legacy istiod: the namespace's istiod still treats ExternalName as legacy
+    ("forced-alias-over-legacy", HTTP, facts(False, "REGISTRY_ONLY", override="alias"), True,
+     ['outbound traffic policy REGISTRY_ONLY (from the mesh config istio-system/istio): up to Istio '
+      '1.20 an ExternalName Service is a registry entry itself for HTTP, which is routed by its name, '
+      'so no ServiceEntry is needed']),
+    # a Sidecar in force that imports the host: no warning
+    ("registry-seen-by-sidecar", ENDPOINTS, facts(outbound="REGISTRY_ONLY", sidecars=OWN), None,
+     ['outbound traffic policy REGISTRY_ONLY (from the mesh config istio-system/istio): a Service with '
+      'endpoints is a registry entry itself, so no ServiceEntry is needed']),
+    ("two-revisions-differ", HTTP, facts(other=False, more=[rev("stable", False)]), None,
+     ["Istio revisions differ in ExternalName mode: these objects are for alias mode (why); pods injected "
+      "by revision canary, stable need legacy mode (--istio-mode legacy) until they move to the "
+      "namespace's revision"]),
     ("allow-any", HTTP, facts(), None,
      []),
     ("alias-registry-with-entry", HTTP, facts(outbound="REGISTRY_ONLY"), True,
@@ -144,6 +162,10 @@ def test_nothing_is_said_without_istio():
     (ENDPOINTS, facts(False, "REGISTRY_ONLY"), False),  # a Service with endpoints is a registry entry
     (TLS, facts(False, "REGISTRY_ONLY", labels=AMBIENT_NS), False),  # ztunnel ignores REGISTRY_ONLY
     (TLS, MeshFacts("v1", namespaces={"team": {"metadata": {"name": "team", "labels": SIDECAR_NS}}}), False),
+    # the policy of the namespace's own revision, not the default one's
+    (TLS, facts(False, "ALLOW_ANY", labels={"istio.io/rev": "canary"},
+                more=[rev("canary", False, "REGISTRY_ONLY")]), True),
+    (TLS, facts(False, "REGISTRY_ONLY", labels={"istio.io/rev": "canary"}, more=[rev("canary", False)]), False),
 ])
 def test_the_serviceentry_legacy_tls_needs_under_registry_only(target, mesh_facts, wanted):
     mesh = mesh_facts.mesh("team")
