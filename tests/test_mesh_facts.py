@@ -208,6 +208,7 @@ def test_sidecar_mode(mode, want):
     (["~/*"], "default", "httpbin.org", False),
     (["./*", "~default/httpbin.org"], "default", "httpbin.org", False),
     (["bad-host"], "default", "httpbin.org", False),
+    (["bad-host", "a/b/c", "./*"], "default", "httpbin.org", True),  # an illegal host is skipped, not the rest
 ])
 def test_sidecar_imports(egress, service_ns, host, want):
     assert imports(sidecar("s", egress=egress), service_ns, host) is want
@@ -278,3 +279,23 @@ def test_a_pods_facts_are_its_own_namespaces():
     assert other.policy.source == "mesh config istio-system/istio" and other.policy.registry_only
     lost = f.pod(pod(("curl", "istio-proxy"), labels={"istio.io/rev": "gone"}, namespace="team"))
     assert (lost.revision, lost.policy) == (None, None)
+
+
+def test_where_the_policy_comes_from():
+    """A Sidecar's own mode wins, and names itself; an unreadable mesh config is Istio's default; a root
+    namespace other than istio-system has its Sidecars read there (meshConfig.rootNamespace)."""
+    closed = sidecar("closed", namespace="a", mode="REGISTRY_ONLY")
+    f = facts(rev("default"), rev("canary"), namespaces=[ns("a", **{"istio-injection": "enabled"}),
+                                                          ns("b", **{"istio.io/rev": "canary"}), ns("c")],
+              sidecars=[closed, sidecar("root", namespace="mesh-root", mode="REGISTRY_ONLY")],
+              configs={"default": MeshConfig(root_namespace="mesh-root")})
+    policy = f.policy("a")
+    assert (policy.mode, policy.source, policy.sidecar, policy.sidecar_name) == (
+        "REGISTRY_ONLY", "Sidecar a/closed", closed, "a/closed")
+    unread = f.policy("b")  # canary's mesh config could not be read
+    assert (unread.mode, unread.source, unread.sidecar) == ("ALLOW_ANY", "Istio's default (istio-system/istio-canary "
+                                                            "unreadable)", None)
+    root = f.policy("c")
+    assert (root.mode, root.source) == ("REGISTRY_ONLY", "Sidecar mesh-root/root")
+    assert (f.namespace_exists("a"), f.namespace_exists("gone"), MeshFacts("v1", namespaces={"x": None})
+            .namespace_exists("x")) == (True, None, False)
