@@ -6,7 +6,7 @@ import pytest
 
 from kubectl_egress.mesh import MeshFacts
 from kubectl_egress.mesh.dataplane import controller, namespace_mode, pod_mode, restart_command, workload_name
-from kubectl_egress.mesh.istiod import Revision, alias_mode, parse_bool
+from kubectl_egress.mesh.istiod import Revision, alias_mode, parse_bool, revision
 from kubectl_egress.mesh.policy import MeshConfig, imports, mesh_config, sidecar_in_force, sidecar_mode
 
 
@@ -299,3 +299,53 @@ def test_where_the_policy_comes_from():
     assert (root.mode, root.source) == ("REGISTRY_ONLY", "Sidecar mesh-root/root")
     assert (f.namespace_exists("a"), f.namespace_exists("gone"), MeshFacts("v1", namespaces={"x": None})
             .namespace_exists("x")) == (True, None, False)
+
+
+def istiod(name="istiod", labels=None, containers=None):
+    return {"metadata": {"name": name, "labels": labels or {}},
+            "spec": {"template": {"spec": {"containers": containers if containers is not None else []}}}}
+
+
+DISCOVERY = {"name": "discovery", "image": "docker.io/istio/pilot:1.22.3-distroless",
+             "env": [{"name": "ENABLE_EXTERNAL_NAME_ALIAS", "value": "false"}, {"name": "OTHER", "value": "x"}]}
+
+
+# an istiod Deployment as istioctl (operator.istio.io/version) and the Helm charts (app.kubernetes.io/version,
+# istio.io/rev) label it; the discovery container's image tag and env otherwise
+@pytest.mark.parametrize("deployment, networking, want", [
+    (istiod(labels={"operator.istio.io/version": "1.23.6", "app.kubernetes.io/version": "1.24.1"}), "v1",
+     Revision("default", "istiod", "1.23.6", True, "istiod 1.23.6 leaves ENABLE_EXTERNAL_NAME_ALIAS unset, on by "
+              "default from 1.21")),
+    (istiod("istiod-canary", labels={"app.kubernetes.io/version": "1.20.8"}), "v1beta1",
+     Revision("canary", "istiod-canary", "1.20.8", False, "istiod-canary 1.20.8 leaves ENABLE_EXTERNAL_NAME_ALIAS "
+              "unset, off by default in 1.20")),
+    (istiod("istiod-1-22", labels={"istio.io/rev": "stable"}, containers=[{"name": "sidecar", "image": "x:9.9"},
+                                                                         DISCOVERY]), "v1",
+     Revision("stable", "istiod-1-22", "1.22.3", False, "istiod-1-22 1.22.3 sets ENABLE_EXTERNAL_NAME_ALIAS=false, "
+              "honoured from 1.21 to 1.23")),
+    # no discovery container by name: the first; a tag that is no version: unknown, guessed from the API
+    (istiod(containers=[{"name": "pilot", "image": "registry:5000/pilot:latest"}]), "v1",
+     Revision("default", "istiod", "", True, "istiod's version is unknown: guessed from networking.istio.io/v1 "
+              "(v1 is served from 1.22, alias mode from 1.21)")),
+    (istiod(containers=[{"name": "pilot", "image": "registry:5000/pilot:1.20.8"}]), "v1beta1",
+     Revision("default", "istiod", "1.20.8", False, "istiod 1.20.8 leaves ENABLE_EXTERNAL_NAME_ALIAS unset, off "
+              "by default in 1.20")),
+    ({"metadata": {"name": "istiod"}}, "v1beta1",
+     Revision("default", "istiod", "", False, "istiod's version is unknown: guessed from "
+              "networking.istio.io/v1beta1 (v1 is served from 1.22, alias mode from 1.21)")),
+    ({}, "v1", Revision("default", "istiod", "", True, "istiod's version is unknown: guessed from "
+                        "networking.istio.io/v1 (v1 is served from 1.22, alias mode from 1.21)")),
+])
+def test_an_istiod_deployment_read_as_its_revision(deployment, networking, want):
+    assert revision(deployment, networking) == want
+
+
+@pytest.mark.parametrize("version, flag, why", [
+    ("1.24.0", "false", "istiod 1.24.0: alias is the only mode from 1.24; ENABLE_EXTERNAL_NAME_ALIAS=false is no "
+                        "longer read, the opt-out ended with 1.23 (istio#52317)"),
+    ("1.20.8", "true", "istiod 1.20.8 sets ENABLE_EXTERNAL_NAME_ALIAS=true"),
+    ("v1.21.0", "0", "istiod v1.21.0 sets ENABLE_EXTERNAL_NAME_ALIAS=0, honoured from 1.21 to 1.23"),
+    ("", "true", "istiod sets ENABLE_EXTERNAL_NAME_ALIAS=true, its version unknown"),
+])
+def test_the_reason_is_said_whole(version, flag, why):
+    assert alias_mode(version, flag)[1] == why
