@@ -8,6 +8,7 @@ from kubectl_egress.mesh import MeshFacts
 from kubectl_egress.mesh.dataplane import controller, namespace_mode, pod_mode, restart_command, workload_name
 from kubectl_egress.mesh.istiod import Revision, alias_mode, parse_bool, revision
 from kubectl_egress.mesh.policy import MeshConfig, imports, mesh_config, sidecar_in_force, sidecar_mode
+from kubectl_egress.model import Mesh
 
 
 # go/src/strconv/atob_test.go atobtests: what pkg/env accepts for a boolean variable
@@ -349,3 +350,32 @@ def test_an_istiod_deployment_read_as_its_revision(deployment, networking, want)
 ])
 def test_the_reason_is_said_whole(version, flag, why):
     assert alias_mode(version, flag)[1] == why
+
+
+TWO = (rev("1-20", "1.20.8", False), rev("1-22", "1.22.3", True))
+GUESSED_V1 = Mesh(True, "v1", "alias", "", "guessed from networking.istio.io/v1 (istiod in istio-system could not be "
+                                           "read)")
+
+
+@pytest.mark.parametrize("mesh_facts, namespace, want", [
+    (MeshFacts(None), None, Mesh(False, "v1", "none", "", "networking.istio.io is not served", False)),
+    (MeshFacts("v1beta1", revisions={"default": rev("default")}, override="none"), None,
+     Mesh(False, "v1beta1", "none", "", "--istio-mode none", True)),
+    (MeshFacts("v1"), None, GUESSED_V1),
+    (MeshFacts("v1beta1"), None, Mesh(True, "v1beta1", "legacy", "", "guessed from networking.istio.io/v1beta1 "
+                                                                      "(istiod in istio-system could not be read)")),
+    (facts(rev("default", "1.20.8", False)), None, Mesh(True, "v1", "legacy", "1.20.8", "test")),
+    # no default revision: the newest by minor version (1.22 > 1.9, as numbers)
+    (facts(*TWO, rev("1-9", "1.9.9", False)), None,
+     Mesh(True, "v1", "alias", "1.22.3", "test; no default revision, so the newest")),
+    (facts(*TWO, namespaces=[ns("b")]), "b", Mesh(True, "v1", "alias", "1.22.3", "test; no default revision, so the newest")),
+    (facts(*TWO, namespaces=[ns("c", **{"istio.io/rev": "1-20"})]), "c", Mesh(True, "v1", "legacy", "1.20.8", "test")),
+    # a namespace asking for a revision no istiod serves: nothing to go by but the API version
+    (facts(*TWO, namespaces=[ns("a", **{"istio.io/rev": "gone"})]), "a", GUESSED_V1),
+    (MeshFacts("v1", revisions={"default": rev("default", "1.20.8", False)}, override="alias"), None,
+     Mesh(True, "v1", "alias", "1.20.8", "--istio-mode alias")),
+    (MeshFacts("v1beta1", override="legacy"), None, Mesh(True, "v1beta1", "legacy", "", "--istio-mode legacy")),
+])
+def test_the_mesh_a_namespace_is_in(mesh_facts, namespace, want):
+    got = mesh_facts.mesh(namespace)
+    assert got == want and got.facts is mesh_facts
