@@ -437,3 +437,22 @@ def test_ztunnel_also_accepts_first_and_closes_empty():
     hint = probe.diagnose(check, CLOSED, target, AMBIENT, 10)
     assert hint.message.startswith("ztunnel accepted the connection and closed it empty (curl exit 0): it could not "
                                    "connect to db.example:5432") and hint.fix == ""
+
+
+def test_the_verdicts_edges():
+    """The boundaries of what passes: 2xx and 3xx with curl's exit 0; a redirect is a 3xx to an https://
+    Location; a TCP check refused is a failure whatever curl's case; origination needs a 2xx or 3xx."""
+    check = probe.check_for(0, HTTPBIN, "", "/headers")
+    site = probe.Check("0", "s", "default", "http://s.default.svc.cluster.local/", originates="site.example:443")
+    tcp = probe.Check("0", "db", "default", "telnet://db.default.svc.cluster.local:5432")
+    envoy = {"server": "envoy"}
+    assert [probe.ok(outcome(exit=0, code=c), check) for c in (199, 200, 399, 400)] == [False, True, True, False]
+    assert [probe.redirect_to_https(outcome(code=c, headers={"location": "HTTPS://x/"})) for c in (299, 300, 399, 400)] \
+        == ["", "HTTPS://x/", "HTTPS://x/", ""]
+    assert probe.redirect_to_https(outcome(code=301, headers={"location": "http://x/"})) == ""
+    assert probe.redirect_to_https(outcome(code=301)) == ""
+    assert [probe.originated(outcome(exit=0, code=c, headers=envoy), site) for c in (200, 399, 400)] == [
+        True, True, False]
+    refused = outcome(exit=7, remote="10.96.0.9:5432", error="curl: (7) Failed to connect: Connection REFUSED")
+    assert not probe.ok(refused, tcp) and not probe.ok(outcome(exit=0, remote="10.96.0.9:5432", error="refused"), tcp)
+    assert probe.ok(outcome(exit=0, remote="10.96.0.9:5432"), tcp)
