@@ -5,7 +5,7 @@ import json
 import pytest
 
 from kubectl_egress.mesh import MeshFacts
-from kubectl_egress.mesh.dataplane import controller, namespace_mode, pod_mode, restart_command, workload_name
+from kubectl_egress.mesh.dataplane import NamespaceMode, controller, namespace_mode, pod_mode, restart_command, workload_name
 from kubectl_egress.mesh.istiod import Revision, alias_mode, parse_bool, revision
 from kubectl_egress.mesh.policy import MeshConfig, imports, mesh_config, sidecar_in_force, sidecar_mode
 from kubectl_egress.model import Mesh
@@ -66,7 +66,19 @@ def test_namespace_mode(labels, dataplane, revision):
 
 
 def test_a_missing_namespace():
-    assert namespace_mode(None, "gone").exists is False
+    assert namespace_mode(None, "gone") == NamespaceMode("gone", exists=False)
+
+
+@pytest.mark.parametrize("labels, want", [
+    ({"istio-injection": "enabled"}, NamespaceMode("web", "sidecar", "default", "istio-injection=enabled")),
+    ({"istio.io/rev": "canary"}, NamespaceMode("web", "sidecar", "canary", "istio.io/rev=canary")),
+    ({"istio.io/dataplane-mode": "ambient"}, NamespaceMode("web", "ambient", "", "istio.io/dataplane-mode=ambient")),
+    ({"istio-injection": "disabled"}, NamespaceMode("web", "none", "", "istio-injection=disabled")),
+    ({}, NamespaceMode("web", "none", "", "")),
+])
+def test_the_label_that_decides_is_named(labels, want):
+    """`version` and the hints name the label that put a namespace in its mode."""
+    assert namespace_mode({"metadata": {"name": "web", "labels": labels}}, "asked-as") == want
 
 
 def pod(containers=("curl",), inits=(), labels=None, annotations=None, **meta):
