@@ -11,7 +11,7 @@ PYTHON  ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
-SOURCES := $(wildcard kubectl_egress/*.py kubectl_egress/*/*.py) release/build.py release/entry.py
+SOURCES := $(wildcard kubectl_egress/*.py kubectl_egress/*/*.py release/hooks/*.dat release/hooks/*/*.py) release/build.py release/entry.py
 ONEFILE := dist/kubectl-egress
 ONEDIR  := dist/onedir/kubectl-egress/kubectl-egress
 

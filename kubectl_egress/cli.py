@@ -621,7 +621,27 @@ def main(argv: list[str] | None = None) -> None:
                          "the traceback)\n")
         code = 1
     sys.stdout.flush()
-    sys.exit(code if isinstance(code, int) else 0)
+    code = code if isinstance(code, int) else 0
+    if argv is None:
+        end_process(code)
+    sys.exit(code)
+
+
+def end_process(code: int) -> None:
+    """End the process as sys.exit would, without tearing the interpreter down first: the atexit
+    functions run (temporary certificate files are removed there) and the standard streams are
+    flushed, then os._exit. The teardown frees every object and module one by one (some 6% of a
+    `get`'s instructions) for memory the kernel takes back at once. Only for the process's own
+    run (main() without argv): in-process callers keep sys.exit."""
+    import atexit
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            code = 120 if stream is sys.stdout and code == 0 else code  # as CPython's Py_FinalizeEx
+    os._exit(code)
 
 
 __all__ = ["cli", "main", "__version__"]

@@ -12,7 +12,6 @@ Server warnings are printed once each, as kubectl does.
 from __future__ import annotations
 
 import atexit
-import http.client
 import json
 import os
 import re
@@ -27,6 +26,7 @@ from . import __version__
 from .errors import ConnectError, EgressError, ServerError
 from .credentials import credentials
 from .kubeconfig import KubeContext
+from .http11 import HTTPException, IncompleteRead, RemoteDisconnected
 from .transport import Dialer, Transport, TransportError, tls_context
 from .model import NAMESPACES, Resource
 
@@ -152,7 +152,7 @@ class Kube:
         started = time.monotonic()
         try:
             status, reason, resp_headers, payload = self.http.request(method, target, data, headers)
-        except (OSError, http.client.HTTPException) as err:
+        except (OSError, HTTPException) as err:
             self.log(method, self.base + target, "failed", started)
             raise self.connect_error(err) from None
         self.log(method, self.base + target, f"{status} {reason}", started)
@@ -171,7 +171,7 @@ class Kube:
         started = time.monotonic()
         try:
             status, reason, _, payload = self.http.request("GET", path, None, headers)
-        except (OSError, http.client.HTTPException) as err:
+        except (OSError, HTTPException) as err:
             self.log("GET", self.base + path, "failed", started)
             raise self.connect_error(err) from None
         self.log("GET", self.base + path, f"{status} {reason}", started)
@@ -215,8 +215,7 @@ class Kube:
                                 f"x509: {err.verify_message}")
         if isinstance(err, ssl.SSLError):
             return ConnectError(f"Unable to connect to the server: tls: {err.reason or err}")
-        if isinstance(err, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
-                            http.client.IncompleteRead)):
+        if isinstance(err, (RemoteDisconnected, ConnectionResetError, BrokenPipeError, IncompleteRead)):
             return ConnectError(f"Unable to connect to the server: the connection to {self.host} "
                                 "was closed before an answer came")
         return ConnectError(f"Unable to connect to the server: {err}")

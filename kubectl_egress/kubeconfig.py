@@ -68,7 +68,9 @@ class KubeContext:
 
 
 def _read(path: Path) -> dict:
-    import yaml  # only once a command needs the cluster
+    from .yamllib import yaml as yaml_module  # only once a command needs the cluster
+
+    yaml = yaml_module()
 
     try:
         data = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}

@@ -9,14 +9,13 @@ defaults (client-go transport/cache.go: dial 30s, TLS handshake 10s), and no
 limit on the answer itself. TLS: the cluster's CA (or the system's), the client
 certificate, `tls-server-name` (through a proxy too), insecure-skip-tls-verify.
 
-Standard library only: HTTP CONNECT and SOCKS5 (RFC 1928, RFC 1929) are a few
+HTTP/1.1 itself is http11.py. Standard library only: HTTP CONNECT and SOCKS5 (RFC 1928, RFC 1929) are a few
 lines each. TLS inside an HTTPS proxy's TLS uses urllib3's SSLTransport (the
 official client's HTTP library), loaded only for that case.
 """
 from __future__ import annotations
 
 import base64
-import http.client
 import ipaddress
 import socket
 import ssl
@@ -26,6 +25,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Mapping
 from urllib.parse import SplitResult, unquote, urlsplit
+
+from .http11 import Connection, RemoteDisconnected
 
 # client-go transport/cache.go (tlsCache.get): net.Dialer{Timeout: 30 * time.Second} and
 # http.Transport{TLSHandshakeTimeout: 10 * time.Second}.
@@ -387,17 +388,6 @@ def _socks5_connect(sock: Any, host: str, port: int, proxy: SplitResult, where: 
 
 
 # -- HTTP/1.1 over those connections ----------------------------------------------------------------
-class _Connection(http.client.HTTPConnection):
-    """An HTTP/1.1 connection whose socket the Dialer opens (proxy and TLS included)."""
-
-    def __init__(self, dialer: Dialer) -> None:
-        super().__init__(dialer.host, dialer.port, timeout=dialer.timeout)
-        self._dialer = dialer
-
-    def connect(self) -> None:
-        self.sock = self._dialer.open()
-
-
 class Transport:
     """HTTP/1.1 keep-alive connections to one server, one per thread.
 
@@ -415,22 +405,17 @@ class Transport:
 
     def request(self, method: str, target: str, body: bytes | None,
                 headers: Mapping[str, str] | list[tuple[str, str]]) -> tuple[int, str, list[tuple[str, str]], bytes]:
+        items = list(headers.items() if isinstance(headers, Mapping) else headers)
+        if body is not None:
+            items.append(("Content-Length", str(len(body))))
         for attempt in (0, 1):
             conn = getattr(self.local, "conn", None)
             reused = conn is not None
             if conn is None:
-                conn = self.local.conn = _Connection(self.dialer)
+                conn = self.local.conn = Connection(self.dialer)
             try:
-                conn.putrequest(method, self.prefix + target, skip_accept_encoding=True)
-                items = headers.items() if isinstance(headers, Mapping) else headers
-                for name, value in items:
-                    conn.putheader(name, value)
-                if body is not None:
-                    conn.putheader("Content-Length", str(len(body)))
-                conn.endheaders(body)
-                resp = conn.getresponse()
-                payload = resp.read()
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as err:
+                resp = conn.exchange(method, self.prefix + target, body, items)
+            except (RemoteDisconnected, ConnectionResetError, BrokenPipeError) as err:
                 conn.close()
                 self.local.conn = None
                 if reused and attempt == 0 and method in self.IDEMPOTENT:
@@ -443,5 +428,5 @@ class Transport:
             if resp.will_close:
                 conn.close()
                 self.local.conn = None
-            return resp.status, resp.reason, resp.getheaders(), payload
+            return resp.status, resp.reason, resp.headers, resp.body
         raise AssertionError("unreachable")

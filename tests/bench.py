@@ -3,7 +3,9 @@
     python -m tests.bench [--quick]
 
 Each case runs ours and kubectl's equivalent interleaved (A B A B ...) and
-compares medians; peak memory is the largest maximum resident set of our
+compares medians. The CPU column holds each side's median CPU time (user + system,
+from wait4), a figure that a loaded machine disturbs far less than the wall clock, which
+counts the time a command waits for a core. Peak memory is the largest maximum resident set of our
 runs, each started by a small launcher process so that the bench's own
 memory does not count. Ours is the one-folder build, as krew installs it (the
 one-file build is measured for --help too). Prints one table and exits 0 whether or not the
@@ -33,6 +35,7 @@ class Run:
     seconds: float
     max_rss_kib: int
     code: int
+    cpu: float = 0.0  # user + system seconds
 
 
 @dataclass
@@ -44,6 +47,7 @@ class Case:
     ratio: float
     met: bool
     note: str = ""
+    cpu: tuple[float, float] | None = None  # median CPU seconds: ours, kubectl's
 
 
 # Runs each measured command and reports its time and peak memory. A child's maximum resident set
@@ -64,6 +68,7 @@ for line in sys.stdin:
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     print(json.dumps({"seconds": time.perf_counter() - started, "rss": usage.ru_maxrss,
+                      "cpu": usage.ru_utime + usage.ru_stime,
                       "code": proc.returncode, "err": err[-300:]}), flush=True)
 """
 
@@ -80,7 +85,7 @@ class Launcher:
         done = json.loads(self.proc.stdout.readline())
         if done["code"] not in (0, 1):
             raise SystemExit(f"bench: {' '.join(argv[:4])}... failed ({done['code']}): {done['err'].strip()}")
-        return Run(done["seconds"], done["rss"], done["code"])
+        return Run(done["seconds"], done["rss"], done["code"], done["cpu"])
 
     def close(self) -> None:
         self.proc.stdin.close()
@@ -104,6 +109,7 @@ class Bench:
         self.ours = str(ONEDIR)
         self.rss: list[tuple[int, str]] = []  # (peak KiB, our command)
         self.cases: list[Case] = []
+        self.cpu: tuple[float, float] | None = None  # the last interleaved() call's CPU medians
         from kubectl_egress.app import App
         self.kube = App.from_raw({"kubeconfig": str(self.kubeconfig)}).kube()
 
@@ -121,15 +127,18 @@ class Bench:
         return self.launcher.run(["kubectl", *args], self.env, stdin)
 
     def interleaved(self, count: int, ours, theirs) -> tuple[float, float]:
+        """Wall-clock medians of ours and theirs; their CPU medians are left in self.cpu."""
         mine, other = [], []
         for i in range(count):
-            mine.append(ours(i).seconds)
-            other.append(theirs(i).seconds)
-        return statistics.median(mine), statistics.median(other)
+            mine.append(ours(i))
+            other.append(theirs(i))
+        self.cpu = (statistics.median(r.cpu for r in mine), statistics.median(r.cpu for r in other))
+        return statistics.median(r.seconds for r in mine), statistics.median(r.seconds for r in other)
 
-    def add(self, name: str, ours: float, theirs: float, limit: float, note: str = "") -> None:
+    def add(self, name: str, ours: float, theirs: float, limit: float, note: str = "",
+            cpu: tuple[float, float] | None = None) -> None:
         ratio = ours / theirs
-        self.cases.append(Case(name, ours, theirs, f"<= {limit:g}x", ratio, ratio <= limit, note))
+        self.cases.append(Case(name, ours, theirs, f"<= {limit:g}x", ratio, ratio <= limit, note, cpu))
 
     def namespace(self, name: str) -> None:
         from kubectl_egress.model import NAMESPACES
@@ -163,18 +172,19 @@ class Bench:
         n = 11 if self.quick else 31
         mine, kubectl = self.interleaved(n, lambda i: self.ours_run("--help"),
                                          lambda i: self.kubectl("version", "--client"))
-        self.add("--help (one folder, as krew installs it) vs kubectl version --client", mine, kubectl, 2)
+        self.add("--help (one folder, as krew installs it) vs kubectl version --client", mine, kubectl, 2,
+                 cpu=self.cpu)
         onefile, kubectl2 = self.interleaved(max(5, n // 3), lambda i: self.launcher.run([str(ONEFILE), "--help"], self.env),
                                              lambda i: self.kubectl("version", "--client"))
         self.add("--help (one file) vs kubectl version --client", onefile, kubectl2, 2,
-                 "for comparison: the one-file build unpacks itself on every start")
+                 "for comparison: the one-file build unpacks itself on every start", cpu=self.cpu)
 
     def get_small(self) -> None:
         self.seed(10, ["bench-get"], "svc-")
         n = 11 if self.quick else 31
         mine, kubectl = self.interleaved(n, lambda i: self.ours_run("get", "-n", "bench-get"),
                                          lambda i: self.kubectl("get", "svc", "-n", "bench-get"))
-        self.add("get, 10 services vs kubectl get svc", mine, kubectl, 1.2)
+        self.add("get, 10 services vs kubectl get svc", mine, kubectl, 1.2, cpu=self.cpu)
 
     def externalname(self) -> None:
         self.namespace("bench-apply")
@@ -189,7 +199,7 @@ class Bench:
         mine, kubectl = self.interleaved(
             n, lambda i: self.ours_run("externalname", f"ours-{i}", "httpbin.org", "-n", "bench-apply"),
             lambda i: self.kubectl("apply", "-f", "-", stdin=manifest(f"theirs-{i}")))
-        self.add("externalname (Service + DestinationRule) vs kubectl apply -f", mine, kubectl, 1.2)
+        self.add("externalname (Service + DestinationRule) vs kubectl apply -f", mine, kubectl, 1.2, cpu=self.cpu)
 
     def clean_bulk(self) -> None:
         count = 200 if self.quick else 1000
@@ -215,7 +225,8 @@ class Bench:
         n = 3 if self.quick else 7
         mine, kubectl = self.interleaved(n, lambda i: self.ours_run("get", "-A"),
                                          lambda i: self.kubectl("get", "svc", "-A"))
-        self.add(f"get -A, {count} services ({count // 5} egress) vs kubectl get svc -A", mine, kubectl, 1)
+        self.add(f"get -A, {count} services ({count // 5} egress) vs kubectl get svc -A", mine, kubectl, 1,
+                 cpu=self.cpu)
 
     def probe(self) -> None:
         """probe -A over egress services in many namespaces, from each namespace's own source and the
@@ -352,19 +363,20 @@ class Bench:
         from kubectl_egress.printers import format_table
         rows = []
         for c in self.cases:
+            cpu = f"{c.cpu[0]:.3f}s/{c.cpu[1]:.3f}s {c.cpu[0] / c.cpu[1]:.2f}x" if c.cpu and c.cpu[1] else "-"
             if c.name.startswith("peak memory"):
-                rows.append([c.name, f"{c.ours:.1f} MiB", "-", "-", c.target, "yes" if c.met else "NO"])
+                rows.append([c.name, f"{c.ours:.1f} MiB", "-", "-", cpu, c.target, "yes" if c.met else "NO"])
             elif c.target.startswith("<= start"):
-                rows.append([c.name, f"{c.ours:.3f}s", f"{c.theirs:.3f}s", f"{c.ratio:+.2f}s", c.target,
+                rows.append([c.name, f"{c.ours:.3f}s", f"{c.theirs:.3f}s", f"{c.ratio:+.2f}s", cpu, c.target,
                              "yes" if c.met else "NO"])
             elif c.target.startswith(">="):
-                rows.append([c.name, f"{c.ours:.3f}s", f"{c.theirs:.3f}s", f"{c.ratio:.1f}x faster",
+                rows.append([c.name, f"{c.ours:.3f}s", f"{c.theirs:.3f}s", f"{c.ratio:.1f}x faster", cpu,
                              c.target, "yes" if c.met else "NO"])
             else:
-                rows.append([c.name, f"{c.ours:.3f}s", f"{c.theirs:.3f}s", f"{c.ratio:.2f}x", c.target,
+                rows.append([c.name, f"{c.ours:.3f}s", f"{c.theirs:.3f}s", f"{c.ratio:.2f}x", cpu, c.target,
                              "yes" if c.met else "NO"])
         notes = [f"  {c.name}: {c.note}" for c in self.cases if c.note]
-        return format_table(["CASE", "OURS", "KUBECTL", "RATIO", "TARGET", "MET"], rows) + \
+        return format_table(["CASE", "OURS", "KUBECTL", "RATIO", "CPU OURS/KUBECTL", "TARGET", "MET"], rows) + \
             ("notes:\n" + "\n".join(notes) + "\n" if notes else "")
 
 

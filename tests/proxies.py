@@ -9,7 +9,7 @@ for, so a test can tell whether a client went through it.
 from __future__ import annotations
 
 import base64
-import select
+import selectors
 import socket
 import ssl
 import struct
@@ -18,11 +18,15 @@ from pathlib import Path
 
 
 def _relay(a: socket.socket, b: socket.socket) -> None:
-    """Copy bytes both ways until either side closes."""
+    """Copy bytes both ways until either side closes. A selector, not select.select: in a long
+    test run the process's descriptors pass 1023, which select.select cannot watch."""
     pair = [a, b]
+    watch = selectors.DefaultSelector()
     try:
+        for sock in pair:
+            watch.register(sock, selectors.EVENT_READ)
         while True:
-            ready, _, _ = select.select(pair, [], [], 30)
+            ready = [key.fileobj for key, _ in watch.select(30)]
             if not ready:
                 return
             for sock in ready:
@@ -33,6 +37,7 @@ def _relay(a: socket.socket, b: socket.socket) -> None:
     except OSError:
         return
     finally:
+        watch.close()
         for sock in pair:
             sock.close()
 

@@ -41,3 +41,25 @@ def test_help_and_usage_errors_do_not_load_the_client():
                  ["completion", "bash"]):
         out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True).stdout
         assert out.strip().splitlines()[-1] == "[]", args
+
+
+def test_the_process_ends_as_sys_exit_would(apiserver, tmp_path):
+    """main() run as the program ends with os._exit (cli.end_process): the atexit functions still
+    remove the temporary file of the kubeconfig's CA data, output piped to another process
+    arrives whole, and the exit codes are kubectl's."""
+    import json
+    import os
+    import subprocess
+    import sys
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    program = [sys.executable, "-c", "from kubectl_egress.cli import main; main()"]
+    made = subprocess.run([*program, "externalname", "my-httpbin", "httpbin.org"], env=env, capture_output=True)
+    assert made.returncode == 0, made.stderr
+    listing = subprocess.run([*program, "get", "-o", "json"], env=env, capture_output=True, text=True)
+    assert listing.returncode == 0 and len(json.loads(listing.stdout)["items"]) == 2, listing.stderr
+    missing = subprocess.run([*program, "get", "no-such-service"], env=env, capture_output=True, text=True)
+    assert missing.returncode == 1 and 'services "no-such-service" not found' in missing.stderr
+    assert subprocess.run([*program, "get", "--bad"], env=env, capture_output=True).returncode == 2
+    assert list(scratch.iterdir()) == []

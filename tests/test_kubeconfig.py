@@ -301,3 +301,30 @@ def test_durations_go_refuses(text):
     from kubectl_egress.validate import duration
     with pytest.raises(UsageError, match="give a duration such as 10s"):
         duration(text)
+
+
+YAML_IMPORT_CHECK = r"""
+import re, sys
+from kubectl_egress.yamllib import LazyPattern, yaml
+module = yaml()
+import yaml.reader
+pattern = yaml.reader.Reader.NON_PRINTABLE
+assert isinstance(pattern, LazyPattern) and pattern._compiled is None, "compiled at import"
+assert re.compile.__module__ == "re", "re.compile left patched"
+try:  # the pure-Python reader still refuses a control character, compiling the pattern now
+    module.safe_load('a: "\x01"')
+    raise AssertionError("accepted a control character")
+except module.reader.ReaderError as err:
+    assert "#x0001" in str(err)
+assert pattern.pattern == re.compile(pattern.pattern).pattern and pattern._compiled is not None
+assert module.load("a: [1, yes, ~]", Loader=module.CSafeLoader) == {"a": [1, True, None]}
+"""
+
+
+def test_yaml_is_imported_without_the_pure_reader_pattern():
+    """yamllib: yaml/reader.py's NON_PRINTABLE is compiled when first used, not on import (a
+    fresh interpreter: this one may have imported yaml already)."""
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-c", YAML_IMPORT_CHECK], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
