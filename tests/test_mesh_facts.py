@@ -5,9 +5,10 @@ import json
 import pytest
 
 from kubectl_egress.mesh import MeshFacts
-from kubectl_egress.mesh.dataplane import controller, namespace_mode, pod_mode, restart_command, workload_name
-from kubectl_egress.mesh.istiod import Revision, alias_mode, parse_bool
+from kubectl_egress.mesh.dataplane import NamespaceMode, controller, namespace_mode, pod_mode, restart_command, workload_name
+from kubectl_egress.mesh.istiod import Revision, alias_mode, parse_bool, revision
 from kubectl_egress.mesh.policy import MeshConfig, imports, mesh_config, sidecar_in_force, sidecar_mode
+from kubectl_egress.model import Mesh
 
 
 # go/src/strconv/atob_test.go atobtests: what pkg/env accepts for a boolean variable
@@ -65,7 +66,19 @@ def test_namespace_mode(labels, dataplane, revision):
 
 
 def test_a_missing_namespace():
-    assert namespace_mode(None, "gone").exists is False
+    assert namespace_mode(None, "gone") == NamespaceMode("gone", exists=False)
+
+
+@pytest.mark.parametrize("labels, want", [
+    ({"istio-injection": "enabled"}, NamespaceMode("web", "sidecar", "default", "istio-injection=enabled")),
+    ({"istio.io/rev": "canary"}, NamespaceMode("web", "sidecar", "canary", "istio.io/rev=canary")),
+    ({"istio.io/dataplane-mode": "ambient"}, NamespaceMode("web", "ambient", "", "istio.io/dataplane-mode=ambient")),
+    ({"istio-injection": "disabled"}, NamespaceMode("web", "none", "", "istio-injection=disabled")),
+    ({}, NamespaceMode("web", "none", "", "")),
+])
+def test_the_label_that_decides_is_named(labels, want):
+    """`version` and the hints name the label that put a namespace in its mode."""
+    assert namespace_mode({"metadata": {"name": "web", "labels": labels}}, "asked-as") == want
 
 
 def pod(containers=("curl",), inits=(), labels=None, annotations=None, **meta):
@@ -112,6 +125,12 @@ def owned(kind, name, generate="x-", labels=None):
     (owned("ReplicaSet", "curl-5b8f6", labels={"pod-template-hash": "5b8f6"}), "Deployment", "curl"),
     (owned("StatefulSet", "db"), "StatefulSet", "db"),
     (owned("ReplicaSet", "curl-5b8f6", generate=""), "Pod", "p-1"),  # a name not generated: the pod itself
+    (owned("ReplicaSet", "web-frontend-7d4b9c8f6d", labels={"pod-template-hash": "7d4b9c8f6d"}), "Deployment",
+     "web-frontend"),
+    (owned("ReplicaSet", "web-frontend-7d4b9c8f6d", labels={"pod-template-hash": "5b8f6"}), "ReplicaSet",
+     "web-frontend-7d4b9c8f6d"),  # a hash that is not its name's: the ReplicaSet itself
+    (owned("StatefulSet", "db-abc", labels={"rollouts-pod-template-hash": "abc"}), "StatefulSet", "db-abc"),
+    ({"metadata": {"name": "p-1", "generateName": "p-"}}, "Pod", "p-1"),  # generated, but no controller
 ])
 def test_controller(p, kind, name):
     assert controller(p) == (kind, name)
@@ -123,6 +142,9 @@ def test_workload_name_label_wins_for_telemetry_not_for_restarts():
     assert workload_name(p) == "client"
     assert restart_command(p) == "kubectl rollout restart deployment/curl -n web"
     assert restart_command(owned("Job", "job-123")) == "kubectl delete pod p-1 -n web"
+    assert workload_name(owned("ReplicaSet", "curl-5b8f6", labels={"pod-template-hash": "5b8f6"})) == "curl"
+    assert restart_command(owned("StatefulSet", "db")) == "kubectl rollout restart statefulset/db -n web"
+    assert restart_command(owned("DaemonSet", "agent")) == "kubectl rollout restart daemonset/agent -n web"
 
 
 @pytest.mark.parametrize("text, want", [
@@ -157,11 +179,14 @@ SIDECARS = [
     sidecar("web-old", selector={"app": "web"}, created="2024-01-01T00:00:00Z"),
     sidecar("root", namespace="istio-system"),
     sidecar("other-ns-only-selector", namespace="other", selector={"app": "x"}),
+    sidecar("b-web", namespace="same-age", selector={"app": "web"}),
+    sidecar("a-web", namespace="same-age", selector={"app": "web"}),
 ]
 
 
 @pytest.mark.parametrize("namespace, labels, want", [
     ("default", {"app": "web", "v": "1"}, "web-old"),  # selectors first, oldest first
+    ("same-age", {"app": "web"}, "a-web"),  # as old as each other: by name
     ("default", {"app": "api"}, "ns-default"),
     ("default", None, "ns-default"),
     ("other", {"app": "y"}, "root"),  # none of the namespace's selects it: the root's
@@ -175,6 +200,7 @@ def test_sidecar_in_force(namespace, labels, want):
 
 def test_no_sidecar_anywhere():
     assert sidecar_in_force(SIDECARS[:3], "third", None) is None
+    assert sidecar_in_force(SIDECARS[5:], "same-age", None) is None  # none without a selector, no root
 
 
 @pytest.mark.parametrize("mode, want", [(None, None), ("ALLOW_ANY", "ALLOW_ANY"), ("REGISTRY_ONLY", "REGISTRY_ONLY"),
@@ -191,9 +217,11 @@ def test_sidecar_mode(mode, want):
     (["istio-system/*", "egress/httpbin.org"], "egress", "httpbin.org", True),
     (["*/*.org"], "egress", "httpbin.org", True),
     (["*/*.com"], "egress", "httpbin.org", False),
+    (["*/*.bin.org"], "egress", "httpbin.org", False),  # *.bin.org is a suffix with its dot: not httpbin.org
     (["~/*"], "default", "httpbin.org", False),
     (["./*", "~default/httpbin.org"], "default", "httpbin.org", False),
     (["bad-host"], "default", "httpbin.org", False),
+    (["bad-host", "a/b/c", "./*"], "default", "httpbin.org", True),  # an illegal host is skipped, not the rest
 ])
 def test_sidecar_imports(egress, service_ns, host, want):
     assert imports(sidecar("s", egress=egress), service_ns, host) is want
@@ -243,3 +271,123 @@ def test_pods_of_another_revision_than_their_namespace():
     ambient = f.pod({**pod(annotations={"ambient.istio.io/redirection": "enabled"}),
                      "metadata": {"namespace": "amb", "annotations": {"ambient.istio.io/redirection": "enabled"}}})
     assert ambient.dataplane == "ambient" and ambient.policy is None and f.ambient_namespace("amb")
+
+
+def test_a_pods_facts_are_its_own_namespaces():
+    """MeshFacts.pod: the namespace's data plane and the revision it asks for, for every pod; the
+    control plane and outbound policy only for a sidecar whose revision is known, by the pod's labels."""
+    f = facts(rev("default", outbound="REGISTRY_ONLY"), rev("canary"),
+              namespaces=[ns("team", **{"istio.io/rev": "canary"}), ns("amb", **{"istio.io/dataplane-mode": "ambient"})],
+              sidecars=[sidecar("open", namespace="team", selector={"app": "legacy"}, mode="ALLOW_ANY"),
+                        sidecar("closed", namespace="default", mode="REGISTRY_ONLY")])
+    bare = f.pod(pod(namespace="team"))
+    assert (bare.dataplane, bare.namespace.dataplane, bare.revision, bare.asked.name, bare.policy) == (
+        "none", "sidecar", None, "canary", None)
+    ambient = f.pod(pod(namespace="amb", annotations={"ambient.istio.io/redirection": "enabled"}))
+    assert (ambient.namespace.dataplane, ambient.asked, ambient.policy) == ("ambient", None, None)
+    legacy = f.pod(pod(("curl", "istio-proxy"), labels={"app": "legacy", "istio.io/rev": "default"}, namespace="team"))
+    assert legacy.revision.name == "default" and legacy.policy.source == "Sidecar team/open"
+    assert not legacy.policy.registry_only  # the Sidecar of its labels, in its namespace
+    other = f.pod(pod(("curl", "istio-proxy"), labels={"app": "web"}, namespace="team"))
+    assert other.policy.source == "mesh config istio-system/istio" and other.policy.registry_only
+    lost = f.pod(pod(("curl", "istio-proxy"), labels={"istio.io/rev": "gone"}, namespace="team"))
+    assert (lost.revision, lost.policy) == (None, None)
+
+
+def test_where_the_policy_comes_from():
+    """A Sidecar's own mode wins, and names itself; an unreadable mesh config is Istio's default; a root
+    namespace other than istio-system has its Sidecars read there (meshConfig.rootNamespace)."""
+    closed = sidecar("closed", namespace="a", mode="REGISTRY_ONLY")
+    f = facts(rev("default"), rev("canary"), namespaces=[ns("a", **{"istio-injection": "enabled"}),
+                                                          ns("b", **{"istio.io/rev": "canary"}), ns("c")],
+              sidecars=[closed, sidecar("root", namespace="mesh-root", mode="REGISTRY_ONLY")],
+              configs={"default": MeshConfig(root_namespace="mesh-root")})
+    policy = f.policy("a")
+    assert (policy.mode, policy.source, policy.sidecar, policy.sidecar_name) == (
+        "REGISTRY_ONLY", "Sidecar a/closed", closed, "a/closed")
+    unread = f.policy("b")  # canary's mesh config could not be read
+    assert (unread.mode, unread.source, unread.sidecar) == ("ALLOW_ANY", "Istio's default (istio-system/istio-canary "
+                                                            "unreadable)", None)
+    root = f.policy("c")
+    assert (root.mode, root.source) == ("REGISTRY_ONLY", "Sidecar mesh-root/root")
+    assert (f.namespace_exists("a"), f.namespace_exists("gone"), MeshFacts("v1", namespaces={"x": None})
+            .namespace_exists("x")) == (True, None, False)
+
+
+def istiod(name="istiod", labels=None, containers=None):
+    return {"metadata": {"name": name, "labels": labels or {}},
+            "spec": {"template": {"spec": {"containers": containers if containers is not None else []}}}}
+
+
+DISCOVERY = {"name": "discovery", "image": "docker.io/istio/pilot:1.22.3-distroless",
+             "env": [{"name": "ENABLE_EXTERNAL_NAME_ALIAS", "value": "false"}, {"name": "OTHER", "value": "x"}]}
+
+
+# an istiod Deployment as istioctl (operator.istio.io/version) and the Helm charts (app.kubernetes.io/version,
+# istio.io/rev) label it; the discovery container's image tag and env otherwise
+@pytest.mark.parametrize("deployment, networking, want", [
+    (istiod(labels={"operator.istio.io/version": "1.23.6", "app.kubernetes.io/version": "1.24.1"}), "v1",
+     Revision("default", "istiod", "1.23.6", True, "istiod 1.23.6 leaves ENABLE_EXTERNAL_NAME_ALIAS unset, on by "
+              "default from 1.21")),
+    (istiod("istiod-canary", labels={"app.kubernetes.io/version": "1.20.8"}), "v1beta1",
+     Revision("canary", "istiod-canary", "1.20.8", False, "istiod-canary 1.20.8 leaves ENABLE_EXTERNAL_NAME_ALIAS "
+              "unset, off by default in 1.20")),
+    (istiod("istiod-1-22", labels={"istio.io/rev": "stable"}, containers=[{"name": "sidecar", "image": "x:9.9"},
+                                                                         DISCOVERY]), "v1",
+     Revision("stable", "istiod-1-22", "1.22.3", False, "istiod-1-22 1.22.3 sets ENABLE_EXTERNAL_NAME_ALIAS=false, "
+              "honoured from 1.21 to 1.23")),
+    # no discovery container by name: the first; a tag that is no version: unknown, guessed from the API
+    (istiod(containers=[{"name": "pilot", "image": "registry:5000/pilot:latest"}]), "v1",
+     Revision("default", "istiod", "", True, "istiod's version is unknown: guessed from networking.istio.io/v1 "
+              "(v1 is served from 1.22, alias mode from 1.21)")),
+    (istiod(containers=[{"name": "pilot", "image": "registry:5000/pilot:1.20.8"}]), "v1beta1",
+     Revision("default", "istiod", "1.20.8", False, "istiod 1.20.8 leaves ENABLE_EXTERNAL_NAME_ALIAS unset, off "
+              "by default in 1.20")),
+    ({"metadata": {"name": "istiod"}}, "v1beta1",
+     Revision("default", "istiod", "", False, "istiod's version is unknown: guessed from "
+              "networking.istio.io/v1beta1 (v1 is served from 1.22, alias mode from 1.21)")),
+    ({}, "v1", Revision("default", "istiod", "", True, "istiod's version is unknown: guessed from "
+                        "networking.istio.io/v1 (v1 is served from 1.22, alias mode from 1.21)")),
+])
+def test_an_istiod_deployment_read_as_its_revision(deployment, networking, want):
+    assert revision(deployment, networking) == want
+
+
+@pytest.mark.parametrize("version, flag, why", [
+    ("1.24.0", "false", "istiod 1.24.0: alias is the only mode from 1.24; ENABLE_EXTERNAL_NAME_ALIAS=false is no "
+                        "longer read, the opt-out ended with 1.23 (istio#52317)"),
+    ("1.20.8", "true", "istiod 1.20.8 sets ENABLE_EXTERNAL_NAME_ALIAS=true"),
+    ("v1.21.0", "0", "istiod v1.21.0 sets ENABLE_EXTERNAL_NAME_ALIAS=0, honoured from 1.21 to 1.23"),
+    ("", "true", "istiod sets ENABLE_EXTERNAL_NAME_ALIAS=true, its version unknown"),
+])
+def test_the_reason_is_said_whole(version, flag, why):
+    assert alias_mode(version, flag)[1] == why
+
+
+TWO = (rev("1-20", "1.20.8", False), rev("1-22", "1.22.3", True))
+GUESSED_V1 = Mesh(True, "v1", "alias", "", "guessed from networking.istio.io/v1 (istiod in istio-system could not be "
+                                           "read)")
+
+
+@pytest.mark.parametrize("mesh_facts, namespace, want", [
+    (MeshFacts(None), None, Mesh(False, "v1", "none", "", "networking.istio.io is not served", False)),
+    (MeshFacts("v1beta1", revisions={"default": rev("default")}, override="none"), None,
+     Mesh(False, "v1beta1", "none", "", "--istio-mode none", True)),
+    (MeshFacts("v1"), None, GUESSED_V1),
+    (MeshFacts("v1beta1"), None, Mesh(True, "v1beta1", "legacy", "", "guessed from networking.istio.io/v1beta1 "
+                                                                      "(istiod in istio-system could not be read)")),
+    (facts(rev("default", "1.20.8", False)), None, Mesh(True, "v1", "legacy", "1.20.8", "test")),
+    # no default revision: the newest by minor version (1.22 > 1.9, as numbers)
+    (facts(*TWO, rev("1-9", "1.9.9", False)), None,
+     Mesh(True, "v1", "alias", "1.22.3", "test; no default revision, so the newest")),
+    (facts(*TWO, namespaces=[ns("b")]), "b", Mesh(True, "v1", "alias", "1.22.3", "test; no default revision, so the newest")),
+    (facts(*TWO, namespaces=[ns("c", **{"istio.io/rev": "1-20"})]), "c", Mesh(True, "v1", "legacy", "1.20.8", "test")),
+    # a namespace asking for a revision no istiod serves: nothing to go by but the API version
+    (facts(*TWO, namespaces=[ns("a", **{"istio.io/rev": "gone"})]), "a", GUESSED_V1),
+    (MeshFacts("v1", revisions={"default": rev("default", "1.20.8", False)}, override="alias"), None,
+     Mesh(True, "v1", "alias", "1.20.8", "--istio-mode alias")),
+    (MeshFacts("v1beta1", override="legacy"), None, Mesh(True, "v1beta1", "legacy", "", "--istio-mode legacy")),
+])
+def test_the_mesh_a_namespace_is_in(mesh_facts, namespace, want):
+    got = mesh_facts.mesh(namespace)
+    assert got == want and got.facts is mesh_facts

@@ -278,6 +278,17 @@ PLAIN_WIKI = Target("wiki-plain", "default", host="en.wikipedia.org", ips=(ipadd
     (WIKI, outcome(exit=6), PLAIN,
      "DNS: en.wikipedia.org does not resolve in the pod; is the Service there? (kubectl egress get my-wikipedia)",
      ""),
+    # curl 28 after a status line: the server answered, then stalled the body (stall.example.net in the local
+    # cluster): not a block, whoever carried it
+    (HTTPBIN, outcome(exit=28, code=200, error="curl: (28) Operation timed out after 10001 milliseconds with 16 "
+                                                "out of 1024 bytes received"), PLAIN,
+     "the external service answered 200, then its body stalled: the rest did not arrive within --timeout=10s "
+     "(curl exit 28), so nothing blocks the connection; the server, or a proxy on the path, stopped sending "
+     "mid-answer", ""),
+    (HTTPBIN, outcome(exit=28, code=200), MESH,
+     "the external service answered 200, then its body stalled: the rest did not arrive within --timeout=10s "
+     "(curl exit 28), so nothing blocks the connection; the server, or a proxy on the path, stopped sending "
+     "mid-answer", ""),
 ])
 def test_hints_keep_the_fix_apart(target, result, source, message, fix):
     """The command is the hint's fix alone, so it can be printed on its own line; the one-line form that
@@ -426,3 +437,22 @@ def test_ztunnel_also_accepts_first_and_closes_empty():
     hint = probe.diagnose(check, CLOSED, target, AMBIENT, 10)
     assert hint.message.startswith("ztunnel accepted the connection and closed it empty (curl exit 0): it could not "
                                    "connect to db.example:5432") and hint.fix == ""
+
+
+def test_the_verdicts_edges():
+    """The boundaries of what passes: 2xx and 3xx with curl's exit 0; a redirect is a 3xx to an https://
+    Location; a TCP check refused is a failure whatever curl's case; origination needs a 2xx or 3xx."""
+    check = probe.check_for(0, HTTPBIN, "", "/headers")
+    site = probe.Check("0", "s", "default", "http://s.default.svc.cluster.local/", originates="site.example:443")
+    tcp = probe.Check("0", "db", "default", "telnet://db.default.svc.cluster.local:5432")
+    envoy = {"server": "envoy"}
+    assert [probe.ok(outcome(exit=0, code=c), check) for c in (199, 200, 399, 400)] == [False, True, True, False]
+    assert [probe.redirect_to_https(outcome(code=c, headers={"location": "HTTPS://x/"})) for c in (299, 300, 399, 400)] \
+        == ["", "HTTPS://x/", "HTTPS://x/", ""]
+    assert probe.redirect_to_https(outcome(code=301, headers={"location": "http://x/"})) == ""
+    assert probe.redirect_to_https(outcome(code=301)) == ""
+    assert [probe.originated(outcome(exit=0, code=c, headers=envoy), site) for c in (200, 399, 400)] == [
+        True, True, False]
+    refused = outcome(exit=7, remote="10.96.0.9:5432", error="curl: (7) Failed to connect: Connection REFUSED")
+    assert not probe.ok(refused, tcp) and not probe.ok(outcome(exit=0, remote="10.96.0.9:5432", error="refused"), tcp)
+    assert probe.ok(outcome(exit=0, remote="10.96.0.9:5432"), tcp)

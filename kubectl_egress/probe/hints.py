@@ -300,6 +300,10 @@ def diagnose(check: Check, outcome: Outcome, target: Target, source: Source, tim
         return Hint(f"connection refused ({where}): {target.host} does not listen on port {target.port}; "
                     "check --port")
     if outcome.exit == 28 and not held_open(outcome, check):  # held open, a TCP check passed
+        if outcome.code:  # a status line came back: the path is open, the body stopped mid-way
+            return Hint(f"the external service answered {outcome.code}, then its body stalled: the rest did not "
+                        f"arrive within --timeout={timeout:g}s (curl exit 28), so nothing blocks the connection; "
+                        "the server, or a proxy on the path, stopped sending mid-answer")
         if not source.sidecar:  # ztunnel does not apply REGISTRY_ONLY (istio#54281), nor does a pod outside the mesh
             return Hint(f"no answer within --timeout={timeout:g}s: an egress firewall or a NetworkPolicy may block "
                         "it, or the external host is down")
