@@ -456,3 +456,12 @@ def test_the_verdicts_edges():
     refused = outcome(exit=7, remote="10.96.0.9:5432", error="curl: (7) Failed to connect: Connection REFUSED")
     assert not probe.ok(refused, tcp) and not probe.ok(outcome(exit=0, remote="10.96.0.9:5432", error="refused"), tcp)
     assert probe.ok(outcome(exit=0, remote="10.96.0.9:5432"), tcp)
+
+
+def test_a_closed_tcp_connection_under_the_users_own_mutual_tls_is_not_called_istios():
+    # mode MUTUAL is the user's client certificate, not Istio's mutual TLS: no DISABLE fix is offered
+    target = Target("db", "default", host="db.example", port=5432, protocol="tcp", tls_mode="MUTUAL")
+    check = probe.check_for(0, target, "", "/headers")
+    hint = probe.diagnose(check, RESET, target, MESH, 10)
+    assert hint.message.startswith("the sidecar accepted the connection and closed it empty (curl exit 56): it "
+                                   "could not connect to db.example:5432") and hint.fix == ""

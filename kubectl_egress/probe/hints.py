@@ -255,7 +255,7 @@ def diagnose(check: Check, outcome: Outcome, target: Target, source: Source, tim
         return hint
     if (source.sidecar or source.ambient) and proxy_closed(outcome, check):
         where = f"{target.host or check.mesh_host}:{target.port}"
-        if source.sidecar and target.tls_mode in ("ISTIO_MUTUAL", "MUTUAL"):
+        if source.sidecar and target.tls_mode == "ISTIO_MUTUAL":
             return Hint(f"the sidecar accepted the connection and closed it empty (curl exit {outcome.exit}): it "
                         f"wraps the traffic in Istio mutual TLS (DestinationRule mode {target.tls_mode} for "
                         f"{check.mesh_host}), which {where} cannot speak", fix_mtls)
