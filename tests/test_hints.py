@@ -307,12 +307,13 @@ ROWS = [
      'mutual TLS (DestinationRule mode ISTIO_MUTUAL for db.team.svc.cluster.local), which db.example.com:5432 '
      'cannot speak',
      'kubectl egress externalname db db.example.com --port 5432 --protocol tcp --tls-mode DISABLE -n team'),
+    # MUTUAL is the user's own client certificate, not Istio's mutual TLS
     ("closed-mutual", telnet(DB), out(exit=56, remote="192.0.2.7:5432"),
      dataclasses.replace(DB, tls_mode="MUTUAL"), SIDECAR, Context(),
-     'the sidecar accepted the connection and closed it empty (curl exit 56): it wraps the traffic in Istio '
-     'mutual TLS (DestinationRule mode MUTUAL for db.team.svc.cluster.local), which db.example.com:5432 cannot '
-     'speak',
-     'kubectl egress externalname db db.example.com --port 5432 --protocol tcp --tls-mode DISABLE -n team'),
+     "the sidecar accepted the connection and closed it empty (curl exit 56): it could not connect to "
+     "db.example.com:5432, which does not listen there or is blocked on the way (istio-proxy's access log says "
+     "UF); check --port",
+     ''),
     ("closed-sidecar", telnet(DB), out(exit=0, remote="192.0.2.7:5432"),
      DB, SIDECAR, Context(),
      "the sidecar accepted the connection and closed it empty (curl exit 0): it could not connect to "
