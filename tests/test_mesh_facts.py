@@ -383,7 +383,9 @@ GUESSED_V1 = Mesh(True, "v1", "alias", "", "guessed from networking.istio.io/v1 
     (facts(*TWO, namespaces=[ns("b")]), "b", Mesh(True, "v1", "alias", "1.22.3", "test; no default revision, so the newest")),
     (facts(*TWO, namespaces=[ns("c", **{"istio.io/rev": "1-20"})]), "c", Mesh(True, "v1", "legacy", "1.20.8", "test")),
     # a namespace asking for a revision no istiod serves: nothing to go by but the API version
-    (facts(*TWO, namespaces=[ns("a", **{"istio.io/rev": "gone"})]), "a", GUESSED_V1),
+    (facts(*TWO, namespaces=[ns("a", **{"istio.io/rev": "gone"})]), "a",
+     Mesh(True, "v1", "alias", "", "guessed from networking.istio.io/v1 (namespace a asks for revision gone, which no "
+                                   "istiod serves)")),
     (MeshFacts("v1", revisions={"default": rev("default", "1.20.8", False)}, override="alias"), None,
      Mesh(True, "v1", "alias", "1.20.8", "--istio-mode alias")),
     (MeshFacts("v1beta1", override="legacy"), None, Mesh(True, "v1beta1", "legacy", "", "--istio-mode legacy")),

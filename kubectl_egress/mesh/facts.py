@@ -146,9 +146,11 @@ class MeshFacts:
             return Mesh(True, self.networking_version, self.override, rev.version if rev else "",
                         f"--istio-mode {self.override}", facts=self)
         if rev is None:
-            # istiod not readable: networking v1 is served from 1.22, which treats ExternalName as an alias
+            # no istiod to go by: networking v1 is served from 1.22, which treats ExternalName as an alias
             mode = "alias" if self.networking_version == "v1" else "legacy"
+            asked = self.namespace(namespace).revision if namespace is not None and self.revisions else ""
+            why_none = (f"namespace {namespace} asks for revision {asked}, which no istiod serves" if asked
+                        else "istiod in istio-system could not be read")
             return Mesh(True, self.networking_version, mode, "",
-                        f"guessed from networking.istio.io/{self.networking_version} "
-                        "(istiod in istio-system could not be read)", facts=self)
+                        f"guessed from networking.istio.io/{self.networking_version} ({why_none})", facts=self)
         return Mesh(True, self.networking_version, rev.mode, rev.version, rev.reason + why, facts=self)
