@@ -117,6 +117,7 @@ class ProxyConfig:
         self.cluster = cluster
         self.lock = threading.Lock()
         self._rules: tuple | None = None
+        self._registries: dict[tuple, list[Entry]] = {}
 
     @property
     def store(self):
@@ -161,7 +162,21 @@ class ProxyConfig:
         return index
 
     def registry(self, proxy: Proxy) -> list[Entry]:
-        """Every (host, port) the proxy has a cluster for."""
+        """Every (host, port) the proxy has a cluster for; computed again only when the cluster's
+        objects changed (as istiod pushes on a change), not for every connection."""
+        scope = (proxy.scope or {}).get("metadata") or {}
+        key = (self.store.rv, proxy.namespace, proxy.alias, scope.get("uid"), scope.get("resourceVersion"))
+        with self.lock:
+            cached = self._registries.get(key)
+        if cached is None:
+            cached = self._registry(proxy)
+            with self.lock:
+                if len(self._registries) > 64:
+                    self._registries.clear()
+                self._registries[key] = cached
+        return list(cached)
+
+    def _registry(self, proxy: Proxy) -> list[Entry]:
         entries: list[Entry] = []
         exports: dict[tuple[str, str], list[str]] = {}
         for svc in self.store.scan("/services"):
