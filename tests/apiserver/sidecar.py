@@ -91,8 +91,8 @@ class Sidecar:
     def outbound(self, net: "PodNet", conn: socket.socket, ip: str, port: int) -> None:
         proxy = self.config.proxy(net)
         registry = self.config.registry(proxy)
-        declared = self.config.by_address(ip, port, "", registry)
-        if declared is not None and not inspected(port, registry):
+        declared = None if inspected(port, registry) else self.config.by_address(ip, port, "", registry)
+        if declared is not None:
             # A port whose services all declare a protocol that is neither HTTP nor TLS gets no listener
             # inspector, so Envoy's TCP proxy takes the connection at once, without waiting for the
             # client's first bytes (pilot/pkg/networking/core listener_inbound.go populateListenerFilters:
