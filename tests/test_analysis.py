@@ -28,6 +28,8 @@ LEGACY = Mesh(True, "v1", "legacy", "1.20.8", "test")
 ALIAS = Mesh(True, "v1", "alias", "1.24.3", "test")
 NO_ISTIO = Mesh(False, "v1", "none", "", "test", False)
 MANAGED = {"app.kubernetes.io/managed-by": "kubectl-egress"}
+ORIGINATION = {**MANAGED, "kubectl-egress/recipe": "externalname"}  # what each recipe labels its rules
+BY_ENTRY = {**MANAGED, "kubectl-egress/recipe": "serviceentry"}
 HTTPS = ({"name": "https", "port": 443},)
 CA = "/etc/ssl/certs/ca-certificates.crt"
 MTLS_WORDS = ("mode ISTIO_MUTUAL: callers with a sidecar send Istio mutual TLS to an external host that cannot "
@@ -209,6 +211,9 @@ MESH_WIDE = dr("default", "istio-system", "*.local", tls={"mode": "ISTIO_MUTUAL"
       "kubectl egress externalname ext httpbin.org --port 443 --protocol https --tls-mode DISABLE --force")),
     # from 1.21 the alias's target is the host
     (ALIAS, [svc("ext", ext="httpbin.org")], [MESH_WIDE], [], None),
+    (ALIAS, [svc("ext", ext="httpbin.org.")], [dr("h", "default", "httpbin.org", tls={"mode": "ISTIO_MUTUAL"})], [],
+     ("httpbin.org", "default/h (host httpbin.org)",
+      "kubectl egress externalname ext httpbin.org --port 443 --protocol https --tls-mode DISABLE --force")),
     (ALIAS, [svc("ext", ext="httpbin.org")], [dr("all", "istio-system", "*", tls={"mode": "ISTIO_MUTUAL"})], [],
      ("httpbin.org", "istio-system/all (host *)",
       "kubectl egress externalname ext httpbin.org --port 443 --protocol https --tls-mode DISABLE --force")),
@@ -230,7 +235,7 @@ MESH_WIDE = dr("default", "istio-system", "*.local", tls={"mode": "ISTIO_MUTUAL"
     (LEGACY, [svc("ext", ext="httpbin.org")], [dr("p", "default", "ext", tls={"mode": "ISTIO_MUTUAL"},
                                                   levels=((443, None),))], [], None),
     (LEGACY, [svc("ext", ext="httpbin.org", ports=[])], [dr("p", "default", "ext", tls={"mode": "ISTIO_MUTUAL"},
-                                                            levels=((443, {"mode": "DISABLE"}),))], [],
+                                                            levels=((1, {"mode": "DISABLE"}),))], [],
      ("ext.default.svc.cluster.local", "default/p (host ext)",
       "kubectl egress externalname ext httpbin.org --port 443 --protocol https --tls-mode DISABLE --force")),
     (LEGACY, [svc("ext", ext="httpbin.org")], [], [], None),
@@ -277,6 +282,11 @@ EXT_FIX = "kubectl egress externalname ext httpbin.org --port 443 --protocol htt
     (Mesh(True, "v1", "alias", "", "guessed"), [dr("ext-dr", "default", "ext")],
      [("DestinationRule default/ext-dr", "1.21+")]),
     (ALIAS, [dr("wild", "default", "*.default.svc.cluster.local")], []),  # not the alias's own name
+    (ALIAS, [dr("other", "default", "wiki"), dr("wild", "default", "*.default.svc.cluster.local")], []),
+    # the revision of the Service's namespace decides, not the default one
+    (with_facts(ALIAS, facts(rev("default", "1.24.3", True), rev("old", "1.20.8", False),
+                             namespaces=[namespace("default", **{"istio.io/rev": "old"})])),
+     [dr("ext-dr", "default", "ext")], []),
     (ALIAS, [dr("other", "default", "wiki")], []),
     (LEGACY, [dr("ext-dr", "default", "ext")], []),  # a mesh service of its own up to 1.20
     (with_facts(LEGACY, facts(rev("1-22", "1.22.3", True))), [dr("ext-dr", "default", "ext")],
@@ -332,6 +342,19 @@ KUBECTL_CREATE = ("Port name {} is what `kubectl create service` gives; Istio ca
       ("warning", "EG0006", KUBECTL_CREATE.format("443-443"),
        "kubectl egress externalname ext example.com --port 443 --protocol https --force")]),
     (svc("ext", ext="example.com", ports=[{"name": "8443-8443", "port": 8443, "appProtocol": "https"}]), []),
+    (svc("ext", ext="example.com", ports=[{"name": "8443-8443", "port": 8443}]),
+     [("warning", "IST0150", f"{IST0150} (port 8443 is named 8443-8443)",
+       "kubectl egress externalname ext example.com --port 8443 --protocol https --force"),
+      ("warning", "EG0006", KUBECTL_CREATE.format("8443-8443"),
+       "kubectl egress externalname ext example.com --port 8443 --protocol https --force")]),
+    # the protocol suggested is the one of the port so named, whatever the first port is
+    (svc("ext", ext="example.com", ports=[{"name": "https", "port": 443}, {"name": "80-80", "port": 80}]),
+     [("warning", "IST0150", f"{IST0150} (port 80 is named 80-80)", EXT_FIX.replace("httpbin.org", "example.com")),
+      ("warning", "EG0006", KUBECTL_CREATE.format("80-80"),
+       "kubectl egress externalname ext example.com --port 443 --force")]),
+    (svc("plain", ports=[{"port": 8080}]),
+     [("info", "IST0118", "Port name  (port: 8080, targetPort: 0) doesn't follow the naming convention of Istio "
+                          "port.", "kubectl egress endpoints plain IP --port 8080 --protocol http --force")]),
     (svc("plain", ports=[{"name": "8080-80", "port": 8080}]),
      [("info", "IST0118", "Port name 8080-80 (port: 8080, targetPort: 0) doesn't follow the naming convention of "
                           "Istio port.", "kubectl egress endpoints plain IP --port 8080 --protocol http --force"),
@@ -567,8 +590,9 @@ def no_revision(label, asked, known):
     (facts(rev("default"), rev("canary"), namespaces=[namespace("typo", **{"istio.io/rev": "canry"})]),
      (no_revision("istio.io/rev=canry", "canry", "canary, default"),
       "kubectl label namespace typo istio.io/rev=canary --overwrite")),
-    (facts(rev("default"), namespaces=[namespace("typo", **{"istio.io/rev": "zzz"})], tags={"stable": "default"}),
-     (no_revision("istio.io/rev=zzz", "zzz", "default, stable"),
+    (facts(rev("default"), rev("alpha"), namespaces=[namespace("typo", **{"istio.io/rev": "zzz"})],
+           tags={"stable": "default"}),
+     (no_revision("istio.io/rev=zzz", "zzz", "alpha, default, stable"),
       "kubectl label namespace typo istio.io/rev=default --overwrite")),  # no close name: the default
     (facts(rev("1-24"), rev("1-20"), namespaces=[namespace("typo", **{"istio-injection": "enabled"})]),
      (no_revision("istio-injection=enabled", "default", "1-20, 1-24"),
@@ -656,6 +680,8 @@ SELECTOR = {"workloadSelector": {"matchLabels": {"app": "db"}}}
         levels=((443, {"mode": "SIMPLE", **CERTS, "caCertificates": "/etc/certs/root.pem", **SNI}),)), []),
     # modes that verify nothing themselves, or need no caCertificates
     (dr("r", "default", DB, tls={"mode": "DISABLE"}, levels=((443, {"mode": "ISTIO_MUTUAL"}),)), []),
+    (dr("r", "default", DB, tls={"mode": "DISABLE"}, levels=((443, {"mode": "SIMPLE"}),)),
+     [("IST0129", no_ca("r", "default", "SIMPLE", DB, 443), patch_dr("r", PORT0_CA))]),
     (dr("r", "default", DB, levels=((80, None), (443, {"mode": "SIMPLE"}))),
      [("IST0129", no_ca("r", "default", "SIMPLE", DB, 443),
        patch_dr("r", ADD_CA.format("portLevelSettings/1/tls")))]),
@@ -685,19 +711,21 @@ REMOVE_SKIP = '[{{"op":"remove","path":"/spec/trafficPolicy/{}/insecureSkipVerif
      [(SKIPPED.format("port 443 of httpbin.org", "/c.pem"),
        patch_dr("r", REMOVE_SKIP.format("portLevelSettings/0/tls"), "web"))]),
     (dr("r", "default", "httpbin.org", tls={"mode": "SIMPLE", "caCertificates": CA, "insecureSkipVerify": False}), []),
+    (dr("ext", "web", "httpbin.org", labels=ORIGINATION, levels=((443, {"mode": "SIMPLE", "caCertificates": CA,
+                                                                      "insecureSkipVerify": True}),)),
+     [(SKIPPED.format("port 443 of httpbin.org", CA),
+       "kubectl egress externalname ext httpbin.org --port 443 --tls-origination -n web")]),
     (dr("r", "default", "httpbin.org", tls={"mode": "DISABLE", "caCertificates": CA, "insecureSkipVerify": True}), []),
     (dr("r", "default", "httpbin.org", tls={"mode": "SIMPLE", "credentialName": "c", "insecureSkipVerify": True},
         **SELECTOR), [(SKIPPED.format("httpbin.org", None), patch_dr("r", REMOVE_SKIP.format("tls")))]),
 ])
 def test_certificate_verification_skipped(rule, want):
-    assert verification(Snapshot(LEGACY, rules=[rule]), rule) == [
+    assert verification(Snapshot(LEGACY, services=[svc("ext", "web", ext="httpbin.org")], rules=[rule]), rule) == [
         Finding("warning", "EG0008", f"DestinationRule {rule['metadata']['namespace']}/{rule['metadata']['name']}",
                 message, fix) for message, fix in want]
 
 
 # a rule kubectl egress made for TLS origination is fixed by its own command, verification on
-ORIGINATION = {**MANAGED, "kubectl-egress/recipe": "externalname"}
-BY_ENTRY = {**MANAGED, "kubectl-egress/recipe": "serviceentry"}
 
 
 @pytest.mark.parametrize("rule, services, entries, want", [
@@ -764,6 +792,20 @@ def double(port, host, name, proto, pointer, ns="default", rule="r"):
      [double(443, "httpbin.org", "tls-x", "tls", "portLevelSettings/0/tls", "web")]),
     (ALIAS, dr("r", "web", "httpbin.org", levels=((443, {"mode": "SIMPLE"}),)),
      [svc("ext", "web", ext="httpbin.org", ports=[{"name": "http", "port": 443}]), svc("wiki", "web")], [], []),
+    # each tls of the rule is looked at
+    (LEGACY, dr("r", "default", "httpbin.org", tls={"mode": "DISABLE"}, levels=((80, {"mode": "SIMPLE"}),
+                                                                             (443, {"mode": "SIMPLE"}))), [],
+     [se("e", "x", ["httpbin.org"], ports=[{"number": 80, "name": "http", "protocol": "HTTP"},
+                                           {"number": 443, "name": "https", "protocol": "HTTPS"}])],
+     [double(443, "httpbin.org", "https", "https", "portLevelSettings/1/tls")]),
+    # every ServiceEntry and every alias of the host counts
+    (LEGACY, dr("r", "default", "httpbin.org", levels=((443, {"mode": "SIMPLE"}),)), [],
+     [se("tls", "x", ["httpbin.org"]), se("plain", "y", ["httpbin.org"], ports=[{"number": 80, "protocol": "HTTP"}])],
+     [double(443, "httpbin.org", "https", "https", "portLevelSettings/0/tls")]),
+    (ALIAS, dr("r", "web", "httpbin.org", levels=((443, {"mode": "SIMPLE"}),)),
+     [svc("a", "web", ext="httpbin.org", ports=[{"port": 443, "appProtocol": "tls"}]),
+      svc("b", "dev", ext="httpbin.org", ports=[{"name": "http", "port": 80}])], [se("p", "x", ["httpbin.org"], ports=[])],
+     [double(443, "httpbin.org", 443, "tls", "portLevelSettings/0/tls", "web")]),
 ])
 def test_double_tls(mesh, rule, services, entries, want):
     assert double_tls(Snapshot(mesh, services=services, entries=entries, rules=[rule]), rule) == want
@@ -779,6 +821,8 @@ def test_double_tls(mesh, rule, services, entries, want):
     (None, ("ext",), dr("r", "web", "HTTPBIN.org"), True),  # the alias's external host
     (None, ("ext",), dr("r", "web", "ext.web.svc.cluster.local"), True),
     (None, ("wiki",), dr("r", "web", "ext.web.svc.cluster.local"), False),
+    (None, ("ext",), dr("r", "web", "ext"), True),  # a short host is in the rule's namespace
+    (None, ("ext",), dr("r", "dev", "ext"), False),
 ])
 def test_the_rules_in_scope(snapshot_ns, names, rule, want):
     snapshot = Snapshot(ALIAS, services=[svc("ext", "web", ext="httpbin.org."), svc("wiki", "web")],
@@ -827,3 +871,27 @@ def test_at_or_above(level, want):
 def test_a_finding_as_istioctl_prints_it():
     assert Finding("warning", "EG0004", "DestinationRule a/b", "text", "fix").as_dict() == {
         "severity": "Warning", "code": "EG0004", "object": "DestinationRule a/b", "message": "text", "fix": "fix"}
+
+
+# istio pkg/kube/inject IgnoredNamespaces, left out by istioctl analyze (pkg/config/analysis/local/istiod_analyze.go)
+@pytest.mark.parametrize("system", ["kube-system", "kube-public", "kube-node-lease", "local-path-storage"])
+def test_system_namespaces_are_not_checked(system):
+    ip = svc("ext", system, ext="203.0.113.10", ports=[{"name": "web", "port": 80}])
+    rule = dr("r", system, "x.org", tls={"mode": "SIMPLE"})
+    mesh = with_facts(LEGACY, facts(rev("default"), namespaces=[namespace(system, **{"istio.io/rev": "gone"})]))
+    assert analyze(Snapshot(mesh, services=[ip], rules=[rule], namespaces=[system])) == []
+    ip["metadata"]["namespace"] = rule["metadata"]["namespace"] = "web"
+    assert codes(analyze(Snapshot(LEGACY, services=[ip], rules=[rule], namespaces=["web"]))) == [
+        ("IST0150", "Service web/ext"), ("EG0003", "Service web/ext"), ("IST0128", "DestinationRule web/r")]
+
+
+# the names of the IST rows: istio pkg/config/analysis/msg/messages.gen.go (from messages.yaml)
+@pytest.mark.parametrize("code, name", [
+    ("IST0118", "PortNameIsNotUnderNamingConvention"),
+    ("IST0128", "NoServerCertificateVerificationDestinationLevel"),
+    ("IST0129", "NoServerCertificateVerificationPortLevel"),
+    ("IST0150", "ExternalNameServiceTypeInvalidPortName"),
+])
+def test_istio_message_names(code, name):
+    from kubectl_egress.analysis.messages import MESSAGES
+    assert MESSAGES[code].name == name
