@@ -569,6 +569,13 @@ def patch_sidecar(name, value):
     (facts(CLOSED, namespaces=[WEB], sidecars=[sidecar("open", "web", selector={"app": "x"}, mode="ALLOW_ANY"),
                                                sidecar("other", "dev", selector={"app": "x"})]),
      EXT_WEB, [], None, [blocked(WEB_CALLERS, MESH_CONFIG, "httpbin.org", NO_ENTRY_ALIAS, EXT_WEB_FIX)]),
+    (facts(CLOSED, namespaces=[WEB], sidecars=[sidecar("legacy", "web", selector={"app": "old"})]), EXT_WEB, [], None,
+     [blocked(WEB_CALLERS, MESH_CONFIG, "httpbin.org", NO_ENTRY_ALIAS, EXT_WEB_FIX),
+      blocked("callers in namespace web labelled app=old", "Sidecar web/legacy", "httpbin.org", NO_ENTRY_ALIAS,
+              EXT_WEB_FIX)]),
+    # the revision of the Service's namespace decides whether an ExternalName is an alias
+    (facts(CLOSED, rev("old", "1.20.8", False, "REGISTRY_ONLY"), namespaces=[namespace("web", **{"istio.io/rev": "old"})]),
+     svc("ext", "web", ext="httpbin.org", ports=[{"name": "http", "port": 80}]), [], None, []),
     (facts(namespaces=[WEB]), EXT_WEB, [], None, []),  # no istiod known: no policy to go by
 ])
 def test_blocked_by_registry_only(mesh_facts, service, entries, registry, want):
@@ -895,3 +902,30 @@ def test_system_namespaces_are_not_checked(system):
 def test_istio_message_names(code, name):
     from kubectl_egress.analysis.messages import MESSAGES
     assert MESSAGES[code].name == name
+
+
+def test_rules_in_order_of_namespace_then_name():
+    rules = [dr(n, ns, "x.org", tls={"mode": "SIMPLE"}) for ns, n in (("web", "b"), ("web", "a"), ("dev", "z"))]
+    assert [f.object for f in analyze(Snapshot(LEGACY, rules=rules))] == [
+        "DestinationRule dev/z", "DestinationRule web/a", "DestinationRule web/b"]
+
+
+def test_without_istio_only_endpoints_and_names_are_checked():
+    """--istio-mode none (or no Istio served): a REGISTRY_ONLY control plane's facts, mutual TLS and a
+    rule on an alias say nothing; endpoints mirrored twice and an IP as externalName still do."""
+    none = Mesh(False, "v1", "none", "", "--istio-mode none", facts=facts(CLOSED, namespaces=[WEB]))
+    services = [svc("wiki", "web", ports=[{"name": "web", "port": 443}]), svc("ext", "web", ext="203.0.113.10"),
+                svc("alias", "web", ext="httpbin.org")]
+    snapshot = Snapshot(none, services=services, endpoints=[endpoints("wiki", "web")],
+                        slices=[endpoint_slice("wiki-mine", "wiki", "web")], rules=[MESH_WIDE, dr("a", "web", "alias")],
+                        namespaces=["web"])
+    assert codes(analyze(snapshot)) == [("EG0003", "Service web/ext"), ("EG0001", "Service web/wiki"),
+                                        ("EG0002", "Service web/wiki")]
+
+
+# istio pkg/config/kube/conversion.go ConvertProtocol: the name is cut at its first `-` (strings.IndexByte)
+@pytest.mark.parametrize("name, want", [("http-api-v2", "http"), ("tls-a-b", "tls"), ("grpc-web-x-y", "grpc-web"),
+                                        ("x-http-y", "")])
+def test_the_protocol_is_the_name_before_its_first_dash(name, want):
+    from kubectl_egress.analysis import protocol_of
+    assert protocol_of({"name": name, "port": 8080}) == want
