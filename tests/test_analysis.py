@@ -2,8 +2,8 @@
 
 Each table row states a rule as Istio or a user would state it. Upstream vectors are cited by path in
 istio/istio: the DestinationRule choice (pilot/pkg/model/push_context.go destinationRule,
-MostSpecificHostMatch), the port-level merge (pilot/pkg/networking/core/cluster_builder.go
-MergeTrafficPolicy), the CaCertificateAnalyzer (pkg/config/analysis/analyzers/destinationrule/
+MostSpecificHostMatch), the port-level settings (pilot/pkg/networking/util/util.go
+GetPortLevelTrafficPolicy), the CaCertificateAnalyzer (pkg/config/analysis/analyzers/destinationrule/
 ca-certificates.go, its testdata/destinationrule-*.yaml and the expectations of analyzers_test.go),
 and the message texts (pkg/config/analysis/msg/messages.yaml). No cluster: the command-level tests
 (test_check.py, test_istio_analyze.py) show the same analyzers behind `kubectl egress check`.
@@ -648,8 +648,9 @@ PORT0_CA = ADD_CA.format("portLevelSettings/0/tls")
 SELECTOR = {"workloadSelector": {"matchLabels": {"app": "db"}}}
 
 
-# testdata/destinationrule-*.yaml, with what analyzers_test.go expects of each (objects without a
-# namespace are read into `default`); the rows after the last file are the other modes and namespaces
+# testdata/destinationrule-*.yaml, with the code analyzers_test.go expects of each, placed in namespace
+# `default` as istio.io's IST0128 and IST0129 pages show them; the rows after the last file are other modes
+# and namespaces
 @pytest.mark.parametrize("rule, want", [
     # destinationrule-simple-destination.yaml
     (dr("db-tls", "default", DB, tls={"mode": "SIMPLE", **CERTS}),
