@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .analysis.protocol import protocol_of
-from .analysis.rules import RuleIndex, tls_of
+from .analysis.rules import RuleIndex, service_namespace, tls_of
 from .analysis.snapshot import ROOT_NAMESPACE, Snapshot
+from .errors import ServerError
 from .model import (MANAGED_BY, CLUSTER_DOMAIN, DEPLOYMENTS, ENDPOINTS, ENDPOINTS_CONTROLLER, ENDPOINTS_MANAGED_BY,
                     ENDPOINT_SLICES, HOST_ANNOTATION, MANAGED_SELECTOR, MANAGER, NAMESPACES, RECIPE_LABEL,
                     SERVICE_ACCOUNTS, SERVICE_ENTRY_RECIPE, SERVICES, SLICE_CONTROLLER, SLICE_MANAGED_BY,
@@ -205,7 +206,32 @@ def snapshot(kube: Kube, namespace: str | None, mesh: Mesh, selector: str = "") 
                                                                namespace)))
     for (field_name, _), found in zip(jobs, kube.parallel(lambda job: job[1](), jobs)):  # type: ignore[operator]
         setattr(snap, field_name, (getattr(snap, field_name) or []) + found)
+    if namespace is not None and external and mesh.served and mesh.alias:
+        _rules_elsewhere(kube, snap, namespace)
     return snap
+
+
+def _rules_elsewhere(kube: Kube, snap: Snapshot, namespace: str) -> None:
+    """In alias mode an ExternalName's host is a ServiceEntry's, perhaps of another namespace, whose
+    rules exported to this one then apply (istio pilot/pkg/model/push_context.go destinationRule: the
+    service's namespace comes between the caller's and the root's): for hosts no entry of the
+    namespace declares, read every namespace's entries (when this user may) and those namespaces' rules."""
+    declared = {h.lower() for se in snap.entries for h in (se.get("spec") or {}).get("hosts") or []}
+    hosts = {(s.get("spec") or {}).get("externalName", "").rstrip(".").lower() for s in snap.services
+             if (s.get("spec") or {}).get("type") == "ExternalName"} - declared
+    if not hosts:
+        return
+    try:
+        entries = kube.list_if_served(service_entries(snap.mesh.networking_version), None)
+    except ServerError as err:
+        if err.code != 403:
+            raise
+        return
+    owners = {service_namespace(entries, host, namespace) for host in hosts} - {"", namespace, ROOT_NAMESPACE}
+    snap.elsewhere = [se for se in entries if se["metadata"].get("namespace") in owners]
+    rules = destination_rules(snap.mesh.networking_version)
+    for found in kube.parallel(lambda ns: kube.list_if_served(rules, ns), sorted(owners)):
+        snap.rules += found
 
 
 def egress_services(snap: Snapshot, names: tuple[str, ...] = ()) -> list[Found]:
@@ -237,9 +263,10 @@ def egress_services(snap: Snapshot, names: tuple[str, ...] = ()) -> list[Found]:
         if route is not None:  # its HTTP goes where the route leads, whose rules apply
             found.route = (routes_res, route[0])
             host = route[1]
-        own = index.in_namespace(host, found.namespace, exact_only=True)
+        own = index.in_namespace(host, found.namespace)
         found.rule = (rules_res, own) if own is not None else None
-        found.applied = index.effective(host, found.namespace)
+        found.applied = index.effective(host, found.namespace,
+                                        service_namespace(snap.entries + snap.elsewhere, host, found.namespace))
         entry = entries.find(found, mesh) if route is None else \
             entries._pick(entries.by_host.get((found.namespace, host), []), found.name)
         found.entry = (entries_res, entry) if entry is not None else None
@@ -251,7 +278,7 @@ def egress_services(snap: Snapshot, names: tuple[str, ...] = ()) -> list[Found]:
                 continue
             found = Found(key[0], key[1], entry=(entries_res, se))
             hosts = [h.lower() for h in (se.get("spec") or {}).get("hosts") or []]
-            own = index.in_namespace(hosts[0], key[0], exact_only=True) if hosts else None
+            own = index.in_namespace(hosts[0], key[0]) if hosts else None
             found.rule = (rules_res, own) if own is not None else None
             found.applied = own
             by_key[key] = found

@@ -46,6 +46,8 @@ class Snapshot:
     namespace: str | None = None  # the namespace checked; None: all
     namespaces: list[str] = field(default_factory=list)  # in scope, for the namespace analyzers
     registry: list[dict] | None = None  # every namespace's ServiceEntries, read under REGISTRY_ONLY
+    # in alias mode, other namespaces' ServiceEntries that declare the external hosts (their rules are in rules)
+    elsewhere: list[dict] = field(default_factory=list)
     _index: object = field(default=None, repr=False, compare=False)
 
     def rule_index(self):
