@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .analysis.protocol import protocol_of
-from .analysis.rules import RuleIndex, service_namespace, tls_of
+from .analysis.rules import EntryHosts, RuleIndex, tls_of
 from .analysis.snapshot import ROOT_NAMESPACE, Snapshot
 from .errors import ServerError
 from .model import (MANAGED_BY, CLUSTER_DOMAIN, DEPLOYMENTS, ENDPOINTS, ENDPOINTS_CONTROLLER, ENDPOINTS_MANAGED_BY,
@@ -227,7 +227,8 @@ def _rules_elsewhere(kube: Kube, snap: Snapshot, namespace: str) -> None:
         if err.code != 403:
             raise
         return
-    owners = {service_namespace(entries, host, namespace) for host in hosts} - {"", namespace, ROOT_NAMESPACE}
+    declaring = EntryHosts(entries)
+    owners = {declaring.service_namespace(host, namespace) for host in hosts} - {"", namespace, ROOT_NAMESPACE}
     snap.elsewhere = [se for se in entries if se["metadata"].get("namespace") in owners]
     rules = destination_rules(snap.mesh.networking_version)
     for found in kube.parallel(lambda ns: kube.list_if_served(rules, ns), sorted(owners)):
@@ -255,6 +256,7 @@ def egress_services(snap: Snapshot, names: tuple[str, ...] = ()) -> list[Found]:
             found.endpoints.insert(0, (ENDPOINTS, ep))
     index = snap.rule_index() if mesh.istio else RuleIndex([])
     entries = _EntryIndex(snap.entries)
+    owners = snap.entry_hosts()
     routes_res = virtual_services(mesh.networking_version)
     for found in by_key.values():
         svc = found.service or {}
@@ -265,8 +267,7 @@ def egress_services(snap: Snapshot, names: tuple[str, ...] = ()) -> list[Found]:
             host = route[1]
         own = index.in_namespace(host, found.namespace)
         found.rule = (rules_res, own) if own is not None else None
-        found.applied = index.effective(host, found.namespace,
-                                        service_namespace(snap.entries + snap.elsewhere, host, found.namespace))
+        found.applied = index.effective(host, found.namespace, owners.service_namespace(host, found.namespace))
         entry = entries.find(found, mesh) if route is None else \
             entries._pick(entries.by_host.get((found.namespace, host), []), found.name)
         found.entry = (entries_res, entry) if entry is not None else None

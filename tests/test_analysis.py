@@ -16,7 +16,7 @@ from kubectl_egress.analysis import Finding, Snapshot, analyze, at_or_above, eff
 from kubectl_egress.analysis.endpoints import endpoint_ports, external_name_ip, mirrored_twice
 from kubectl_egress.analysis.ports import port_names
 from kubectl_egress.analysis.registry import namespace_revision, registry_only
-from kubectl_egress.analysis.rules import (RuleIndex, alias_rules, mesh_mtls, routed_host, service_namespace,
+from kubectl_egress.analysis.rules import (EntryHosts, RuleIndex, alias_rules, mesh_mtls, routed_host,
                                            visible_routes)
 from kubectl_egress.analysis.snapshot import fix_command, ips_of
 from kubectl_egress.analysis.tls import double_tls, in_scope, verification
@@ -317,7 +317,7 @@ def test_the_rule_lookup_path(rules, host, caller, service_ns, default, want):
     ([], "a.b.c.svc.cluster.local", "web", ""),
 ])
 def test_the_service_namespace_of_a_host(entries, host, caller, want):
-    assert service_namespace(entries, host, caller) == want
+    assert EntryHosts(entries).service_namespace(host, caller) == want
 
 
 def routing(name, ns, host, export=None, gateways=None):
