@@ -357,6 +357,11 @@ UPSTREAM_DEFAULT_ROUTES = [routing("mesh-rule1", "test1", "mesh-rule1.com"),
     ([routing("r", "a", "r.com", ["~", "*"])], ("*",), "web", ["r.com"]),
     ([aged(routing("new", "a", "new.com"), "2026-02-01T00:00:00Z"),
       aged(routing("old", "b", "old.com"), "2026-01-01T00:00:00Z")], ("*",), "web", ["old.com", "new.com"]),
+    # the groups before age: private, then exported by name, then public
+    ([aged(routing("exp", "a", "exp.com", ["web"]), "2026-01-01T00:00:00Z"),
+      aged(routing("own", "web", "own.com", ["."]), "2026-02-01T00:00:00Z")], ("*",), "web", ["own.com", "exp.com"]),
+    ([aged(routing("pub", "a", "pub.com"), "2026-01-01T00:00:00Z"),
+      aged(routing("exp", "b", "exp.com", ["web"]), "2026-02-01T00:00:00Z")], ("*",), "web", ["exp.com", "pub.com"]),
 ])
 def test_the_virtual_services_a_sidecar_sees(routes, default, caller, want):
     assert [h for vs in visible_routes(routes, caller, default) for h in vs["spec"]["hosts"]] == want
@@ -1132,3 +1137,28 @@ def test_mutual_tls_from_the_rule_of_the_entrys_namespace(export, want):
     assert codes(mesh_mtls(snapshot, service)) == ([("EG0005", "Service web/ext")] if want else [])
     elsewhere = Snapshot(ALIAS, services=[service], rules=[rule], elsewhere=[se("h", "egress", ["httpbin.org"])])
     assert codes(mesh_mtls(elsewhere, service)) == codes(mesh_mtls(snapshot, service))
+
+
+def test_mutual_tls_follows_the_callers_own_route_and_entry():
+    # a route kept to the Service's namespace (exportTo ".") is the caller's; an entry of the caller's own
+    # namespace is the host's service, so the rule of another namespace's entry does not apply
+    route = {**vs("r", "web", ["ext"], "httpbin.org")}
+    route["spec"] = {**route["spec"], "exportTo": ["."]}
+    service = svc("ext", "web", ext="httpbin.org")
+    routed = Snapshot(LEGACY, services=[service], routes=[route],
+                      rules=[dr("h", "web", "httpbin.org", tls={"mode": "ISTIO_MUTUAL"})])
+    assert codes(mesh_mtls(routed, service)) == [("EG0005", "Service web/ext")]
+    rule = dr("h", "other", "httpbin.org", tls={"mode": "ISTIO_MUTUAL"})
+    entries = [se("h", "other", ["httpbin.org"]), se("h", "web", ["httpbin.org"])]
+    assert codes(mesh_mtls(Snapshot(ALIAS, services=[service], rules=[rule], entries=entries), service)) == []
+    assert codes(mesh_mtls(Snapshot(ALIAS, services=[service], rules=[rule], entries=entries[:1]), service)) == \
+        [("EG0005", "Service web/ext")]
+
+
+# a wildcard host finds only the rule written for that wildcard (MostSpecificHostMatch with a wildcard needle)
+@pytest.mark.parametrize("host, want", [("*.example.com", "wild"), ("api.example.com", "api"),
+                                        ("www.example.com", None), ("*.org", "org"), ("*.com", None)])
+def test_the_rule_written_for_a_host(host, want):
+    index = RuleIndex([dr("wild", "web", "*.example.com"), dr("api", "web", "api.example.com"), dr("org", "web", "*.org")])
+    found = index.in_namespace(host, "web")
+    assert (found["metadata"]["name"] if found else None) == want

@@ -51,7 +51,7 @@ class RuleIndex:
     def __init__(self, rules: list[dict], default_export: tuple[str, ...] = (PUBLIC,),
                  root: str = ROOT_NAMESPACE) -> None:
         self.root = root
-        self.exact: dict[str, dict[str, dict]] = {}  # every exact-host rule, by namespace then host
+        self.exact: dict[str, dict[str, dict]] = {}  # every rule, by namespace then host as written
         self.local: dict[str, _Hosts] = {}
         self.exported: dict[str, _Hosts] = {}
         self.root_local = _Hosts()
@@ -63,8 +63,7 @@ class RuleIndex:
                 host = f"{host}.{ns}.{DOMAIN}"  # a short name is in the rule's own namespace
             # a rule with a workloadSelector is not exported to other namespaces
             export = frozenset([PRIVATE] if spec.get("workloadSelector") is not None else spec.get("exportTo") or ())
-            if not host.startswith("*"):
-                self.exact.setdefault(ns, {}).setdefault(host, rule)
+            self.exact.setdefault(ns, {}).setdefault(host, rule)  # a wildcard too: a wildcard entry's own rule
             if not export or export & {PUBLIC, PRIVATE, ns}:
                 self.local.setdefault(ns, _Hosts()).add(host, rule, export)
             private = PRIVATE in default_export if not export else len(export) == 1 and bool(export & {PRIVATE, ns})
@@ -76,7 +75,8 @@ class RuleIndex:
             hosts.done()
 
     def in_namespace(self, host: str, namespace: str) -> dict | None:
-        """The oldest rule of one namespace for exactly host, whatever its exportTo."""
+        """The oldest rule of one namespace for exactly host (a wildcard matches only itself, as
+        MostSpecificHostMatch takes a wildcard needle), whatever its exportTo."""
         return self.exact.get(namespace, {}).get(host)
 
     def effective(self, host: str, namespace: str, service_namespace: str = "") -> dict | None:
