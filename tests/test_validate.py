@@ -182,6 +182,7 @@ def test_host_override_ok(text, expected):
     ("Bad_Name=a.example", 'NAME "Bad_Name" is not a valid Service name'),
     ("x=https://a.example/", '--host "https://a.example/" is a URL'),
     ("x=a.example ", '--host "a.example " has spaces around it'),
+    ("web=a=b.example", '--host "a=b.example" is not a valid DNS name'),  # NAME ends at the first "="
 ])
 def test_host_override_bad(text, fragment):
     with pytest.raises(UsageError) as err:
@@ -300,3 +301,42 @@ def test_istio_mode_ok(value):
                                            (" 2m ", 120), ("1h1m1s1ms", 3661.001)])
 def test_duration_units(text, seconds):
     assert validate.duration(text) == pytest.approx(seconds, rel=1e-9, abs=0)
+
+
+# apimachinery pkg/util/validation/validation_test.go TestIsDNS1123Label: goodValues, badValues
+DNS1123_LABEL_GOOD = ["a", "ab", "abc", "a1", "a-1", "a--1--2--b", "0", "01", "012", "1a", "1-a", "1--a--b--2",
+                      "a" * 63]
+DNS1123_LABEL_BAD = ["", "A", "ABC", "aBc", "A1", "A-1", "1-A", "-", "a-", "-a", "1-", "-1", "_", "a_", "_a", "a_b",
+                     "1_", "_1", "1_2", ".", "a.", ".a", "a.b", "1.", ".1", "1.2", " ", "a ", " a", "a b", "1 ", " 1",
+                     "1 2", "a" * 64]
+
+
+@pytest.mark.parametrize("name", DNS1123_LABEL_GOOD)
+def test_container_name_ok(name):
+    assert validate.container_name(name) == name
+
+
+@pytest.mark.parametrize("name", DNS1123_LABEL_BAD)
+def test_container_name_bad(name):
+    with pytest.raises(UsageError) as err:
+        validate.container_name(name)
+    assert err.value.message == (f'-c "{name}" is not a valid container name: use lower case letters, digits and '
+                                 "'-', at most 63 characters")
+    assert err.value.exit_code == 2
+
+
+def test_container_name_never_the_proxy():
+    with pytest.raises(UsageError) as err:
+        validate.container_name("istio-proxy")
+    assert err.value.message == ("-c istio-proxy: the proxy's own traffic (UID 1337) bypasses the sidecar, so the "
+                                 "probe would check the wrong path; leave -c out, or name the application's container")
+    assert err.value.exit_code == 2
+
+
+def test_image_whole_message():
+    assert validate.image("curlimages/curl:8.11.1") == "curlimages/curl:8.11.1"
+    with pytest.raises(UsageError) as err:
+        validate.image("curl:8:11")
+    assert err.value.message == ('invalid image name "curl:8:11": invalid reference format (e.g. '
+                                 "registry.example.com/curlimages/curl:8.11.1)")
+    assert err.value.exit_code == 2
