@@ -114,7 +114,8 @@ def test_role_bindings_of_a_namespace():
          "subjects": [{"kind": "User", "name": "jane"}]},
         {"metadata": {"name": "dev", "namespace": "team"}, "roleRef": {"kind": "Role", "name": "dev"},
          "subjects": [{"kind": "Group", "name": "devs"}, {"kind": "ServiceAccount", "name": "bot"}]},
-        {"metadata": {"name": "view", "namespace": "team"}, "roleRef": {"kind": "ClusterRole", "name": "local-readonly"},
+        {"metadata": {"name": "view", "namespace": "team"},
+         "roleRef": {"kind": "ClusterRole", "name": "local-readonly"},
          "subjects": [{"kind": "ServiceAccount", "name": "ci", "namespace": "tools"}]},
     ], roles)
     get = rbac.Attributes("get", namespace="team", resource="services")

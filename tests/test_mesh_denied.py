@@ -117,7 +117,8 @@ def test_the_rbac_the_users_have(cluster, kubectl):
     """The cluster's authorizer, as kubectl sees it: each user may read what its Roles give, no more."""
     for user, verb, what, where, allowed in [
             ("jane", "create", "services", "team", "yes"), ("jane", "list", "services", "default", "no"),
-            ("jane", "get", "namespaces/team", "", "no"), ("jane", "list", "sidecars.networking.istio.io", "team", "yes"),
+            ("jane", "get", "namespaces/team", "", "no"),
+            ("jane", "list", "sidecars.networking.istio.io", "team", "yes"),
             ("ops", "list", "deployments.apps", "istio-system", "yes"),
             ("ops", "get", "configmaps/istio-canary", "istio-system", "yes"),
             ("ops", "get", "configmaps/istio", "istio-system", "no"), ("ops", "get", "namespaces/b", "b", "yes"),
@@ -150,8 +151,8 @@ def test_nobody_sees_only_that_istio_is_served(cluster, egress, kubectl):
 
     res = egress("version", "--as", "nobody")
     assert res.code == 0, res.err
-    assert res.lines[2] == ("Istio: unknown version, alias mode: an ExternalName Service is a DNS alias: a ServiceEntry and "
-                            "rules go on "
+    assert res.lines[2] == ("Istio: unknown version, alias mode: an ExternalName Service is a DNS alias: a "
+                            "ServiceEntry and rules go on "
                             f"the external host ({guessed})")
     res = kubectl("egress", "version", "-o", "json", "--as", "nobody")
     assert res.code == 0, res.err

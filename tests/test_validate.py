@@ -152,7 +152,10 @@ def test_endpoints_api_bad():
 
 # k8s.io/apimachinery/pkg/labels/selector_test.go TestSelectorParse (testGoodStrings, testBadStrings)
 # and TestSetSelectorParser's set forms
-@pytest.mark.parametrize("text", ["x=a,y=b,z=c", "", "x!=a,y=b", "x=", "x= ", "x=,z= ", "x= ,z= ", "!x", "x>1",
+# " " and "\t ": white space alone is the empty selector (selector.go Lexer.Lex skips it to
+# EndOfStringToken; Parser.parse ends there with no requirement)
+@pytest.mark.parametrize("text", ["x=a,y=b,z=c", "", " ", "\t ", "x!=a,y=b", "x=", "x= ", "x=,z= ", "x= ,z= ", "!x",
+                                  "x>1",
                                   "x>1,z<5", "x in (a,b,c)", "x notin (a,b,c)", "x in (a,b),y notin (a,b)",
                                   "app.kubernetes.io/managed-by=Helm", "!app.kubernetes.io/managed-by"])
 def test_label_selector_ok(text):
@@ -166,6 +169,53 @@ def test_label_selector_bad(text):
         validate.label_selector(text)
     assert err.value.message.startswith(f'-l "{text}" is not a label selector: ')
     assert err.value.message.endswith("(e.g. -l app=web or -l 'env in (prod,staging)')")
+
+
+# apimachinery pkg/util/validation/validation_test.go: TestIsQualifiedName (a label key; here as `KEY`,
+# an exists requirement) and TestIsValidLabelValue (as `x=VALUE`), the vectors the selector's tokens keep
+QUALIFIED_GOOD = ["simple", "now-with-dashes", "1-starts-with-num", "1234", "simple/simple", "now-with-dashes/simple",
+                  "now-with-dashes/now-with-dashes", "now.with.dots/simple", "now-with.dashes-and.dots/simple",
+                  "1-num.2-num/3-num", "1234/5678", "1.2.3.4/5678", "Uppercase_Is_OK_123",
+                  "example.com/Uppercase_Is_OK_123", "requests.storage-foo", "a" * 63, "a" * 253 + "/" + "b" * 63]
+QUALIFIED_BAD = ["cantendwithadash-", "-cantstartwithadash-", "only/one/slash", "Example.com/abc", "example_com/abc",
+                 "example.com/", "/simple", "a" * 64, "a" * 254 + "/abc"]
+LABEL_VALUE_GOOD = ["simple", "now-with-dashes", "1-starts-with-num", "end-with-num-1", "1234", "a" * 63, ""]
+LABEL_VALUE_BAD = ["Tama-nui-te-rā.is.Māori.sun", "\\backslashes\\are\\bad", "-starts-with-dash", "ends-with-dash-",
+                   ".starts.with.dot", "ends.with.dot.", "a" * 64]
+SELECTOR_HINT = "(e.g. -l app=web or -l 'env in (prod,staging)')"
+
+
+@pytest.mark.parametrize("key", QUALIFIED_GOOD)
+def test_label_selector_keys_ok(key):
+    assert validate.label_selector(key) == key
+    assert validate.label_selector(f"!{key}") == f"!{key}"
+
+
+@pytest.mark.parametrize("key", QUALIFIED_BAD)
+def test_label_selector_keys_bad(key):
+    with pytest.raises(UsageError) as err:
+        validate.label_selector(key)
+    assert err.value.message == f'-l "{key}" is not a label selector: {key!r} is not a label key {SELECTOR_HINT}'
+
+
+@pytest.mark.parametrize("value", LABEL_VALUE_GOOD)
+def test_label_selector_values_ok(value):
+    assert validate.label_selector(f"x={value}") == f"x={value}"
+
+
+@pytest.mark.parametrize("value", LABEL_VALUE_BAD)
+def test_label_selector_values_bad(value):
+    with pytest.raises(UsageError) as err:
+        validate.label_selector(f"x={value}")
+    assert err.value.message == (f'-l "x={value}" is not a label selector: {value!r} is not a label value '
+                                 f"{SELECTOR_HINT}")
+
+
+def test_label_selector_bang_alone():
+    with pytest.raises(UsageError) as err:
+        validate.label_selector("x=a,!")
+    assert err.value.message == ('-l "x=a,!" is not a label selector: \'!\' must be followed by a label key '
+                                 f"{SELECTOR_HINT}")
 
 
 @pytest.mark.parametrize("text, expected", [
