@@ -211,6 +211,40 @@ def test_label_selector_values_bad(value):
                                  f"{SELECTOR_HINT}")
 
 
+# Where each bad selector goes wrong, the whole reason (labels.Parse refuses each of them too)
+SELECTOR_WHY = [
+    ("x=a||y=b", "'a||y' is not a label value"),
+    ("x==a==b", "found '==' where a ',' belongs"),
+    ("!x=a", "found '=' where a ',' belongs"),
+    ("x<a", "'<' must be followed by a whole number"),
+    ("x>", "'>' must be followed by a whole number"),
+    ("x in a", "'in' must be followed by values in parentheses"),
+    ("x in", "'in' must be followed by values in parentheses"),
+    ("x notin a", "'notin' must be followed by values in parentheses"),
+    ("x in (a", "a ')' is missing"),
+    ("x in (", "a ')' is missing"),
+    ("x=(a,b)", "found '(' where a ',' belongs"),
+    ("x=)", "found ')' where a ',' belongs"),
+    ("x=a b", "found 'b' where a ',' belongs"),
+    ("x y", "found 'y' where '=', '!=', 'in' or 'notin' belongs"),
+    ("x=a,,y", "',' is not a label key"),
+    ("x=a,!-bad", "'-bad' is not a label key"),
+    ("!", "'!' must be followed by a label key"),
+]
+
+
+@pytest.mark.parametrize("text, why", SELECTOR_WHY)
+def test_label_selector_why(text, why):
+    with pytest.raises(UsageError) as err:
+        validate.label_selector(text)
+    assert err.value.message == f'-l "{text}" is not a label selector: {why} {SELECTOR_HINT}'
+
+
+@pytest.mark.parametrize("text", ["x", "x,y", "x==a", "!x,!y", "a=b,!x,c", "x in (a),y"])
+def test_label_selector_requirements_in_a_row(text):
+    assert validate.label_selector(text) == text
+
+
 def test_label_selector_bang_alone():
     with pytest.raises(UsageError) as err:
         validate.label_selector("x=a,!")
