@@ -71,3 +71,10 @@ def test_endpoints_services_are_real_services_in_every_mode():
     objs = manifests.objects(target, Mesh(mode="alias"))
     assert [o["kind"] for o in objs] == ["Service", "EndpointSlice", "DestinationRule"]
     assert objs[-1]["spec"]["host"] == "w.default.svc.cluster.local"
+
+
+@pytest.mark.parametrize("served, deployment", [("v1", istiod(image="pilot:1.24.3")), ("v1beta1", None), (None, None)])
+def test_decide_is_auto_unless_told(served, deployment):
+    """No --istio-mode is auto: the facts say so, which fit and check read (override == "auto")."""
+    mesh = decide(served, deployment)
+    assert mesh == decide(served, deployment, "auto") and mesh.facts.override == "auto"
