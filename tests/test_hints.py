@@ -132,6 +132,19 @@ ROWS = [
      DB, SIDECAR, DIFFER,
      'only the TCP connection is checked',
      ''),
+    # a TCP check that failed (verdict.ok): the changed mode explains it first, as for HTTP
+    ("differ-telnet-refused", telnet(DB), out(exit=7, error="curl: (7) Failed to connect: Connection refused"),
+     DB, SIDECAR, DIFFER,
+     'the source pod runs revision default (1.20.8) but its namespace asks for revision canary (1.24.3): '
+     'its sidecar follows istiod in legacy mode, which needs other objects for an ExternalName Service '
+     'than alias mode, until the pod is replaced',
+     'kubectl rollout restart deployment/curl -n default'),
+    ("differ-telnet-closed-empty", telnet(DB), out(exit=0, remote="192.0.2.7:5432"),
+     DB, SIDECAR, DIFFER,
+     'the source pod runs revision default (1.20.8) but its namespace asks for revision canary (1.24.3): '
+     'its sidecar follows istiod in legacy mode, which needs other objects for an ExternalName Service '
+     'than alias mode, until the pod is replaced',
+     'kubectl rollout restart deployment/curl -n default'),
     ("same-telnet-refused", telnet(DB), out(exit=7, error="curl: (7) Failed to connect: Connection refused"),
      DB, SIDECAR, SAME,
      'connection refused (db.team.svc.cluster.local:5432): db.example.com does not listen on port 5432; '

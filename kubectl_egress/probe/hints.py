@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from ..model import PROTOCOLS, Target
 from .checks import HTTP_PROTOCOLS, Check, Source
 from .parse import Outcome
-from .verdict import counted, held_open, passthrough, proxy_closed, redirect_to_https, sidecar_seen
+from .verdict import counted, held_open, ok, passthrough, proxy_closed, redirect_to_https, sidecar_seen
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..mesh import PodFacts
@@ -243,8 +243,7 @@ def diagnose(check: Check, outcome: Outcome, target: Target, source: Source, tim
         hint = origination_hint(check, outcome, target, source)
         if hint:
             return hint
-    failed = not (outcome.exit == 0 and 200 <= outcome.code < 400) and not check.url.startswith("telnet://")
-    hint = stale_revision(target, ctx, failed) if failed else NO_HINT
+    hint = stale_revision(target, ctx, True) if not ok(outcome, check, source.sidecar, source.ambient) else NO_HINT
     if hint:
         return hint
     if outcome.code == 503 and MTLS_TEXT in body and source.sidecar:
