@@ -4,7 +4,8 @@ they can read.
 
 - nobody: discovery only (every authenticated user's bootstrap roles);
 - jane: a namespace developer, a Role in `team` (Services, Endpoints, EndpointSlices, Istio config);
-- ops: the istiod Deployments, one revision's mesh config (resourceNames), namespace `b`.
+- ops: the istiod Deployments, one revision's mesh config (resourceNames) and the Sidecars of
+  istio-system, namespace `b`.
 Roles and RoleBindings as `kubectl create role/rolebinding` would make them; the local cluster's RBAC
 authorizer visits them as kube-apiserver's does (tests/apiserver/rbac.py, validation/rule.go)."""
 import importlib
@@ -70,6 +71,7 @@ metadata: {name: istio-reader, namespace: istio-system}
 rules:
 - {apiGroups: [apps], resources: [deployments], verbs: [get, list]}
 - {apiGroups: [""], resources: [configmaps], resourceNames: [istio-canary], verbs: [get]}
+- {apiGroups: [networking.istio.io], resources: [sidecars], verbs: [list]}
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
@@ -187,9 +189,9 @@ def test_a_namespace_developer(cluster, egress, kubectl):
 
 def test_istio_readable_in_part(cluster, egress, kubectl):
     """ops reads the istiod Deployments and one mesh config, not the other, nor the tag webhooks, nor
-    Sidecars: each unknown is said or left unknown."""
+    Sidecars but istio-system's: each unknown is said or left unknown."""
     kube = kube_as("ops")
-    facts = detect.read(kube, namespaces=["b"])
+    facts = detect.read(kube, namespaces=["b", "istio-system"])
     assert facts.istiod_known and sorted(facts.revisions) == ["canary", "default"]
     default, canary = facts.revisions["default"], facts.revisions["canary"]
     assert (default.outbound, default.outbound_source, default.root_namespace) == (
@@ -200,8 +202,10 @@ def test_istio_readable_in_part(cluster, egress, kubectl):
     # b asks for revision stable, which no istiod serves: the tag webhooks would tell, and are refused
     assert (facts.tags, facts.tags_known, facts.exists("stable"), facts.exists("canary")) == ({}, False, None, True)
     assert facts.namespace_exists("b") is True and facts.namespace("b").revision == "stable"
-    # Sidecars: refused everywhere (the cluster list, b's, istio-system's and mesh-root's)
-    assert facts.sidecars == [] and facts.ambient is None
+    # Sidecars: the cluster list refused, then each namespace's once: istio-system's only (not b's, nor
+    # the canary's root namespace mesh-root's)
+    assert sidecar_names(facts) == [("istio-system", "default")] and facts.ambient is None
+    assert sidecar_names(detect.read(kube, namespaces=["b"])) == [("istio-system", "default")]
     assert facts.mesh("b").source == "guessed from networking.istio.io/v1 (namespace b asks for revision stable, " \
                                      "which no istiod serves)"
 
