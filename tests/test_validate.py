@@ -424,3 +424,30 @@ def test_image_whole_message():
     assert err.value.message == ('invalid image name "curl:8:11": invalid reference format (e.g. '
                                  "registry.example.com/curlimages/curl:8.11.1)")
     assert err.value.exit_code == 2
+
+
+# Go src/time/time_test.go parseDurationTests (the ones a float of seconds holds exactly enough), and
+# parseDurationErrorTests
+GO_DURATIONS = [("0", 0), ("5s", 5), ("30s", 30), ("1478s", 1478), ("-5s", -5), ("+5s", 5), ("-0", 0), ("+0", 0),
+                ("5.0s", 5), ("5.6s", 5.6), ("5.s", 5), (".5s", 0.5), ("1.0s", 1), ("1.00s", 1), ("1.004s", 1.004),
+                ("1.0040s", 1.004), ("100.00100s", 100.001), ("10ns", 10e-9), ("11us", 11e-6), ("12µs", 12e-6),
+                ("12μs", 12e-6), ("13ms", 13e-3), ("14s", 14), ("15m", 900), ("16h", 57600), ("3h30m", 12600),
+                ("10.5s4m", 250.5), ("-2m3.4s", -123.4), ("1h2m3s4ms5us6ns", 3723.004005006),
+                ("39h9m14.425s", 140954.425)]
+GO_DURATION_ERRORS = ["", "3", "-", "s", ".", "-.", ".s", "+.s", "1d", "\x85\x85", "\xffff", "hello \xffff world"]
+
+
+@pytest.mark.parametrize("text, seconds", GO_DURATIONS)
+def test_go_duration(text, seconds):
+    assert validate.go_duration(text) == pytest.approx(seconds, abs=1e-12)
+
+
+@pytest.mark.parametrize("text", GO_DURATION_ERRORS)
+def test_go_duration_refused(text):
+    assert validate.go_duration(text) is None
+
+
+# clientcmd ParseTimeout: strconv.ParseInt first ("00" and "-0" are 0 seconds), else time.ParseDuration
+@pytest.mark.parametrize("text, seconds", [("00", 0), ("-0", 0), ("+0", 0), ("007", 7), ("0s", 0)])
+def test_duration_whole_seconds(text, seconds):
+    assert validate.duration(text) == seconds
