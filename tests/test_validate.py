@@ -223,6 +223,7 @@ SELECTOR_WHY = [
     ("x notin a", "'notin' must be followed by values in parentheses"),
     ("x in (a", "a ')' is missing"),
     ("x in (", "a ')' is missing"),
+    ("x in (-bad,b)", "'-bad' is not a label value"),
     ("x=(a,b)", "found '(' where a ',' belongs"),
     ("x=)", "found ')' where a ',' belongs"),
     ("x=a b", "found 'b' where a ',' belongs"),
