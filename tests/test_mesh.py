@@ -33,6 +33,9 @@ def test_istiod_facts(deployment, facts):
     ("v1", istiod(image="pilot:1.24.3", env=[("ENABLE_EXTERNAL_NAME_ALIAS", "false")]), "auto", "alias", True),
     ("v1", istiod(image="pilot:1.23.6", env=[("ENABLE_EXTERNAL_NAME_ALIAS", "false")]), "auto", "legacy", True),
     ("v1", None, "auto", "alias", True),  # istiod unreadable: v1 is served from 1.22
+    # istiod's version unknown (a tag for an image): guessed from the networking version as well
+    ("v1", istiod(image="pilot:latest"), "auto", "alias", True),
+    ("v1beta1", istiod(image="pilot:latest"), "auto", "legacy", True),
     ("v1beta1", None, "auto", "legacy", True),
     ("v1", istiod(image="pilot:1.24.3"), "legacy", "legacy", True),
     ("v1beta1", istiod(), "alias", "alias", True),

@@ -95,5 +95,6 @@ def test_what_the_mesh_facts_read(make_apiserver, kubectl):
     assert list(forced.namespaces) == ["a"]
 
     assert (detect.detect(kube).mode, detect.detect(kube).version) == ("alias", "1.23.6")
+    assert set(detect.detect(kube).facts.revisions) == {"default", "canary"}  # each istiod by its revision
     assert (detect.detect(kube, "legacy").mode, detect.detect(kube, "legacy").version) == ("legacy", "")
     assert detect.detect(kube, "none").istio is False
