@@ -134,8 +134,10 @@ kind: SelfSubjectAccessReview
 spec: {resourceAttributes: {verb: create, resource: services, namespace: team}}
 """)
     assert res.out == 'RBAC: allowed by RoleBinding "dev/team" of Role "dev" to User "jane"', res.err
-    assert kubectl("get", "rolebindings", "-n", "team", "-o", "wide").lines[1].split() == [
-        "dev", "Role/dev", *kubectl("get", "rolebindings", "-n", "team").lines[1].split()[2:3], "jane"]
+    wide = kubectl("get", "rolebindings", "-n", "team", "-o", "wide").lines  # printers.go printRoleBinding
+    assert wide[0].split() == ["NAME", "ROLE", "AGE", "USERS", "GROUPS", "SERVICEACCOUNTS"]
+    name, role, _, users = wide[1].split()
+    assert (name, role, users) == ("dev", "Role/dev", "jane")
 
 
 def test_nobody_sees_only_that_istio_is_served(cluster, egress, kubectl):
