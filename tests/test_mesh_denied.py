@@ -4,8 +4,8 @@ they can read.
 
 - nobody: discovery only (every authenticated user's bootstrap roles);
 - jane: a namespace developer, a Role in `team` (Services, Endpoints, EndpointSlices, Istio config);
-- ops: the istiod Deployments, one revision's mesh config (resourceNames) and the Sidecars of
-  istio-system, namespace `b`.
+- ops: the istiod Deployments, one revision's mesh config (resourceNames), namespaces `b` and
+  `mesh-root`, the Sidecars of istio-system and mesh-root.
 Roles and RoleBindings as `kubectl create role/rolebinding` would make them; the local cluster's RBAC
 authorizer visits them as kube-apiserver's does (tests/apiserver/rbac.py, validation/rule.go)."""
 import importlib
@@ -89,6 +89,19 @@ apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
 metadata: {name: ops, namespace: b}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: namespace-reader}
+subjects: [{kind: User, apiGroup: rbac.authorization.k8s.io, name: ops}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: root-reader, namespace: mesh-root}
+rules:
+- {apiGroups: [""], resources: [namespaces], resourceNames: [mesh-root], verbs: [get]}
+- {apiGroups: [networking.istio.io], resources: [sidecars], verbs: [list]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: ops, namespace: mesh-root}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: root-reader}
 subjects: [{kind: User, apiGroup: rbac.authorization.k8s.io, name: ops}]
 """
 
@@ -191,7 +204,7 @@ def test_a_namespace_developer(cluster, egress, kubectl):
 
 def test_istio_readable_in_part(cluster, egress, kubectl):
     """ops reads the istiod Deployments and one mesh config, not the other, nor the tag webhooks, nor
-    Sidecars but istio-system's: each unknown is said or left unknown."""
+    Sidecars but istio-system's and mesh-root's: each unknown is said or left unknown."""
     kube = kube_as("ops")
     facts = detect.read(kube, namespaces=["b", "istio-system"])
     assert facts.istiod_known and sorted(facts.revisions) == ["canary", "default"]
@@ -204,10 +217,14 @@ def test_istio_readable_in_part(cluster, egress, kubectl):
     # b asks for revision stable, which no istiod serves: the tag webhooks would tell, and are refused
     assert (facts.tags, facts.tags_known, facts.exists("stable"), facts.exists("canary")) == ({}, False, None, True)
     assert facts.namespace_exists("b") is True and facts.namespace("b").revision == "stable"
-    # Sidecars: the cluster list refused, then each namespace's once: istio-system's only (not b's, nor
-    # the canary's root namespace mesh-root's)
-    assert sidecar_names(facts) == [("istio-system", "default")] and facts.ambient is None
-    assert sidecar_names(detect.read(kube, namespaces=["b"])) == [("istio-system", "default")]
+    # Sidecars: the cluster list refused, then each namespace's once (b's refused, istio-system's), then
+    # those of the canary's root namespace, mesh-root
+    assert sidecar_names(facts) == [("istio-system", "default"), ("mesh-root", "default")] and facts.ambient is None
+    assert sidecar_names(detect.read(kube, namespaces=["b"])) == sidecar_names(facts)
+    # a namespace that asks for no revision: no tag to read, so a revision that is not there is known not to be
+    root = detect.read(kube, namespaces=["mesh-root"])
+    assert (root.tags_known, root.exists("stable"), root.namespace("mesh-root").revision) == (True, False, "")
+    assert sidecar_names(root) == [("mesh-root", "default"), ("istio-system", "default")]
     assert facts.mesh("b").source == "guessed from networking.istio.io/v1 (namespace b asks for revision stable, " \
                                      "which no istiod serves)"
 

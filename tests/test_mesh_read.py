@@ -128,6 +128,9 @@ spec: {egress: [{hosts: ["./*"]}]}
     assert kubectl("label", "deployment", "istiod", "-n", "istio-system", "operator.istio.io/version-",
                    "app.kubernetes.io/version-").code == 0
     assert kubectl("label", "daemonset", "ztunnel", "-n", "istio-system", "app.kubernetes.io/version-").code == 0
+    # a mesh config map without its `mesh` text: read, and Istio's defaults apply
+    assert kubectl("patch", "configmap", "istio", "-n", "istio-system", "--type", "json", "-p",
+                   '[{"op": "remove", "path": "/data/mesh"}]').code == 0
     facts = detect.read(App.from_raw({}).kube(), namespaces=["default"])
     assert facts.networking_version == "v1beta1" and sidecar_names(facts) == [("default", "default")]
     default = facts.revisions["default"]
@@ -135,3 +138,5 @@ spec: {egress: [{hosts: ["./*"]}]}
     assert default.reason == ("istiod's version is unknown: guessed from networking.istio.io/v1beta1 (v1 is served "
                               "from 1.22, alias mode from 1.21)")
     assert facts.ambient == Ambient("")
+    assert facts.configs["default"] == MeshConfig("ALLOW_ANY", "istio-system", True)
+    assert default.outbound_source == "mesh config istio-system/istio"
