@@ -313,6 +313,7 @@ MESSAGES = [
     (validate.ip, "abc/x", 'IP "abc/x" is not a valid IP address (e.g. 198.35.26.96 or 2620:0:863:ed1a::1)'),
     (validate.ip, "en.wikipedia.org.", 'IP "en.wikipedia.org." is a host name; use "kubectl egress externalname '
      'NAME en.wikipedia.org." for host names'),
+    (validate.ip, " ", "IP is empty; give an address (e.g. 198.35.26.96)"),
     (validate.ip, "127.0.0.1", f'IP "127.0.0.1" is a loopback address, {NOWHERE}'),
     (validate.ip, "::", f'IP "::" is an unspecified address, {NOWHERE}'),
     (validate.ip, "fe80::1", f'IP "fe80::1" is a link-local address, {NOWHERE}'),
