@@ -272,3 +272,30 @@ def test_the_probe_container_is_kubectl_debugs_with_the_restricted_context():
         "securityContext": {"runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 2000,
                             "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
                             "seccompProfile": {"type": "RuntimeDefault"}}}
+
+
+def test_tls_origination_up_to_1_20_routes_the_service_to_the_entry():
+    """Istio's "Egress TLS Origination" for an ExternalName Service up to 1.20: its own Istio service sends
+    to HOST on the Service's port, so a route sends it to HOST's entry, whose port 80 goes on to 443."""
+    target = Target("api", "shop", host="api.example.com", port=80, origination=Origination(443, "system"))
+    meta = {"name": "api", "namespace": "shop", "labels": LABELS}
+    assert manifests.objects(target, Mesh(networking_version="v1beta1")) == [
+        {"apiVersion": "v1", "kind": "Service", "metadata": meta,
+         "spec": {"type": "ExternalName", "externalName": "api.example.com",
+                  "ports": [{"name": "http", "protocol": "TCP", "port": 80}]}},
+        {"apiVersion": "networking.istio.io/v1beta1", "kind": "ServiceEntry", "metadata": meta,
+         "spec": {"hosts": ["api.example.com"], "location": "MESH_EXTERNAL", "resolution": "DNS",
+                  "ports": [{"number": 80, "name": "http", "protocol": "HTTP", "targetPort": 443},
+                            {"number": 443, "name": "https", "protocol": "HTTPS"}]}},
+        {"apiVersion": "networking.istio.io/v1beta1", "kind": "DestinationRule", "metadata": meta,
+         "spec": {"host": "api.example.com", "trafficPolicy": {"portLevelSettings": [
+             {"port": {"number": 80}, "tls": {"mode": "SIMPLE", "sni": "api.example.com",
+                                              "caCertificates": "/etc/ssl/certs/ca-certificates.crt",
+                                              "subjectAltNames": ["api.example.com"]}}]}}},
+        {"apiVersion": "networking.istio.io/v1beta1", "kind": "VirtualService", "metadata": meta,
+         "spec": {"hosts": ["api.shop.svc.cluster.local"],
+                  "http": [{"route": [{"destination": {"host": "api.example.com", "port": {"number": 80}}}]}]}},
+    ]
+    # from 1.21 the Service is an alias of HOST: no route; and without Istio, nothing to originate with
+    assert [o["kind"] for o in manifests.objects(target, ALIAS)] == ["Service", "ServiceEntry", "DestinationRule"]
+    assert [o["kind"] for o in manifests.objects(target, Mesh(istio=False))] == ["Service"]
