@@ -6,7 +6,7 @@ import pytest
 
 from kubectl_egress.mesh import MeshFacts
 from kubectl_egress.mesh.dataplane import NamespaceMode, controller, namespace_mode, pod_mode, restart_command, workload_name
-from kubectl_egress.mesh.istiod import Revision, alias_mode, parse_bool, revision
+from kubectl_egress.mesh.istiod import Revision, alias_mode, parse_bool, release, revision
 from kubectl_egress.mesh.policy import MeshConfig, imports, mesh_config, sidecar_in_force, sidecar_mode
 from kubectl_egress.model import Mesh
 
@@ -364,6 +364,14 @@ def test_the_reason_is_said_whole(version, flag, why):
     assert alias_mode(version, flag)[1] == why
 
 
+@pytest.mark.parametrize("version, want", [
+    ("1.24.3", (1, 24, 3)), ("v1.21.0", (1, 21, 0)), ("1.24", (1, 24, 0)), ("1.24.3-distroless", (1, 24, 3)),
+    ("1.25-alpha.abc", (1, 25, 0)), ("1.24.10", (1, 24, 10)), ("latest", ()), ("", ()), (None, ()),
+])
+def test_versions_ordered_as_numbers(version, want):
+    assert release(version) == want
+
+
 TWO = (rev("1-20", "1.20.8", False), rev("1-22", "1.22.3", True))
 GUESSED_V1 = Mesh(True, "v1", "alias", "", "guessed from networking.istio.io/v1 (istiod in istio-system could not be "
                                            "read)")
@@ -381,8 +389,15 @@ GUESSED_V1 = Mesh(True, "v1", "alias", "", "guessed from networking.istio.io/v1 
     (facts(*TWO, rev("1-9", "1.9.9", False)), None,
      Mesh(True, "v1", "alias", "1.22.3", "test; no default revision, so the newest")),
     (facts(*TWO, namespaces=[ns("b")]), "b", Mesh(True, "v1", "alias", "1.22.3", "test; no default revision, so the newest")),
+    # ... and by patch release: a canary upgrade from 1.24.1 to 1.24.10 (10 > 9, as numbers)
+    (facts(rev("1-24-1", "1.24.1"), rev("1-24-10", "v1.24.10-distroless"), rev("1-24-9", "1.24.9")), None,
+     Mesh(True, "v1", "alias", "v1.24.10-distroless", "test; no default revision, so the newest")),
+    (facts(rev("1-24-3", "1.24.3"), rev("x", "")), None,
+     Mesh(True, "v1", "alias", "1.24.3", "test; no default revision, so the newest")),
     (facts(*TWO, namespaces=[ns("c", **{"istio.io/rev": "1-20"})]), "c", Mesh(True, "v1", "legacy", "1.20.8", "test")),
     # a namespace asking for a revision no istiod serves: nothing to go by but the API version
+    # ... and with no istiod read at all, that is what the reason says
+    (MeshFacts("v1", tags_known=True, namespaces={"a": ns("a", **{"istio.io/rev": "gone"})}), "a", GUESSED_V1),
     (facts(*TWO, namespaces=[ns("a", **{"istio.io/rev": "gone"})]), "a",
      Mesh(True, "v1", "alias", "", "guessed from networking.istio.io/v1 (namespace a asks for revision gone, which no "
                                    "istiod serves)")),

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from ..model import Mesh
 from .dataplane import AMBIENT, SIDECAR, NamespaceMode, PodMode, namespace_mode, pod_mode
-from .istiod import DEFAULT_REVISION, Revision
+from .istiod import DEFAULT_REVISION, Revision, release
 from .policy import MeshConfig, Policy, outbound_policy, sidecar_in_force
 
 
@@ -139,8 +139,7 @@ class MeshFacts:
         rev = self.revision_for(namespace) if namespace is not None else self.default
         why = ""
         if rev is None and self.revisions and (namespace is None or self.namespace(namespace).dataplane != SIDECAR):
-            rev = max(self.revisions.values(), key=lambda r: tuple(int(x) for x in r.version.split(".")[:2]
-                                                                    if x.isdigit()))
+            rev = max(self.revisions.values(), key=lambda r: release(r.version))
             why = "; no default revision, so the newest"
         if self.override in ("legacy", "alias"):
             return Mesh(True, self.networking_version, self.override, rev.version if rev else "",

@@ -33,6 +33,13 @@ def minor(version: str) -> tuple[int, int] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
+def release(version: str) -> tuple[int, ...]:
+    """(major, minor, patch) to order versions by: 1.24.10 after 1.24.9, v1.24.3-distroless as 1.24.3;
+    () when the version is unknown, so it comes first."""
+    match = re.match(r"^v?(\d+)\.(\d+)(?:\.(\d+))?", version or "")
+    return tuple(int(part or 0) for part in match.groups()) if match else ()
+
+
 def parse_bool(text: str | None) -> bool | None:
     """strconv.ParseBool: True, False, or None when the text is not a Go boolean."""
     if text in _TRUE:
