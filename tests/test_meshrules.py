@@ -3,6 +3,7 @@ own tests, transcribed here with the upstream file and test named on each table.
 import pytest
 
 from tests.apiserver import meshrules as m
+from tests.apiserver import origination
 
 # istio pkg/config/host/name_test.go TestNameMatches: (a, b, a.Matches(b))
 NAME_MATCHES = [
@@ -201,6 +202,27 @@ def test_tls_mode_port_level_first():
     r["spec"]["trafficPolicy"]["portLevelSettings"] = [{"port": {"number": 443}, "tls": {"mode": "SIMPLE"}}]
     mdr = m.index_destination_rules([r]).namespace_local["ns"].specific["h.example"][0]
     assert (m.tls_mode(mdr, 443), m.tls_mode(mdr, 80)) == ("SIMPLE", "DISABLE")
+
+
+# istio pilot/pkg/networking/core/cluster_traffic_policy.go MergeTrafficPolicy: the first
+# portLevelSettings entry whose port.number is the port replaces ConnectionPool, OutlierDetection,
+# LoadBalancer and Tls whole, "per the docs, port level policies do not inherit" (Tls = p.Tls, nil
+# included); an entry for another port, or with no port, changes nothing.
+@pytest.mark.parametrize("top, levels, port, want, mode", [
+    ("DISABLE", [{"port": {"number": 443}, "tls": {"mode": "SIMPLE"}}], 443, "SIMPLE", "SIMPLE"),
+    ("DISABLE", [{"port": {"number": 443}, "tls": {"mode": "SIMPLE"}}], 80, "DISABLE", "DISABLE"),
+    ("ISTIO_MUTUAL", [{"port": {"number": 443}, "connectionPool": {"tcp": {"maxConnections": 9}}}], 443, None, None),
+    ("ISTIO_MUTUAL", [{"port": {"number": 443}}, {"port": {"number": 443}, "tls": {"mode": "SIMPLE"}}], 443, None, None),
+    ("ISTIO_MUTUAL", [{"tls": {"mode": "SIMPLE"}}], 443, "ISTIO_MUTUAL", "ISTIO_MUTUAL"),
+    (None, [{"port": {"number": 443}, "tls": {}}], 443, "DISABLE", None),  # tls without mode: DISABLE, the enum's zero
+    (None, [], 443, None, None),
+])
+def test_port_level_settings_replace_the_rules_tls(top, levels, port, want, mode):
+    r = rule("r", "ns", "h.example", **({"tls": top} if top else {}))
+    r["spec"].setdefault("trafficPolicy", {})["portLevelSettings"] = levels
+    mdr = m.index_destination_rules([r]).namespace_local["ns"].specific["h.example"][0]
+    assert m.tls_mode(mdr, port) == want
+    assert origination.port_settings(r["spec"], port).get("mode") == mode  # what origination reads
 
 
 def sidecar(name, namespace, *, selector=None, mode=None, created="2024-01-01T00:00:00Z"):

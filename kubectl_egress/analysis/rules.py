@@ -49,11 +49,15 @@ def effective_rule(snapshot: Snapshot, host: str, namespace: str) -> dict | None
 
 
 def tls_of(rule: dict | None, port: int = 0) -> dict:
-    """A rule's TLS settings for a port: its portLevelSettings entry, else the rule's own."""
+    """A rule's TLS settings for a port: its first portLevelSettings entry for the port, else the rule's own.
+
+    An entry for the port replaces the rule's policy whole, tls included, even when it sets no tls:
+    port-level policies do not inherit (istio pilot/pkg/networking/util/util.go GetPortLevelTrafficPolicy).
+    """
     policy = ((rule or {}).get("spec") or {}).get("trafficPolicy") or {}
     for level in policy.get("portLevelSettings") or []:
-        if port and (level.get("port") or {}).get("number") == port and level.get("tls"):
-            return level["tls"]
+        if port and (level.get("port") or {}).get("number") == port:
+            return level.get("tls") or {}
     return policy.get("tls") or {}
 
 
@@ -105,7 +109,8 @@ def mesh_mtls(snapshot: Snapshot, svc: dict) -> list[Finding]:
     host = spec.get("externalName", "").rstrip(".") if external and mesh.alias else f"{name}.{ns}.{DOMAIN}"
     host = routed_host(snapshot, host, ns) or host
     rule = effective_rule(snapshot, host, ns)
-    if tls_of(rule).get("mode") != "ISTIO_MUTUAL" or rule is None:
+    numbers = [p.get("port") or 0 for p in spec.get("ports") or []] or [0]  # callers use the Service's ports
+    if rule is None or all(tls_of(rule, number).get("mode") != "ISTIO_MUTUAL" for number in numbers):
         return []
     where = f"{rule['metadata'].get('namespace')}/{rule['metadata']['name']} (host {rule['spec'].get('host')})"
     return [finding("EG0005", ref(svc), host, where, fix=fix_command(snapshot, svc, tls_mode="DISABLE"))]

@@ -53,13 +53,17 @@ def patch(rule: dict, ops: list[dict]) -> str:
     return f"kubectl patch destinationrule {meta['name']}{where} --type=json -p '{body}'"
 
 
+def full_host(rule: dict) -> str:
+    """The rule's host in lower case, a short name made whole in the rule's own namespace (Istio's
+    DestinationRule reference, `host`)."""
+    host = ((rule.get("spec") or {}).get("host") or "").lower()
+    return host if "." in host else f"{host}.{rule['metadata'].get('namespace', '')}.{DOMAIN}"
+
+
 def host_ports(snapshot: Snapshot, rule: dict) -> list[tuple[int, str, str]]:
     """(number, name, protocol) of the ports the rule's host has: its ServiceEntries', its Service's,
     or those of the ExternalName Services that alias it (their callers use the Service's port)."""
-    ns = rule["metadata"].get("namespace", "")
-    host = ((rule.get("spec") or {}).get("host") or "").lower()
-    if "." not in host:
-        host = f"{host}.{ns}.{DOMAIN}"
+    host = full_host(rule)
     out = []
     for entry in snapshot.entries:
         spec = entry.get("spec") or {}
@@ -148,7 +152,7 @@ def in_scope(snapshot: Snapshot, rule: dict, names: tuple[str, ...]) -> bool:
         return False
     if not names:
         return True
-    host = ((rule.get("spec") or {}).get("host") or "").lower()
+    host = full_host(rule)
     hosts = set()
     for svc in snapshot.services:
         if svc["metadata"]["name"] in names:

@@ -269,16 +269,18 @@ def destination_rule_for(index: DestinationRuleIndex, proxy_namespace: str, prox
 
 
 def tls_mode(rule: ConsolidatedRule | None, port: int) -> str | None:
-    """The TLS mode a rule sets for a port: port-level settings first, then the top level
-    (pilot/pkg/networking/core cluster_traffic_policy.go MergeTrafficPolicy); None: no rule,
-    so auto mTLS decides."""
+    """The TLS mode a rule sets for a port (pilot/pkg/networking/core cluster_traffic_policy.go
+    MergeTrafficPolicy): the first portLevelSettings entry for the port replaces the top level's tls
+    with its own, even when it has none ("port level policies do not inherit"); None: no tls, so
+    auto mTLS decides."""
     if rule is None:
         return None
     policy = rule.spec.get("trafficPolicy") or {}
-    for level in policy.get("portLevelSettings") or []:
-        if (level.get("port") or {}).get("number") == port and level.get("tls"):
-            return level["tls"].get("mode", "DISABLE")
     tls = policy.get("tls")
+    for level in policy.get("portLevelSettings") or []:
+        if (level.get("port") or {}).get("number") == port:
+            tls = level.get("tls")
+            break
     return tls.get("mode", "DISABLE") if tls is not None else None
 
 

@@ -51,11 +51,12 @@ class Failed(Exception):
 
 
 def port_settings(spec: dict, port: int) -> dict:
-    """The client TLS settings for a port: port-level settings replace the rule's (MergeTrafficPolicy)."""
+    """The client TLS settings for a port: the first port-level entry for it replaces the rule's tls,
+    even with none of its own (cluster_traffic_policy.go MergeTrafficPolicy: Tls = p.Tls)."""
     policy = (spec or {}).get("trafficPolicy") or {}
     for level in policy.get("portLevelSettings") or []:
-        if (level.get("port") or {}).get("number") == port and level.get("tls"):
-            return level["tls"]
+        if (level.get("port") or {}).get("number") == port:
+            return level.get("tls") or {}
     return policy.get("tls") or {}
 
 
