@@ -28,6 +28,7 @@ from .model import (MANAGED_BY, CLUSTER_DOMAIN, DEPLOYMENTS, ENDPOINTS, ENDPOINT
                     SERVICE_ACCOUNTS, SERVICE_ENTRY_RECIPE, SERVICES, SLICE_CONTROLLER, SLICE_MANAGED_BY,
                     SLICE_SERVICE_NAME, Mesh, Origination, Resource, Target, destination_rules,
                     is_egress_service, managed_by, service_entries, virtual_services)
+from .errors import ServerError
 
 if TYPE_CHECKING:  # the connection module loads only when a command talks to the cluster
     from .kube import Kube
@@ -195,7 +196,7 @@ def snapshot(kube: Kube, namespace: str | None, mesh: Mesh, selector: str = "") 
     if mesh.served:  # with no egress Service, still the ServiceEntries of `kubectl egress serviceentry`
         jobs.append(("rules", lambda: kube.list_if_served(rules, namespace)))
         if namespace is not None and namespace != ROOT_NAMESPACE:
-            jobs.append(("rules", lambda: kube.list_if_served(rules, ROOT_NAMESPACE)))
+            jobs.append(("rules", lambda: root_rules(kube, rules)))
         jobs.append(("entries", lambda: kube.list_if_served(service_entries(mesh.networking_version), namespace)))
         if selector:  # `serviceentry`'s entries have no Service: -l selects among them by their labels
             jobs.append(("selected", lambda: kube.list_if_served(service_entries(mesh.networking_version),
@@ -206,6 +207,19 @@ def snapshot(kube: Kube, namespace: str | None, mesh: Mesh, selector: str = "") 
     for (field_name, _), found in zip(jobs, kube.parallel(lambda job: job[1](), jobs)):  # type: ignore[operator]
         setattr(snap, field_name, (getattr(snap, field_name) or []) + found)
     return snap
+
+
+def root_rules(kube: Kube, rules: Resource) -> list[dict]:
+    """The root namespace's DestinationRules, where mesh-wide ones live. A user who may read only
+    their own namespace (a Role there) is told what is left out, and the command goes on."""
+    try:
+        return kube.list_if_served(rules, ROOT_NAMESPACE)
+    except ServerError as err:
+        if err.code != 403:
+            raise
+        kube.warn(f"DestinationRules in {ROOT_NAMESPACE} could not be read ({err.message}); a mesh-wide rule "
+                  "there is not taken into account")
+        return []
 
 
 def egress_services(snap: Snapshot, names: tuple[str, ...] = ()) -> list[Found]:

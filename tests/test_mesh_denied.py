@@ -202,6 +202,26 @@ def test_a_namespace_developer(cluster, egress, kubectl):
     assert res.code == 1 and 'User "jane" cannot' in res.err and 'in the namespace "default"' in res.err
 
 
+def test_a_namespace_developer_gets_and_checks_their_own(cluster, egress, kubectl):
+    """Read-only commands work on what jane may read: istio-system's DestinationRules are left out, and
+    she is told so once, in kubectl's warning line."""
+    assert egress("externalname", "web", "web.example.com", "-n", "team", "--as", "jane").code == 0
+    warning = ('Warning: DestinationRules in istio-system could not be read (destinationrules.networking.istio.io '
+               'is forbidden: User "jane" cannot list resource "destinationrules" in API group '
+               '"networking.istio.io" in the namespace "istio-system"); a mesh-wide rule there is not taken '
+               'into account')
+    try:
+        res = kubectl("egress", "get", "-n", "team", "--as", "jane")
+        assert res.code == 0 and res.err.splitlines() == [warning], res.err
+        assert [line.split()[:2] for line in res.lines] == [["NAME", "TYPE"], ["web", "ExternalName"]]
+        res = egress("check", "-n", "team", "--as", "jane", "-o", "json")
+        assert res.code == 0 and res.err.splitlines() == [warning] and res.json()["items"] == [], res.err
+        res = egress("get", "-A", "--as", "jane")  # every namespace's Services: a fact about the cluster
+        assert res.code == 1 and 'cannot list resource "services"' in res.err
+    finally:
+        assert egress("clean", "web", "-n", "team", "--as", "jane").code == 0
+
+
 def test_istio_readable_in_part(cluster, egress, kubectl):
     """ops reads the istiod Deployments and one mesh config, not the other, nor the tag webhooks, nor
     Sidecars but istio-system's and mesh-root's: each unknown is said or left unknown."""
