@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING
 from .analysis.protocol import protocol_of
 from .analysis.rules import EntryHosts, RuleIndex, tls_of
 from .analysis.snapshot import ROOT_NAMESPACE, Snapshot
-from .errors import ServerError
 from .model import (MANAGED_BY, CLUSTER_DOMAIN, DEPLOYMENTS, ENDPOINTS, ENDPOINTS_CONTROLLER, ENDPOINTS_MANAGED_BY,
                     ENDPOINT_SLICES, HOST_ANNOTATION, MANAGED_SELECTOR, MANAGER, NAMESPACES, RECIPE_LABEL,
                     SERVICE_ACCOUNTS, SERVICE_ENTRY_RECIPE, SERVICES, SLICE_CONTROLLER, SLICE_MANAGED_BY,
                     SLICE_SERVICE_NAME, Mesh, Origination, Resource, Target, destination_rules,
                     is_egress_service, managed_by, service_entries, virtual_services)
+from .errors import ServerError
 
 if TYPE_CHECKING:  # the connection module loads only when a command talks to the cluster
     from .kube import Kube
@@ -196,7 +196,7 @@ def snapshot(kube: Kube, namespace: str | None, mesh: Mesh, selector: str = "") 
     if mesh.served:  # with no egress Service, still the ServiceEntries of `kubectl egress serviceentry`
         jobs.append(("rules", lambda: kube.list_if_served(rules, namespace)))
         if namespace is not None and namespace != ROOT_NAMESPACE:
-            jobs.append(("rules", lambda: kube.list_if_served(rules, ROOT_NAMESPACE)))
+            jobs.append(("rules", lambda: root_rules(kube, rules)))
         jobs.append(("entries", lambda: kube.list_if_served(service_entries(mesh.networking_version), namespace)))
         if selector:  # `serviceentry`'s entries have no Service: -l selects among them by their labels
             jobs.append(("selected", lambda: kube.list_if_served(service_entries(mesh.networking_version),
@@ -221,18 +221,35 @@ def _rules_elsewhere(kube: Kube, snap: Snapshot, namespace: str) -> None:
              if (s.get("spec") or {}).get("type") == "ExternalName"} - declared
     if not hosts:
         return
+    def readable(res: Resource, ns: str | None) -> list[dict] | None:  # None: this user may not
+        try:
+            return kube.list_if_served(res, ns)
+        except ServerError as err:
+            if err.code != 403:
+                raise
+            return None
+
+    entries = readable(service_entries(snap.mesh.networking_version), None) or []
+    declaring = EntryHosts(entries)
+    owners = {declaring.service_namespace(host, namespace) for host in hosts} - {"", namespace, ROOT_NAMESPACE}
+    rules = destination_rules(snap.mesh.networking_version)
+    for ns, found in zip(sorted(owners), kube.parallel(lambda ns: readable(rules, ns), sorted(owners))):
+        if found is not None:  # the entry counts only where its rules could be read
+            snap.elsewhere += [se for se in entries if se["metadata"].get("namespace") == ns]
+            snap.rules += found
+
+
+def root_rules(kube: Kube, rules: Resource) -> list[dict]:
+    """The root namespace's DestinationRules, where mesh-wide ones live. A user who may read only
+    their own namespace (a Role there) is told what is left out, and the command goes on."""
     try:
-        entries = kube.list_if_served(service_entries(snap.mesh.networking_version), None)
+        return kube.list_if_served(rules, ROOT_NAMESPACE)
     except ServerError as err:
         if err.code != 403:
             raise
-        return
-    declaring = EntryHosts(entries)
-    owners = {declaring.service_namespace(host, namespace) for host in hosts} - {"", namespace, ROOT_NAMESPACE}
-    snap.elsewhere = [se for se in entries if se["metadata"].get("namespace") in owners]
-    rules = destination_rules(snap.mesh.networking_version)
-    for found in kube.parallel(lambda ns: kube.list_if_served(rules, ns), sorted(owners)):
-        snap.rules += found
+        kube.warn(f"DestinationRules in {ROOT_NAMESPACE} could not be read ({err.message}); a mesh-wide rule "
+                  "there is not taken into account")
+        return []
 
 
 def egress_services(snap: Snapshot, names: tuple[str, ...] = ()) -> list[Found]:

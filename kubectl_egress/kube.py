@@ -125,6 +125,11 @@ class Kube:
         """Every request's headers, Impersonate-* (which may repeat) included."""
         return [*self.headers.items(), *self.creds.impersonate, *more.items()]
 
+    def warn(self, text: str) -> None:
+        """A warning of the plugin's own, printed as kubectl prints warnings (--warnings-as-errors counts
+        only the server's)."""
+        self._warn(text)
+
     @property
     def warning_count(self) -> int:
         """Distinct server warnings printed so far (kubectl's --warnings-as-errors counts these)."""

@@ -225,16 +225,13 @@ def label_selector(text: str) -> str:
         return UsageError(f'-l "{text}" is not a label selector: {why} (e.g. -l app=web or '
                           "-l 'env in (prod,staging)')")
 
-    tokens, pos = [], 0
-    while pos < len(text):
-        match = _SELECTOR_TOKEN.match(text, pos)
-        if not match or match.end() == pos:
-            raise bad(f"cannot read {text[pos:]!r}")
-        tokens.append(match.group(1))
-        pos = match.end()
+    # every character but white space is a token or part of one; white space alone is the empty
+    # selector (the lexer skips it to EndOfStringToken, and parse ends there with no requirement)
+    tokens = [match.group(1) for match in _SELECTOR_TOKEN.finditer(text)]
 
-    def key(token: str) -> None:
-        if not _LABEL_KEY.match(token) or len(token.split("/")[-1]) > 63:
+    def key(token: str) -> None:  # validation.IsQualifiedName: [prefix/]name, prefix a DNS-1123 subdomain
+        prefix, _, name = token.rpartition("/")
+        if not _LABEL_KEY.match(token) or len(name) > 63 or len(prefix) > 253:
             raise bad(f"{token!r} is not a label key")
 
     def value(token: str) -> None:

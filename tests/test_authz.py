@@ -102,6 +102,42 @@ def test_decisions_and_reasons():
                           rbac.Attributes("get", False, path="/healthz"))[0] is True
 
 
+
+def test_role_bindings_of_a_namespace():
+    """VisitRulesFor after the cluster bindings: a namespace's RoleBindings, for requests in it only;
+    a ServiceAccount subject without a namespace is the binding's (appliesToUser), a missing Role
+    gives no rules (GetRoleReferenceRules), and the reasons are roleBindingDescriber's."""
+    roles = [{"metadata": {"name": "dev", "namespace": "team"},
+              "rules": [{"apiGroups": [""], "resources": ["services"], "verbs": ["get", "list"]}]}]
+    bindings = rbac.role_bindings([
+        {"metadata": {"name": "gone", "namespace": "team"}, "roleRef": {"kind": "Role", "name": "missing"},
+         "subjects": [{"kind": "User", "name": "jane"}]},
+        {"metadata": {"name": "dev", "namespace": "team"}, "roleRef": {"kind": "Role", "name": "dev"},
+         "subjects": [{"kind": "Group", "name": "devs"}, {"kind": "ServiceAccount", "name": "bot"}]},
+        {"metadata": {"name": "view", "namespace": "team"},
+         "roleRef": {"kind": "ClusterRole", "name": "local-readonly"},
+         "subjects": [{"kind": "ServiceAccount", "name": "ci", "namespace": "tools"}]},
+    ], roles)
+    get = rbac.Attributes("get", namespace="team", resource="services")
+    authenticated = ("system:authenticated",)
+    assert rbac.authorize("jane", authenticated, get, bindings) == (False, "")
+    assert rbac.authorize("jane", ("devs", *authenticated), get, bindings) == (
+        True, 'RBAC: allowed by RoleBinding "dev/team" of Role "dev" to Group "devs"')
+    assert rbac.authorize("system:serviceaccount:team:bot", authenticated, get, bindings) == (
+        True, 'RBAC: allowed by RoleBinding "dev/team" of Role "dev" to ServiceAccount "bot/team"')
+    assert rbac.authorize("system:serviceaccount:other:bot", authenticated, get, bindings) == (False, "")
+    assert rbac.authorize("system:serviceaccount:tools:ci", authenticated,
+                          rbac.Attributes("list", namespace="team", resource="pods"), bindings) == (
+        True, 'RBAC: allowed by RoleBinding "view/team" of ClusterRole "local-readonly" to ServiceAccount "ci/tools"')
+    # a cluster-scoped request is not the namespace's: its RoleBindings are not visited
+    assert rbac.authorize("jane", ("devs", *authenticated), rbac.Attributes("get", resource="services"),
+                          bindings) == (False, "")
+    assert rbac.authorize("jane", ("devs", *authenticated), rbac.Attributes("delete", namespace="team",
+                                                                            resource="services"), bindings)[0] is False
+    assert rbac.rules_for("jane", ("devs", *authenticated), "team", bindings)[-1] == rbac.Rule(
+        ("get", "list"), ("",), ("services",))
+
+
 # -- real kubectl ------------------------------------------------------------------------------------
 def test_kubectl_auth_can_i_with_both_contexts(apiserver, kubectl):
     res = kubectl("auth", "can-i", "create", "services")

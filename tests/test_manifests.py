@@ -4,7 +4,7 @@ import ipaddress
 import pytest
 
 from kubectl_egress import manifests
-from kubectl_egress.model import Mesh, Target
+from kubectl_egress.model import Entry, Mesh, Origination, Target
 
 LABELS = {"app.kubernetes.io/managed-by": "kubectl-egress"}
 HTTPBIN = Target("my-httpbin", "default", host="httpbin.org")
@@ -210,3 +210,92 @@ def test_source_namespace_has_injection_off():
 def test_host_annotation_only_when_a_host_is_known():
     target = Target("x", "default", ips=(ipaddress.ip_address("192.0.2.1"),), port=443)
     assert "annotations" not in manifests.service(target)["metadata"]
+
+
+# -- kubectl egress serviceentry, TLS origination and the probe container: whole objects --------
+ENTRY_LABELS = {**LABELS, "kubectl-egress/recipe": "serviceentry"}
+
+
+def test_a_service_entry_alone():
+    entry = Entry("apis", "team", ("api.example.com", "*.api.example.com"), port=443, protocol="tls")
+    assert manifests.entry_objects(entry, Mesh(networking_version="v1beta1")) == [{
+        "apiVersion": "networking.istio.io/v1beta1", "kind": "ServiceEntry",
+        "metadata": {"name": "apis", "namespace": "team", "labels": ENTRY_LABELS},
+        "spec": {"hosts": ["api.example.com", "*.api.example.com"], "location": "MESH_EXTERNAL",
+                 "resolution": "DNS", "ports": [{"number": 443, "name": "tls", "protocol": "TLS"}]}}]
+
+
+def test_a_service_entry_with_everything_and_origination():
+    """Istio's "Egress TLS Origination" task: port 80 sent on to 443, the HTTPS port beside it, and
+    the rule exported where the entry is."""
+    entry = Entry("db", "team", ("db.example.com",), port=80, resolution="STATIC", addresses=("240.0.0.1",),
+                  endpoints=("192.0.2.1", "192.0.2.2"), location="MESH_INTERNAL", export_to=(".", "other"),
+                  origination=Origination(443, "system"))
+    entry_obj, rule = manifests.entry_objects(entry, Mesh())
+    assert entry_obj == {
+        "apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry",
+        "metadata": {"name": "db", "namespace": "team", "labels": ENTRY_LABELS},
+        "spec": {"hosts": ["db.example.com"], "addresses": ["240.0.0.1"], "location": "MESH_INTERNAL",
+                 "resolution": "STATIC",
+                 "ports": [{"number": 80, "name": "http", "protocol": "HTTP", "targetPort": 443},
+                           {"number": 443, "name": "https", "protocol": "HTTPS"}],
+                 "endpoints": [{"address": "192.0.2.1"}, {"address": "192.0.2.2"}], "exportTo": [".", "other"]}}
+    assert rule == {
+        "apiVersion": "networking.istio.io/v1", "kind": "DestinationRule",
+        "metadata": {"name": "db", "namespace": "team", "labels": ENTRY_LABELS},
+        "spec": {"host": "db.example.com", "exportTo": [".", "other"], "trafficPolicy": {"portLevelSettings": [
+            {"port": {"number": 80}, "tls": {"mode": "SIMPLE", "sni": "db.example.com",
+                                             "caCertificates": "/etc/ssl/certs/ca-certificates.crt",
+                                             "subjectAltNames": ["db.example.com"]}}]}}}
+    rule["metadata"]["labels"]["x"] = "y"  # the rule's labels are its own
+    assert entry_obj["metadata"]["labels"] == ENTRY_LABELS
+    # same port both sides: one port; no exportTo: none on the rule either
+    same = Entry("db", "team", ("db.example.com",), port=443, origination=Origination(443, "skip"))
+    entry_obj, rule = manifests.entry_objects(same, Mesh())
+    assert entry_obj["spec"]["ports"] == [{"number": 443, "name": "http", "protocol": "HTTP", "targetPort": 443}]
+    assert "exportTo" not in rule["spec"] and "exportTo" not in entry_obj["spec"]
+
+
+@pytest.mark.parametrize("verify, tls", [
+    ("system", {"mode": "SIMPLE", "sni": "api.example.com", "caCertificates": "/etc/ssl/certs/ca-certificates.crt",
+                "subjectAltNames": ["api.example.com"]}),
+    ("skip", {"mode": "SIMPLE", "sni": "api.example.com", "insecureSkipVerify": True}),
+])
+def test_origination_tls(verify, tls):
+    assert manifests.origination_tls("api.example.com", Origination(443, verify)) == tls
+
+
+def test_the_probe_container_is_kubectl_debugs_with_the_restricted_context():
+    assert manifests.probe_container("egress-probe-1", "curlimages/curl:8.11.1", 1000, 2000) == {
+        "name": "egress-probe-1", "image": "curlimages/curl:8.11.1", "command": ["sleep", "3650d"],
+        "imagePullPolicy": "IfNotPresent", "terminationMessagePolicy": "File",
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 2000,
+                            "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                            "seccompProfile": {"type": "RuntimeDefault"}}}
+
+
+def test_tls_origination_up_to_1_20_routes_the_service_to_the_entry():
+    """Istio's "Egress TLS Origination" for an ExternalName Service up to 1.20: its own Istio service sends
+    to HOST on the Service's port, so a route sends it to HOST's entry, whose port 80 goes on to 443."""
+    target = Target("api", "shop", host="api.example.com", port=80, origination=Origination(443, "system"))
+    meta = {"name": "api", "namespace": "shop", "labels": LABELS}
+    assert manifests.objects(target, Mesh(networking_version="v1beta1")) == [
+        {"apiVersion": "v1", "kind": "Service", "metadata": meta,
+         "spec": {"type": "ExternalName", "externalName": "api.example.com",
+                  "ports": [{"name": "http", "protocol": "TCP", "port": 80}]}},
+        {"apiVersion": "networking.istio.io/v1beta1", "kind": "ServiceEntry", "metadata": meta,
+         "spec": {"hosts": ["api.example.com"], "location": "MESH_EXTERNAL", "resolution": "DNS",
+                  "ports": [{"number": 80, "name": "http", "protocol": "HTTP", "targetPort": 443},
+                            {"number": 443, "name": "https", "protocol": "HTTPS"}]}},
+        {"apiVersion": "networking.istio.io/v1beta1", "kind": "DestinationRule", "metadata": meta,
+         "spec": {"host": "api.example.com", "trafficPolicy": {"portLevelSettings": [
+             {"port": {"number": 80}, "tls": {"mode": "SIMPLE", "sni": "api.example.com",
+                                              "caCertificates": "/etc/ssl/certs/ca-certificates.crt",
+                                              "subjectAltNames": ["api.example.com"]}}]}}},
+        {"apiVersion": "networking.istio.io/v1beta1", "kind": "VirtualService", "metadata": meta,
+         "spec": {"hosts": ["api.shop.svc.cluster.local"],
+                  "http": [{"route": [{"destination": {"host": "api.example.com", "port": {"number": 80}}}]}]}},
+    ]
+    # from 1.21 the Service is an alias of HOST: no route; and without Istio, nothing to originate with
+    assert [o["kind"] for o in manifests.objects(target, ALIAS)] == ["Service", "ServiceEntry", "DestinationRule"]
+    assert [o["kind"] for o in manifests.objects(target, Mesh(istio=False))] == ["Service"]

@@ -33,6 +33,9 @@ def test_istiod_facts(deployment, facts):
     ("v1", istiod(image="pilot:1.24.3", env=[("ENABLE_EXTERNAL_NAME_ALIAS", "false")]), "auto", "alias", True),
     ("v1", istiod(image="pilot:1.23.6", env=[("ENABLE_EXTERNAL_NAME_ALIAS", "false")]), "auto", "legacy", True),
     ("v1", None, "auto", "alias", True),  # istiod unreadable: v1 is served from 1.22
+    # istiod's version unknown (a tag for an image): guessed from the networking version as well
+    ("v1", istiod(image="pilot:latest"), "auto", "alias", True),
+    ("v1beta1", istiod(image="pilot:latest"), "auto", "legacy", True),
     ("v1beta1", None, "auto", "legacy", True),
     ("v1", istiod(image="pilot:1.24.3"), "legacy", "legacy", True),
     ("v1beta1", istiod(), "alias", "alias", True),
@@ -71,3 +74,10 @@ def test_endpoints_services_are_real_services_in_every_mode():
     objs = manifests.objects(target, Mesh(mode="alias"))
     assert [o["kind"] for o in objs] == ["Service", "EndpointSlice", "DestinationRule"]
     assert objs[-1]["spec"]["host"] == "w.default.svc.cluster.local"
+
+
+@pytest.mark.parametrize("served, deployment", [("v1", istiod(image="pilot:1.24.3")), ("v1beta1", None), (None, None)])
+def test_decide_is_auto_unless_told(served, deployment):
+    """No --istio-mode is auto: the facts say so, which fit and check read (override == "auto")."""
+    mesh = decide(served, deployment)
+    assert mesh == decide(served, deployment, "auto") and mesh.facts.override == "auto"

@@ -46,6 +46,17 @@ apiVersion: networking.istio.io/v1
 kind: Sidecar
 metadata: {name: default, namespace: mesh-root}
 spec: {egress: [{hosts: ["*/*"]}]}
+---
+# not an istiod: a gateway beside them, which is no control plane (and sorts first)
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: istio-egressgateway, namespace: istio-system, labels: {app: istio-egressgateway}}
+spec:
+  replicas: 0
+  selector: {matchLabels: {app: istio-egressgateway}}
+  template:
+    metadata: {labels: {app: istio-egressgateway}}
+    spec: {containers: [{name: istio-proxy, image: "docker.io/istio/proxyv2:1.23.6"}]}
 """
 
 
@@ -92,8 +103,40 @@ def test_what_the_mesh_facts_read(make_apiserver, kubectl):
     forced = detect.read(kube, override="none", namespaces=["a"])
     assert (forced.revisions, forced.configs, forced.sidecars, forced.ambient, forced.tags_known) == (
         {}, {}, [], None, False)
+    assert forced.override == "none" and detect.read(kube, override="legacy").mesh().mode == "legacy"
     assert list(forced.namespaces) == ["a"]
 
     assert (detect.detect(kube).mode, detect.detect(kube).version) == ("alias", "1.23.6")
+    assert set(detect.detect(kube).facts.revisions) == {"default", "canary"}  # each istiod by its revision
     assert (detect.detect(kube, "legacy").mode, detect.detect(kube, "legacy").version) == ("legacy", "")
     assert detect.detect(kube, "none").istio is False
+
+
+def test_an_older_mesh_read_as_it_is(make_apiserver, kubectl):
+    """Istio 1.20 serves networking.istio.io/v1beta1 only: its Sidecars are read there; an istiod whose
+    image tag tells no version is guessed from that API version (legacy); a ztunnel without its version
+    label has an unknown version."""
+    make_apiserver("1.20", ambient=True)
+    kubectl_apply(kubectl, """
+apiVersion: networking.istio.io/v1beta1
+kind: Sidecar
+metadata: {name: default, namespace: default}
+spec: {egress: [{hosts: ["./*"]}]}
+""")
+    assert kubectl("set", "image", "deployment/istiod", "-n", "istio-system", "discovery=docker.io/istio/pilot:latest"
+                   ).code == 0
+    assert kubectl("label", "deployment", "istiod", "-n", "istio-system", "operator.istio.io/version-",
+                   "app.kubernetes.io/version-").code == 0
+    assert kubectl("label", "daemonset", "ztunnel", "-n", "istio-system", "app.kubernetes.io/version-").code == 0
+    # a mesh config map without its `mesh` text: read, and Istio's defaults apply
+    assert kubectl("patch", "configmap", "istio", "-n", "istio-system", "--type", "json", "-p",
+                   '[{"op": "remove", "path": "/data/mesh"}]').code == 0
+    facts = detect.read(App.from_raw({}).kube(), namespaces=["default"])
+    assert facts.networking_version == "v1beta1" and sidecar_names(facts) == [("default", "default")]
+    default = facts.revisions["default"]
+    assert (default.version, default.alias) == ("", False)
+    assert default.reason == ("istiod's version is unknown: guessed from networking.istio.io/v1beta1 (v1 is served "
+                              "from 1.22, alias mode from 1.21)")
+    assert facts.ambient == Ambient("")
+    assert facts.configs["default"] == MeshConfig("ALLOW_ANY", "istio-system", True)
+    assert default.outbound_source == "mesh config istio-system/istio"

@@ -152,7 +152,10 @@ def test_endpoints_api_bad():
 
 # k8s.io/apimachinery/pkg/labels/selector_test.go TestSelectorParse (testGoodStrings, testBadStrings)
 # and TestSetSelectorParser's set forms
-@pytest.mark.parametrize("text", ["x=a,y=b,z=c", "", "x!=a,y=b", "x=", "x= ", "x=,z= ", "x= ,z= ", "!x", "x>1",
+# " " and "\t ": white space alone is the empty selector (selector.go Lexer.Lex skips it to
+# EndOfStringToken; Parser.parse ends there with no requirement)
+@pytest.mark.parametrize("text", ["x=a,y=b,z=c", "", " ", "\t ", "x!=a,y=b", "x=", "x= ", "x=,z= ", "x= ,z= ", "!x",
+                                  "x>1",
                                   "x>1,z<5", "x in (a,b,c)", "x notin (a,b,c)", "x in (a,b),y notin (a,b)",
                                   "app.kubernetes.io/managed-by=Helm", "!app.kubernetes.io/managed-by"])
 def test_label_selector_ok(text):
@@ -166,6 +169,88 @@ def test_label_selector_bad(text):
         validate.label_selector(text)
     assert err.value.message.startswith(f'-l "{text}" is not a label selector: ')
     assert err.value.message.endswith("(e.g. -l app=web or -l 'env in (prod,staging)')")
+
+
+# apimachinery pkg/util/validation/validation_test.go: TestIsQualifiedName (a label key; here as `KEY`,
+# an exists requirement) and TestIsValidLabelValue (as `x=VALUE`), the vectors the selector's tokens keep
+QUALIFIED_GOOD = ["simple", "now-with-dashes", "1-starts-with-num", "1234", "simple/simple", "now-with-dashes/simple",
+                  "now-with-dashes/now-with-dashes", "now.with.dots/simple", "now-with.dashes-and.dots/simple",
+                  "1-num.2-num/3-num", "1234/5678", "1.2.3.4/5678", "Uppercase_Is_OK_123",
+                  "example.com/Uppercase_Is_OK_123", "requests.storage-foo", "a" * 63, "a" * 253 + "/" + "b" * 63]
+QUALIFIED_BAD = ["cantendwithadash-", "-cantstartwithadash-", "only/one/slash", "Example.com/abc", "example_com/abc",
+                 "example.com/", "/simple", "a" * 64, "a" * 254 + "/abc"]
+LABEL_VALUE_GOOD = ["simple", "now-with-dashes", "1-starts-with-num", "end-with-num-1", "1234", "a" * 63, ""]
+LABEL_VALUE_BAD = ["Tama-nui-te-rā.is.Māori.sun", "\\backslashes\\are\\bad", "-starts-with-dash", "ends-with-dash-",
+                   ".starts.with.dot", "ends.with.dot.", "a" * 64]
+SELECTOR_HINT = "(e.g. -l app=web or -l 'env in (prod,staging)')"
+
+
+@pytest.mark.parametrize("key", QUALIFIED_GOOD)
+def test_label_selector_keys_ok(key):
+    assert validate.label_selector(key) == key
+    assert validate.label_selector(f"!{key}") == f"!{key}"
+
+
+@pytest.mark.parametrize("key", QUALIFIED_BAD)
+def test_label_selector_keys_bad(key):
+    with pytest.raises(UsageError) as err:
+        validate.label_selector(key)
+    assert err.value.message == f'-l "{key}" is not a label selector: {key!r} is not a label key {SELECTOR_HINT}'
+
+
+@pytest.mark.parametrize("value", LABEL_VALUE_GOOD)
+def test_label_selector_values_ok(value):
+    assert validate.label_selector(f"x={value}") == f"x={value}"
+
+
+@pytest.mark.parametrize("value", LABEL_VALUE_BAD)
+def test_label_selector_values_bad(value):
+    with pytest.raises(UsageError) as err:
+        validate.label_selector(f"x={value}")
+    assert err.value.message == (f'-l "x={value}" is not a label selector: {value!r} is not a label value '
+                                 f"{SELECTOR_HINT}")
+
+
+# Where each bad selector goes wrong, the whole reason (labels.Parse refuses each of them too)
+SELECTOR_WHY = [
+    ("x=a||y=b", "'a||y' is not a label value"),
+    ("x==a==b", "found '==' where a ',' belongs"),
+    ("!x=a", "found '=' where a ',' belongs"),
+    ("x<a", "'<' must be followed by a whole number"),
+    ("x>", "'>' must be followed by a whole number"),
+    ("x in a", "'in' must be followed by values in parentheses"),
+    ("x in", "'in' must be followed by values in parentheses"),
+    ("x notin a", "'notin' must be followed by values in parentheses"),
+    ("x in (a", "a ')' is missing"),
+    ("x in (", "a ')' is missing"),
+    ("x in (-bad,b)", "'-bad' is not a label value"),
+    ("x=(a,b)", "found '(' where a ',' belongs"),
+    ("x=)", "found ')' where a ',' belongs"),
+    ("x=a b", "found 'b' where a ',' belongs"),
+    ("x y", "found 'y' where '=', '!=', 'in' or 'notin' belongs"),
+    ("x=a,,y", "',' is not a label key"),
+    ("x=a,!-bad", "'-bad' is not a label key"),
+    ("!", "'!' must be followed by a label key"),
+]
+
+
+@pytest.mark.parametrize("text, why", SELECTOR_WHY)
+def test_label_selector_why(text, why):
+    with pytest.raises(UsageError) as err:
+        validate.label_selector(text)
+    assert err.value.message == f'-l "{text}" is not a label selector: {why} {SELECTOR_HINT}'
+
+
+@pytest.mark.parametrize("text", ["x", "x,y", "x==a", "!x,!y", "a=b,!x,c", "x in (a),y"])
+def test_label_selector_requirements_in_a_row(text):
+    assert validate.label_selector(text) == text
+
+
+def test_label_selector_bang_alone():
+    with pytest.raises(UsageError) as err:
+        validate.label_selector("x=a,!")
+    assert err.value.message == ('-l "x=a,!" is not a label selector: \'!\' must be followed by a label key '
+                                 f"{SELECTOR_HINT}")
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -182,6 +267,7 @@ def test_host_override_ok(text, expected):
     ("Bad_Name=a.example", 'NAME "Bad_Name" is not a valid Service name'),
     ("x=https://a.example/", '--host "https://a.example/" is a URL'),
     ("x=a.example ", '--host "a.example " has spaces around it'),
+    ("web=a=b.example", '--host "a=b.example" is not a valid DNS name'),  # NAME ends at the first "="
 ])
 def test_host_override_bad(text, fragment):
     with pytest.raises(UsageError) as err:
@@ -227,6 +313,7 @@ MESSAGES = [
     (validate.ip, "abc/x", 'IP "abc/x" is not a valid IP address (e.g. 198.35.26.96 or 2620:0:863:ed1a::1)'),
     (validate.ip, "en.wikipedia.org.", 'IP "en.wikipedia.org." is a host name; use "kubectl egress externalname '
      'NAME en.wikipedia.org." for host names'),
+    (validate.ip, " ", "IP is empty; give an address (e.g. 198.35.26.96)"),
     (validate.ip, "127.0.0.1", f'IP "127.0.0.1" is a loopback address, {NOWHERE}'),
     (validate.ip, "::", f'IP "::" is an unspecified address, {NOWHERE}'),
     (validate.ip, "fe80::1", f'IP "fe80::1" is a link-local address, {NOWHERE}'),
@@ -300,3 +387,69 @@ def test_istio_mode_ok(value):
                                            (" 2m ", 120), ("1h1m1s1ms", 3661.001)])
 def test_duration_units(text, seconds):
     assert validate.duration(text) == pytest.approx(seconds, rel=1e-9, abs=0)
+
+
+# apimachinery pkg/util/validation/validation_test.go TestIsDNS1123Label: goodValues, badValues
+DNS1123_LABEL_GOOD = ["a", "ab", "abc", "a1", "a-1", "a--1--2--b", "0", "01", "012", "1a", "1-a", "1--a--b--2",
+                      "a" * 63]
+DNS1123_LABEL_BAD = ["", "A", "ABC", "aBc", "A1", "A-1", "1-A", "-", "a-", "-a", "1-", "-1", "_", "a_", "_a", "a_b",
+                     "1_", "_1", "1_2", ".", "a.", ".a", "a.b", "1.", ".1", "1.2", " ", "a ", " a", "a b", "1 ", " 1",
+                     "1 2", "a" * 64]
+
+
+@pytest.mark.parametrize("name", DNS1123_LABEL_GOOD)
+def test_container_name_ok(name):
+    assert validate.container_name(name) == name
+
+
+@pytest.mark.parametrize("name", DNS1123_LABEL_BAD)
+def test_container_name_bad(name):
+    with pytest.raises(UsageError) as err:
+        validate.container_name(name)
+    assert err.value.message == (f'-c "{name}" is not a valid container name: use lower case letters, digits and '
+                                 "'-', at most 63 characters")
+    assert err.value.exit_code == 2
+
+
+def test_container_name_never_the_proxy():
+    with pytest.raises(UsageError) as err:
+        validate.container_name("istio-proxy")
+    assert err.value.message == ("-c istio-proxy: the proxy's own traffic (UID 1337) bypasses the sidecar, so the "
+                                 "probe would check the wrong path; leave -c out, or name the application's container")
+    assert err.value.exit_code == 2
+
+
+def test_image_whole_message():
+    assert validate.image("curlimages/curl:8.11.1") == "curlimages/curl:8.11.1"
+    with pytest.raises(UsageError) as err:
+        validate.image("curl:8:11")
+    assert err.value.message == ('invalid image name "curl:8:11": invalid reference format (e.g. '
+                                 "registry.example.com/curlimages/curl:8.11.1)")
+    assert err.value.exit_code == 2
+
+
+# Go src/time/time_test.go parseDurationTests (the ones a float of seconds holds exactly enough), and
+# parseDurationErrorTests
+GO_DURATIONS = [("0", 0), ("5s", 5), ("30s", 30), ("1478s", 1478), ("-5s", -5), ("+5s", 5), ("-0", 0), ("+0", 0),
+                ("5.0s", 5), ("5.6s", 5.6), ("5.s", 5), (".5s", 0.5), ("1.0s", 1), ("1.00s", 1), ("1.004s", 1.004),
+                ("1.0040s", 1.004), ("100.00100s", 100.001), ("10ns", 10e-9), ("11us", 11e-6), ("12µs", 12e-6),
+                ("12μs", 12e-6), ("13ms", 13e-3), ("14s", 14), ("15m", 900), ("16h", 57600), ("3h30m", 12600),
+                ("10.5s4m", 250.5), ("-2m3.4s", -123.4), ("1h2m3s4ms5us6ns", 3723.004005006),
+                ("39h9m14.425s", 140954.425)]
+GO_DURATION_ERRORS = ["", "3", "-", "s", ".", "-.", ".s", "+.s", "1d", "\x85\x85", "\xffff", "hello \xffff world"]
+
+
+@pytest.mark.parametrize("text, seconds", GO_DURATIONS)
+def test_go_duration(text, seconds):
+    assert validate.go_duration(text) == pytest.approx(seconds, abs=1e-12)
+
+
+@pytest.mark.parametrize("text", GO_DURATION_ERRORS)
+def test_go_duration_refused(text):
+    assert validate.go_duration(text) is None
+
+
+# clientcmd ParseTimeout: strconv.ParseInt first ("00" and "-0" are 0 seconds), else time.ParseDuration
+@pytest.mark.parametrize("text, seconds", [("00", 0), ("-0", 0), ("+0", 0), ("007", 7), ("0s", 0)])
+def test_duration_whole_seconds(text, seconds):
+    assert validate.duration(text) == seconds

@@ -26,6 +26,8 @@ from .errors import APIError, forbidden, forbidden_path
 from .kinds import Kind, builtin_kinds, kind_from_crd
 from .store import Store
 
+RBAC_GROUP = "rbac.authorization.k8s.io"
+
 K8S_VERSION = {"major": "1", "minor": "33", "gitVersion": "v1.33.1", "gitCommit": "8adc0f041b8e7ad1d30e29cc59c6ae7a15e19828",
                "gitTreeState": "clean", "buildDate": "2025-05-15T08:19:08Z", "goVersion": "go1.24.2",
                "compiler": "gc", "platform": "linux/amd64"}
@@ -246,7 +248,14 @@ class Cluster:
     def allowed(self, user: User, attrs: rbac.Attributes) -> tuple[bool, str]:
         """The authorizer's decision for (user, groups) and the request attributes, with its
         reason (RBAC only: kube-apiserver's Node authorizer has no opinion on non-nodes)."""
-        return rbac.authorize(user.name, user.groups, attrs)
+        return rbac.authorize(user.name, user.groups, attrs, self.role_bindings(attrs.namespace))
+
+    def role_bindings(self, namespace: str) -> list[rbac.RoleBinding]:
+        """The RoleBindings of a namespace, their roles resolved (none for a cluster-scoped request)."""
+        if not namespace:
+            return []
+        bindings = self.store.scan(f"{RBAC_GROUP}/rolebindings", namespace)
+        return rbac.role_bindings(bindings, self.store.scan(f"{RBAC_GROUP}/roles", namespace)) if bindings else []
 
     def authorize(self, user: User, verb: str, kind: Kind, namespace: str, name: str,
                   sub: str = "") -> None:

@@ -133,6 +133,14 @@ def _name() -> Column:
                   lambda o, now: o["metadata"]["name"], format="name")
 
 
+def _subjects(kind: str) -> Callable[[dict, float], str]:
+    """printRoleBinding's cells: rbacv1helpers.SubjectsStrings (a ServiceAccount as NAMESPACE/NAME)."""
+    def cell(o: dict, now: float) -> str:
+        return ", ".join(f"{s['namespace']}/{s.get('name', '')}" if kind == "ServiceAccount" and s.get("namespace")
+                         else s.get("name", "") for s in o.get("subjects") or () if s.get("kind") == kind)
+    return cell
+
+
 def builtin_kinds() -> list[Kind]:
     return [
         Kind("", ("v1",), "namespaces", "Namespace", "namespace", namespaced=False,
@@ -223,6 +231,20 @@ def builtin_kinds() -> list[Kind]:
              decode=validation.default_daemonset,
              validate=validation.validate_deployment, field_selectors=_meta_fields(),
              has_generation=True, status_subresource=True),
+        # namespaced RBAC, which the authorizer reads (rbac.py); tables: the default table
+        # convertor's for Role, printers.go printRoleBinding for RoleBinding
+        Kind("rbac.authorization.k8s.io", ("v1",), "roles", "Role", "role",
+             columns=(_name(), Column("Created At", "date", "", lambda o, now:
+                                      o["metadata"].get("creationTimestamp", ""))),
+             validate=validation.validate_generic, field_selectors=_meta_fields()),
+        Kind("rbac.authorization.k8s.io", ("v1",), "rolebindings", "RoleBinding", "rolebinding",
+             columns=(_name(), Column("Role", "string", "", lambda o, now: "{kind}/{name}".format(
+                                      kind=(o.get("roleRef") or {}).get("kind", ""),
+                                      name=(o.get("roleRef") or {}).get("name", ""))), _age(),
+                      *(Column(title, "string", f"{title} in the roleBinding", _subjects(kind), priority=1)
+                        for title, kind in (("Users", "User"), ("Groups", "Group"),
+                                            ("ServiceAccounts", "ServiceAccount")))),
+             validate=validation.validate_generic, field_selectors=_meta_fields()),
         # computed per request, never stored (reviews.py)
         Kind("authorization.k8s.io", ("v1",), "selfsubjectaccessreviews", "SelfSubjectAccessReview",
              "selfsubjectaccessreview", namespaced=False, verbs=("create",), virtual=reviews.access_review),

@@ -51,6 +51,7 @@ PACKAGES = {"": "io.k8s.api.core.v1", "apps": "io.k8s.api.apps.v1", "discovery.k
             "authorization.k8s.io": "io.k8s.api.authorization.v1",
             "authentication.k8s.io": "io.k8s.api.authentication.v1",
             "autoscaling": "io.k8s.api.autoscaling.v1", "policy": "io.k8s.api.policy.v1",
+            "rbac.authorization.k8s.io": "io.k8s.api.rbac.v1",
             "apiextensions.k8s.io": "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1"}
 # the kinds of subresources, their group, and the group version document that carries them
 # (pods/binding, pods/eviction, serviceaccounts/token; deployments/scale, replicasets/scale)

@@ -15,7 +15,13 @@ system:basic-user, system:discovery, system:public-info-viewer; cluster-admin
 bound to the group system:masters), and this cluster's own `local-readonly`
 ClusterRole (get, list and watch on everything) bound to the kubeconfig's
 `reader`. Any other user (a certificate outside system:masters, a service
-account) has only what every authenticated user has: discovery and the reviews.
+account) has only what every authenticated user has: discovery and the reviews,
+and what the Roles and RoleBindings a test creates in a namespace give it there
+(after the cluster bindings, as VisitRulesFor visits them: a RoleBinding names a
+Role of its namespace or one of the ClusterRoles above). The cluster-wide roles
+and bindings are this fixed policy, not stored objects; no escalation check
+guards writing a Role (policybased/storage.go): only system:masters may write
+them here unless a binding says otherwise.
 
 As in Kubernetes 1.33, `get` on pods/exec is enough to exec through a WebSocket
 (kubectl's GET upgrade is authorized as get; the extra `create` check of
@@ -145,8 +151,60 @@ def _describe(binding: Binding, subject: tuple[str, str]) -> str:
             f'{subject[0]} "{subject[1]}"')
 
 
-def authorize(user: str, groups: tuple[str, ...], attrs: Attributes) -> tuple[bool, str]:
-    """(allowed, reason): the RBAC authorizer's decision and its reason."""
+@dataclass(frozen=True)
+class RoleBinding:
+    """A RoleBinding of a namespace, its role's rules resolved (GetRoleReferenceRules)."""
+
+    name: str
+    namespace: str
+    role_kind: str  # Role or ClusterRole
+    role: str
+    subjects: tuple[dict, ...]  # rbacv1.Subject: kind, name, namespace (ServiceAccount)
+    rules: tuple[Rule, ...]
+
+
+def _rule(rule: dict) -> Rule:
+    return Rule(tuple(rule.get("verbs") or ()), tuple(rule.get("apiGroups") or ()),
+                tuple(rule.get("resources") or ()), tuple(rule.get("resourceNames") or ()),
+                tuple(rule.get("nonResourceURLs") or ()))
+
+
+def role_bindings(bindings: list[dict], roles: list[dict]) -> list[RoleBinding]:
+    """The RoleBinding objects of one namespace with their rules: a Role of that namespace, or a
+    ClusterRole of this cluster's policy; a role that does not exist gives no rules (rule.go
+    GetRoleReferenceRules answers an error, which the authorizer skips)."""
+    by_name = {r["metadata"]["name"]: r for r in roles}
+    out = []
+    for obj in bindings:
+        ref = obj.get("roleRef") or {}
+        if ref.get("kind") == "Role":
+            rules = tuple(_rule(r) for r in (by_name.get(ref.get("name"), {}).get("rules") or ()))
+        else:
+            rules = CLUSTER_ROLES.get(ref.get("name", ""), ())
+        out.append(RoleBinding(obj["metadata"]["name"], obj["metadata"].get("namespace", ""), ref.get("kind", ""),
+                               ref.get("name", ""), tuple(obj.get("subjects") or ()), rules))
+    return out
+
+
+def _subject_applies(subject: dict, user: str, groups: tuple[str, ...], namespace: str) -> bool:
+    """appliesToUser (validation/rule.go): a ServiceAccount without a namespace is the binding's."""
+    kind, name = subject.get("kind"), subject.get("name")
+    if kind == "ServiceAccount":
+        return user == f"system:serviceaccount:{subject.get('namespace') or namespace}:{name}"
+    return _applies((kind or "", name or ""), user, groups)
+
+
+def _describe_subject(subject: dict, namespace: str) -> str:
+    """describeSubject (validation/rule.go)."""
+    if subject.get("kind") == "ServiceAccount":
+        return f'ServiceAccount "{subject.get("name")}/{subject.get("namespace") or namespace}"'
+    return f'{subject.get("kind")} "{subject.get("name")}"'
+
+
+def authorize(user: str, groups: tuple[str, ...], attrs: Attributes,
+              namespaced: list[RoleBinding] = ()) -> tuple[bool, str]:
+    """(allowed, reason): the RBAC authorizer's decision and its reason. namespaced: the
+    RoleBindings of the request's namespace (visited only for a namespaced request)."""
     for binding in CLUSTER_ROLE_BINDINGS:
         subject = next((s for s in binding.subjects if _applies(s, user, groups)), None)
         if subject is None:
@@ -154,13 +212,25 @@ def authorize(user: str, groups: tuple[str, ...], attrs: Attributes) -> tuple[bo
         for rule in CLUSTER_ROLES.get(binding.role, ()):
             if rule_allows(attrs, rule):
                 return True, f"RBAC: allowed by {_describe(binding, subject)}"
+    for rb in namespaced if attrs.namespace else ():
+        subject = next((s for s in rb.subjects if _subject_applies(s, user, groups, rb.namespace)), None)
+        if subject is None:
+            continue
+        for rule in rb.rules:
+            if rule_allows(attrs, rule):  # roleBindingDescriber.String
+                return True, (f'RBAC: allowed by RoleBinding "{rb.name}/{rb.namespace}" of {rb.role_kind} '
+                              f'"{rb.role}" to {_describe_subject(subject, rb.namespace)}')
     return False, ""
 
 
-def rules_for(user: str, groups: tuple[str, ...], namespace: str = "") -> list[Rule]:
+def rules_for(user: str, groups: tuple[str, ...], namespace: str = "",
+              namespaced: list[RoleBinding] = ()) -> list[Rule]:
     """Every rule that applies to the user in the namespace (RulesFor), bindings in order."""
     rules: list[Rule] = []
     for binding in CLUSTER_ROLE_BINDINGS:
         if any(_applies(s, user, groups) for s in binding.subjects):
             rules.extend(CLUSTER_ROLES.get(binding.role, ()))
+    for rb in namespaced if namespace else ():
+        if any(_subject_applies(s, user, groups, rb.namespace) for s in rb.subjects):
+            rules.extend(rb.rules)
     return rules

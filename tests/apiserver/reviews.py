@@ -75,7 +75,8 @@ def rules_review(cluster: "Cluster", req: "Request", target: "Target", body: dic
     if not namespace:
         raise bad_request("no namespace on request")
     resource_rules, non_resource_rules = [], []
-    for rule in rbac.rules_for(req.user.name, req.user.groups, namespace):
+    for rule in rbac.rules_for(req.user.name, req.user.groups, namespace,
+                                 cluster.role_bindings(namespace)):
         if rule.resources:
             entry = {"verbs": list(rule.verbs), "apiGroups": list(rule.api_groups), "resources": list(rule.resources)}
             if rule.resource_names:
