@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .analysis.protocol import protocol_of
-from .analysis.rules import RuleIndex, tls_of
+from .analysis.rules import EntryHosts, RuleIndex, tls_of
 from .analysis.snapshot import ROOT_NAMESPACE, Snapshot
 from .model import (MANAGED_BY, CLUSTER_DOMAIN, DEPLOYMENTS, ENDPOINTS, ENDPOINTS_CONTROLLER, ENDPOINTS_MANAGED_BY,
                     ENDPOINT_SLICES, HOST_ANNOTATION, MANAGED_SELECTOR, MANAGER, NAMESPACES, RECIPE_LABEL,
@@ -206,7 +206,37 @@ def snapshot(kube: Kube, namespace: str | None, mesh: Mesh, selector: str = "") 
                                                                namespace)))
     for (field_name, _), found in zip(jobs, kube.parallel(lambda job: job[1](), jobs)):  # type: ignore[operator]
         setattr(snap, field_name, (getattr(snap, field_name) or []) + found)
+    if namespace is not None and external and mesh.served and mesh.alias:
+        _rules_elsewhere(kube, snap, namespace)
     return snap
+
+
+def _rules_elsewhere(kube: Kube, snap: Snapshot, namespace: str) -> None:
+    """In alias mode an ExternalName's host is a ServiceEntry's, perhaps of another namespace, whose
+    rules exported to this one then apply (istio pilot/pkg/model/push_context.go destinationRule: the
+    service's namespace comes between the caller's and the root's): for hosts no entry of the
+    namespace declares, read every namespace's entries (when this user may) and those namespaces' rules."""
+    declared = {h.lower() for se in snap.entries for h in (se.get("spec") or {}).get("hosts") or []}
+    hosts = {(s.get("spec") or {}).get("externalName", "").rstrip(".").lower() for s in snap.services
+             if (s.get("spec") or {}).get("type") == "ExternalName"} - declared
+    if not hosts:
+        return
+    def readable(res: Resource, ns: str | None) -> list[dict] | None:  # None: this user may not
+        try:
+            return kube.list_if_served(res, ns)
+        except ServerError as err:
+            if err.code != 403:
+                raise
+            return None
+
+    entries = readable(service_entries(snap.mesh.networking_version), None) or []
+    declaring = EntryHosts(entries)
+    owners = {declaring.service_namespace(host, namespace) for host in hosts} - {"", namespace, ROOT_NAMESPACE}
+    rules = destination_rules(snap.mesh.networking_version)
+    for ns, found in zip(sorted(owners), kube.parallel(lambda ns: readable(rules, ns), sorted(owners))):
+        if found is not None:  # the entry counts only where its rules could be read
+            snap.elsewhere += [se for se in entries if se["metadata"].get("namespace") == ns]
+            snap.rules += found
 
 
 def root_rules(kube: Kube, rules: Resource) -> list[dict]:
@@ -243,6 +273,7 @@ def egress_services(snap: Snapshot, names: tuple[str, ...] = ()) -> list[Found]:
             found.endpoints.insert(0, (ENDPOINTS, ep))
     index = snap.rule_index() if mesh.istio else RuleIndex([])
     entries = _EntryIndex(snap.entries)
+    owners = snap.entry_hosts()
     routes_res = virtual_services(mesh.networking_version)
     for found in by_key.values():
         svc = found.service or {}
@@ -251,9 +282,9 @@ def egress_services(snap: Snapshot, names: tuple[str, ...] = ()) -> list[Found]:
         if route is not None:  # its HTTP goes where the route leads, whose rules apply
             found.route = (routes_res, route[0])
             host = route[1]
-        own = index.in_namespace(host, found.namespace, exact_only=True)
+        own = index.in_namespace(host, found.namespace)
         found.rule = (rules_res, own) if own is not None else None
-        found.applied = index.effective(host, found.namespace)
+        found.applied = index.effective(host, found.namespace, owners.service_namespace(host, found.namespace))
         entry = entries.find(found, mesh) if route is None else \
             entries._pick(entries.by_host.get((found.namespace, host), []), found.name)
         found.entry = (entries_res, entry) if entry is not None else None
@@ -265,7 +296,7 @@ def egress_services(snap: Snapshot, names: tuple[str, ...] = ()) -> list[Found]:
                 continue
             found = Found(key[0], key[1], entry=(entries_res, se))
             hosts = [h.lower() for h in (se.get("spec") or {}).get("hosts") or []]
-            own = index.in_namespace(hosts[0], key[0], exact_only=True) if hosts else None
+            own = index.in_namespace(hosts[0], key[0]) if hosts else None
             found.rule = (rules_res, own) if own is not None else None
             found.applied = own
             by_key[key] = found

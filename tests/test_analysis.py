@@ -16,7 +16,8 @@ from kubectl_egress.analysis import Finding, Snapshot, analyze, at_or_above, eff
 from kubectl_egress.analysis.endpoints import endpoint_ports, external_name_ip, mirrored_twice
 from kubectl_egress.analysis.ports import port_names
 from kubectl_egress.analysis.registry import namespace_revision, registry_only
-from kubectl_egress.analysis.rules import alias_rules, mesh_mtls, routed_host
+from kubectl_egress.analysis.rules import (EntryHosts, RuleIndex, alias_rules, mesh_mtls, routed_host,
+                                           visible_routes)
 from kubectl_egress.analysis.snapshot import fix_command, ips_of
 from kubectl_egress.analysis.tls import double_tls, in_scope, verification
 from kubectl_egress.mesh import MeshFacts
@@ -189,6 +190,199 @@ def test_port_level_tls_over_the_rules(rule, port, want):
 ])
 def test_routed_host(routes, host, caller, want):
     assert routed_host(Snapshot(LEGACY, routes=routes), host, caller) == want
+
+
+# -- exportTo: the DestinationRule lookup path, and the VirtualServices a sidecar sees -------------------
+# istio/istio pilot/pkg/model/push_context_test.go TestSetDestinationRuleWithExportTo, transcribed: its
+# rules as (namespace, name, host, exportTo) and its cases as (proxy namespace, service namespace, host,
+# the rule whose subsets it expects, as namespace/name). The lookup is push_context.go destinationRule.
+UPSTREAM_RULES = [
+    ("test1", "rule1", "httpbin.org", [".", "ns1"]),
+    ("test2", "rule2", "httpbin.org", ["test2", "ns1", "test1", "newNS"]),
+    ("test3", "rule3", "httpbin.org", ["test1", "test2", "*"]),
+    ("test4", "rule4-local", "httpbin.org", ["test4"]),
+    ("istio-system", "rule4", "httpbin.org", []),
+    ("istio-system", "rule1", "httpbin.org", ["."]),
+    ("istio-system", "rule2", "*.org", ["."]),
+    ("istio-system", "rule3", "*.app.org", ["."]),
+    ("test5", "rule5", "api.test.com", ["istio-system"]),
+    ("test6", "rule6", "api.test.com", ["istio-system"]),
+]
+
+
+@pytest.mark.parametrize("caller, service_ns, host, want", [
+    ("test1", "test1", "httpbin.org", "test1/rule1"),
+    ("test1", "test2", "httpbin.org", "test1/rule1"),
+    ("test2", "test1", "httpbin.org", "test2/rule2"),
+    ("newNS", "test2", "httpbin.org", "test2/rule2"),
+    ("test3", "test1", "httpbin.org", "test3/rule3"),
+    ("test5", "test4", "httpbin.org", "istio-system/rule4"),
+    ("ns1", "test1", "httpbin.org", "test1/rule1"),
+    ("ns1", "random", "httpbin.org", "istio-system/rule4"),
+    ("random", "random", "httpbin.org", "istio-system/rule4"),
+    ("test3", "random", "httpbin.org", "test3/rule3"),
+    ("istio-system", "random", "httpbin.org", "istio-system/rule1"),
+    ("istio-system", "istio-system", "httpbin.org", "istio-system/rule1"),
+    ("istio-system", "istio-system", "foo.app.org", "istio-system/rule3"),
+    ("istio-system", "test5", "api.test.com", "test5/rule5"),
+    ("istio-system", "test6", "api.test.com", "test6/rule6"),
+    ("istio-system", "test7", "api.test.com", None),
+])
+def test_the_rule_lookup_path_upstream(caller, service_ns, host, want):
+    index = RuleIndex([dr(name, ns, h, exportTo=export) if export else dr(name, ns, h)
+                       for ns, name, h, export in UPSTREAM_RULES])
+    found = index.effective(host, caller, service_ns)
+    assert (f"{found['metadata']['namespace']}/{found['metadata']['name']}" if found else None) == want
+
+
+def aged(rule, created):
+    rule["metadata"]["creationTimestamp"] = created
+    return rule
+
+
+# the same rules of push_context.go setDestinationRules and destinationRule, row by row
+@pytest.mark.parametrize("rules, host, caller, service_ns, default, want", [
+    # the service's namespace comes before the root namespace, when its rule is exported to the caller
+    ([dr("root", "istio-system", "httpbin.org"), dr("svc", "egress", "httpbin.org")], "httpbin.org", "web", "egress",
+     ("*",), "svc"),
+    ([dr("root", "istio-system", "httpbin.org"), dr("svc", "egress", "httpbin.org", exportTo=["."])], "httpbin.org",
+     "web", "egress", ("*",), "root"),
+    ([dr("svc", "egress", "httpbin.org", exportTo=["egress"])], "httpbin.org", "web", "egress", ("*",), None),
+    ([dr("svc", "egress", "httpbin.org", exportTo=["web"])], "httpbin.org", "web", "egress", ("*",), "svc"),
+    ([dr("svc", "egress", "httpbin.org", exportTo=["~"])], "httpbin.org", "web", "egress", ("*",), None),
+    ([dr("svc", "egress", "httpbin.org")], "httpbin.org", "web", "", ("*",), None),  # another namespace's: not looked at
+    ([dr("svc", "egress", "httpbin.org")], "httpbin.org", "web", "other", ("*",), None),
+    # exportTo absent: the mesh's defaultDestinationRuleExportTo ("." keeps it home; only . and * count)
+    ([dr("svc", "egress", "httpbin.org")], "httpbin.org", "web", "egress", (".",), None),
+    ([dr("svc", "egress", "httpbin.org")], "httpbin.org", "web", "egress", ("other",), "svc"),
+    ([dr("own", "web", "httpbin.org")], "httpbin.org", "web", "", (".",), "own"),
+    # the caller's namespace has its own rules whatever they are exported to, unless that leaves it out
+    ([dr("own", "web", "httpbin.org", exportTo=["other"])], "httpbin.org", "web", "", ("*",), None),
+    ([dr("own", "web", "httpbin.org", exportTo=["other"]), dr("root", "istio-system", "httpbin.org")],
+     "httpbin.org", "web", "web", ("*",), "root"),
+    ([dr("own", "web", "httpbin.org", exportTo=["web"])], "httpbin.org", "web", "", ("*",), "own"),
+    ([dr("own", "web", "httpbin.org", exportTo=["other", "web"])], "httpbin.org", "web", "", ("*",), "own"),
+    ([dr("own", "web", "httpbin.org", exportTo=["*"])], "httpbin.org", "web", "", ("*",), "own"),
+    ([dr("own", "web", "httpbin.org", exportTo=["~"])], "httpbin.org", "web", "", ("*",), None),
+    # the most specific host of a namespace's exported rules, then whether the caller sees it: a less
+    # specific one of that namespace is not tried (getExportedDestinationRuleFromNamespace)
+    ([dr("any", "egress", "*.org"), dr("exact", "egress", "httpbin.org", exportTo=["other"])], "httpbin.org", "web",
+     "egress", ("*",), None),
+    ([dr("any", "egress", "*.org"), dr("long", "egress", "*.httpbin.org", exportTo=["other"])], "api.httpbin.org",
+     "web", "egress", ("*",), None),
+    ([dr("any", "egress", "*.org"), dr("exact", "egress", "httpbin.org", exportTo=["."])], "httpbin.org", "web",
+     "egress", ("*",), "any"),  # a private rule is not among the exported ones at all
+    # of one host's rules exported differently, the first the caller sees (mergeDestinationRule keeps them apart)
+    ([dr("a", "egress", "httpbin.org", exportTo=["other"]), dr("b", "egress", "httpbin.org", exportTo=["web"])],
+     "httpbin.org", "web", "egress", ("*",), "b"),
+    # a rule with a workloadSelector stays in its namespace
+    ([dr("sel", "egress", "httpbin.org", workloadSelector={"matchLabels": {"app": "a"}})], "httpbin.org", "web",
+     "egress", ("*",), None),
+    ([dr("sel", "istio-system", "httpbin.org", workloadSelector={"matchLabels": {"app": "a"}})], "httpbin.org",
+     "web", "", ("*",), None),
+    # a caller in the root namespace: its private rules, then the service's namespace, then its exported ones
+    ([dr("root", "istio-system", "httpbin.org"), dr("svc", "egress", "httpbin.org")], "httpbin.org",
+     "istio-system", "egress", ("*",), "svc"),
+    ([dr("root", "istio-system", "httpbin.org", exportTo=["."]), dr("svc", "egress", "httpbin.org")], "httpbin.org",
+     "istio-system", "egress", ("*",), "root"),
+    ([dr("root", "istio-system", "httpbin.org", exportTo=["."])], "httpbin.org", "web", "", ("*",), None),
+    # oldest first, then by name (sortConfigBySelectorAndCreationTime), whatever the order listed
+    ([aged(dr("b", "web", "httpbin.org"), "2026-01-02T00:00:00Z"), aged(dr("a", "web", "httpbin.org"),
+                                                                       "2026-01-03T00:00:00Z")],
+     "httpbin.org", "web", "", ("*",), "b"),
+    ([dr("b", "web", "httpbin.org"), dr("a", "web", "httpbin.org")], "httpbin.org", "web", "", ("*",), "a"),
+    ([dr("b", "istio-system", "httpbin.org"), dr("a", "istio-system", "httpbin.org")], "httpbin.org", "web", "",
+     ("*",), "a"),
+])
+def test_the_rule_lookup_path(rules, host, caller, service_ns, default, want):
+    found = RuleIndex(rules, default).effective(host, caller, service_ns)
+    assert (found["metadata"]["name"] if found else None) == want
+
+
+# a host's service namespace: a Service's from its name, else its ServiceEntry's, the caller's own first
+@pytest.mark.parametrize("entries, host, caller, want", [
+    ([], "wiki.web.svc.cluster.local", "other", "web"),
+    ([], "httpbin.org", "web", ""),
+    ([se("h", "egress", ["httpbin.org"])], "httpbin.org", "web", "egress"),
+    ([se("h", "egress", ["HTTPbin.org"])], "httpbin.org", "web", "egress"),
+    ([se("h", "egress", ["httpbin.org"]), se("h", "web", ["httpbin.org"])], "httpbin.org", "web", "web"),
+    ([se("h", "a", ["httpbin.org"]), se("h", "b", ["httpbin.org"])], "httpbin.org", "web", "a"),
+    ([se("h", "egress", ["other.org"])], "httpbin.org", "web", ""),
+    ([{**se("h", "egress", ["httpbin.org"]), "spec": {"hosts": ["httpbin.org"], "exportTo": ["."]}}],
+     "httpbin.org", "web", ""),
+    ([{**se("h", "egress", ["httpbin.org"]), "spec": {"hosts": ["httpbin.org"], "exportTo": ["web"]}}],
+     "httpbin.org", "web", "egress"),
+    ([{**se("h", "a", ["httpbin.org"]), "spec": {"hosts": ["httpbin.org"], "exportTo": ["."]}},
+      se("h", "b", ["httpbin.org"])], "httpbin.org", "web", "b"),
+    ([], "a.b.c.svc.cluster.local", "web", ""),
+])
+def test_the_service_namespace_of_a_host(entries, host, caller, want):
+    assert EntryHosts(entries).service_namespace(host, caller) == want
+
+
+def routing(name, ns, host, export=None, gateways=None):
+    spec: dict = {"hosts": [host]}
+    if export is not None:
+        spec["exportTo"] = export
+    if gateways is not None:
+        spec["gateways"] = gateways
+    return {"metadata": {"name": name, "namespace": ns}, "spec": spec}
+
+
+# push_context_test.go TestVirtualServiceWithExportTo (root namespace "zzz"), the mesh gateway's cases:
+# the hosts of the VirtualServices each proxy namespace sees, in order
+UPSTREAM_ROUTES = [routing("rule1", "test1", "rule1.com", [".", "ns1"]),
+                   routing("rule2", "test2", "rule2.com", ["test2", "ns1", "test1"]),
+                   routing("rule3", "test3", "rule3.com", ["test1", "test2", "*"], ["mesh"]),
+                   routing("rule2Gw", "test2", "rule2gw.com", ["test2", "ns1", "test1"], ["default/gateway", "mesh"]),
+                   routing("rule3Gw", "test3", "rule3gw.com", ["test1", "test2", "*"], ["default/gateway"]),
+                   routing("zzz", "zzz", "rootNS.com")]
+# and TestVirtualServiceWithDefaultExportTo, defaultVirtualServiceExportTo [".", "ns1"]
+UPSTREAM_DEFAULT_ROUTES = [routing("mesh-rule1", "test1", "mesh-rule1.com"),
+                           routing("mesh-rule2", "test2", "mesh-rule2.com"),
+                           routing("gw-rule", "test1", "gw-rule.com", gateways=["default/gateway"])]
+
+
+@pytest.mark.parametrize("routes, default, caller, want", [
+    (UPSTREAM_ROUTES, ("*",), "test1", ["rule1.com", "rule2.com", "rule2gw.com", "rule3.com", "rootNS.com"]),
+    (UPSTREAM_ROUTES, ("*",), "test2", ["rule2.com", "rule2gw.com", "rule3.com", "rootNS.com"]),
+    (UPSTREAM_ROUTES, ("*",), "ns1", ["rule1.com", "rule2.com", "rule2gw.com", "rule3.com", "rootNS.com"]),
+    (UPSTREAM_ROUTES, ("*",), "random", ["rule3.com", "rootNS.com"]),
+    (UPSTREAM_DEFAULT_ROUTES, (".", "ns1"), "test1", ["mesh-rule1.com"]),
+    (UPSTREAM_DEFAULT_ROUTES, (".", "ns1"), "ns1", ["mesh-rule1.com", "mesh-rule2.com"]),
+    (UPSTREAM_DEFAULT_ROUTES, (".", "ns1"), "test2", ["mesh-rule2.com"]),
+    (UPSTREAM_DEFAULT_ROUTES, (".", "ns1"), "random", []),
+    # ours: `~` hides one even when it names the caller; oldest first within a group
+    ([routing("r", "a", "r.com", ["~", "web"])], ("*",), "web", []),
+    ([routing("r", "a", "r.com", ["~", "*"])], ("*",), "web", ["r.com"]),
+    ([aged(routing("new", "a", "new.com"), "2026-02-01T00:00:00Z"),
+      aged(routing("old", "b", "old.com"), "2026-01-01T00:00:00Z")], ("*",), "web", ["old.com", "new.com"]),
+    # the groups before age: private, then exported by name, then public
+    ([aged(routing("exp", "a", "exp.com", ["web"]), "2026-01-01T00:00:00Z"),
+      aged(routing("own", "web", "own.com", ["."]), "2026-02-01T00:00:00Z")], ("*",), "web", ["own.com", "exp.com"]),
+    ([aged(routing("pub", "a", "pub.com"), "2026-01-01T00:00:00Z"),
+      aged(routing("exp", "b", "exp.com", ["web"]), "2026-02-01T00:00:00Z")], ("*",), "web", ["exp.com", "pub.com"]),
+])
+def test_the_virtual_services_a_sidecar_sees(routes, default, caller, want):
+    assert [h for vs in visible_routes(routes, caller, default) for h in vs["spec"]["hosts"]] == want
+
+
+# routed_host takes the first VirtualService the caller sees for the host
+@pytest.mark.parametrize("routes, caller, want", [
+    ([vs("a", "other", ["ext.web.svc.cluster.local"], "public.org")], "web", "public.org"),
+    ([{**vs("a", "other", ["ext.web.svc.cluster.local"], "hidden.org"),
+       "spec": {**vs("a", "other", ["x"], "hidden.org")["spec"], "hosts": ["ext.web.svc.cluster.local"],
+                "exportTo": ["."]}}], "web", ""),
+    ([vs("a", "other", ["ext.web.svc.cluster.local"], "public.org"), vs("b", "web", ["ext"], "own.org")], "web",
+     "public.org"),
+    ([vs("a", "other", ["ext.web.svc.cluster.local"], "public.org"),
+      {**vs("b", "web", ["ext"], "own.org"), "spec": {**vs("b", "web", ["ext"], "own.org")["spec"], "exportTo": ["."]}}],
+     "web", "own.org"),
+    ([{**vs("a", "web", ["ext"], "gw.org"), "spec": {**vs("a", "web", ["ext"], "gw.org")["spec"],
+                                                    "gateways": ["web/gw"]}}], "web", ""),
+])
+def test_the_route_a_caller_sees(routes, caller, want):
+    assert routed_host(Snapshot(LEGACY, routes=routes), "ext.web.svc.cluster.local", caller) == want
 
 
 # -- EG0005: Istio mutual TLS towards an external host ----------------------------------------------
@@ -930,3 +1124,41 @@ def test_without_istio_only_endpoints_and_names_are_checked():
 def test_the_protocol_is_the_name_before_its_first_dash(name, want):
     from kubectl_egress.analysis import protocol_of
     assert protocol_of({"name": name, "port": 8080}) == want
+
+
+# EG0005 in alias mode: the rule of the namespace of the ServiceEntry that declares the host applies,
+# when it is exported to the Service's namespace (push_context.go destinationRule, the service's namespace)
+@pytest.mark.parametrize("export, want", [(None, True), (["web"], True), (["*"], True), (["."], False),
+                                          (["egress"], False)])
+def test_mutual_tls_from_the_rule_of_the_entrys_namespace(export, want):
+    rule = dr("h", "egress", "httpbin.org", tls={"mode": "ISTIO_MUTUAL"}, **({"exportTo": export} if export else {}))
+    service = svc("ext", "web", ext="httpbin.org")
+    snapshot = Snapshot(ALIAS, services=[service], rules=[rule], entries=[se("h", "egress", ["httpbin.org"])])
+    assert codes(mesh_mtls(snapshot, service)) == ([("EG0005", "Service web/ext")] if want else [])
+    elsewhere = Snapshot(ALIAS, services=[service], rules=[rule], elsewhere=[se("h", "egress", ["httpbin.org"])])
+    assert codes(mesh_mtls(elsewhere, service)) == codes(mesh_mtls(snapshot, service))
+
+
+def test_mutual_tls_follows_the_callers_own_route_and_entry():
+    # a route kept to the Service's namespace (exportTo ".") is the caller's; an entry of the caller's own
+    # namespace is the host's service, so the rule of another namespace's entry does not apply
+    route = {**vs("r", "web", ["ext"], "httpbin.org")}
+    route["spec"] = {**route["spec"], "exportTo": ["."]}
+    service = svc("ext", "web", ext="httpbin.org")
+    routed = Snapshot(LEGACY, services=[service], routes=[route],
+                      rules=[dr("h", "web", "httpbin.org", tls={"mode": "ISTIO_MUTUAL"})])
+    assert codes(mesh_mtls(routed, service)) == [("EG0005", "Service web/ext")]
+    rule = dr("h", "other", "httpbin.org", tls={"mode": "ISTIO_MUTUAL"})
+    entries = [se("h", "other", ["httpbin.org"]), se("h", "web", ["httpbin.org"])]
+    assert codes(mesh_mtls(Snapshot(ALIAS, services=[service], rules=[rule], entries=entries), service)) == []
+    assert codes(mesh_mtls(Snapshot(ALIAS, services=[service], rules=[rule], entries=entries[:1]), service)) == \
+        [("EG0005", "Service web/ext")]
+
+
+# a wildcard host finds only the rule written for that wildcard (MostSpecificHostMatch with a wildcard needle)
+@pytest.mark.parametrize("host, want", [("*.example.com", "wild"), ("api.example.com", "api"),
+                                        ("www.example.com", None), ("*.org", "org"), ("*.com", None)])
+def test_the_rule_written_for_a_host(host, want):
+    index = RuleIndex([dr("wild", "web", "*.example.com"), dr("api", "web", "api.example.com"), dr("org", "web", "*.org")])
+    found = index.in_namespace(host, "web")
+    assert (found["metadata"]["name"] if found else None) == want

@@ -213,3 +213,42 @@ def test_in_a_terminal_prose_wraps_and_every_fix_stays_one_line(apiserver, egres
     if columns == 140:  # COLUMNS, when exported, wins over the window's size
         assert run_on_terminal(["kubectl", "egress", "check"], columns, {**env, "COLUMNS": "80"}).out == \
             run_on_terminal(["kubectl", "egress", "check"], 80, env).out
+
+
+RULE_ELSEWHERE = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: egress}
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: httpbin, namespace: egress}
+spec: {hosts: [httpbin.org], ports: [{number: 443, name: https, protocol: HTTPS}], resolution: DNS}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: httpbin, namespace: egress}
+spec: {host: httpbin.org, trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}%s}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ext, namespace: default}
+spec: {type: ExternalName, externalName: httpbin.org, ports: [{name: https, port: 443}]}
+"""
+
+
+@pytest.mark.parametrize("export, applies", [("", True), (", exportTo: [default]", True), (', exportTo: ["."]', False)])
+def test_the_rule_of_the_entrys_namespace_applies_when_exported(apiserver_124, egress, kubectl, export, applies):
+    """In alias mode the host is the ServiceEntry's, of another namespace: its DestinationRule applies to a
+    caller in default when exported there (istio push_context.go destinationRule, the service's namespace)."""
+    kubectl_apply(kubectl, RULE_ELSEWHERE % export)
+    want = [("EG0005", "Service default/ext")] if applies else []
+    for scope in ((), ("-A",)):  # the namespace alone reads the entry's namespace's rules too
+        status, found, items = findings(egress, *scope)
+        assert [f for f in found if f[0] == "EG0005"] == want
+        if applies:
+            assert "is egress/httpbin (host httpbin.org)" in items[0]["message"]
+    # get reads the same rule: its TLS mode, and the rule in -o wide
+    res = egress("get", "ext", "-o", "wide")
+    assert res.code == 0, res.err
+    assert ("ISTIO_MUTUAL" in res.out, "egress/httpbin" in res.out) == (applies, applies)

@@ -257,3 +257,17 @@ def test_istio_readable_in_part(cluster, egress, kubectl):
     assert admin.tags_known and admin.configs["default"].outbound == "REGISTRY_ONLY"
     assert sidecar_names(admin) == [("b", "default"), ("istio-system", "default"), ("mesh-root", "default"),
                                     ("team", "default")]
+
+
+def test_a_namespace_developer_with_a_host_no_entry_of_theirs_declares(cluster, egress, kubectl):
+    """In alias mode a host no ServiceEntry of the namespace declares sends get to every namespace's entries
+    (whose namespace's exported rules Istio applies): jane may not list them, so that lookup is left out
+    quietly and get goes on with what she may read."""
+    kubectl_apply(kubectl, "apiVersion: v1\nkind: Service\nmetadata: {name: bare, namespace: team}\n"
+                           "spec: {type: ExternalName, externalName: bare.example.com, ports: [{name: https, port: 443}]}\n")
+    try:
+        res = kubectl("egress", "get", "-n", "team", "--as", "jane")
+        assert res.code == 0 and len(res.err.splitlines()) == 1 and "istio-system" in res.err, res.err
+        assert [line.split()[:2] for line in res.lines] == [["NAME", "TYPE"], ["bare", "ExternalName"]]
+    finally:
+        assert kubectl("delete", "service", "bare", "-n", "team").code == 0

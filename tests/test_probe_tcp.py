@@ -6,6 +6,7 @@ import pytest
 
 from tests.conftest import run_kubectl
 from tests.netns import requires_pod_networks
+from tests.test_commands import kubectl_apply
 
 pytestmark = requires_pod_networks
 
@@ -53,3 +54,37 @@ def test_through_ztunnel_too(make_apiserver, egress):
     assert found["web", "no (ztunnel)"]["result"] == "OK"
     assert found["db", "no (ztunnel)"]["result"] == "FAIL"
     assert found["db", "no (ztunnel)"]["hint"].startswith("ztunnel accepted the connection and closed it empty")
+
+
+RULE_ELSEWHERE = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: egress}
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: httpbin, namespace: egress}
+spec: {hosts: [httpbin.org], ports: [{number: 80, name: tcp, protocol: TCP}], resolution: DNS}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: httpbin, namespace: egress}
+spec: {host: httpbin.org, trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}%s}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec: {type: ExternalName, externalName: httpbin.org, ports: [{name: tcp, port: 80}]}
+"""
+
+
+@pytest.mark.parametrize("export, applies", [("", True), (', exportTo: ["."]', False)])
+def test_the_rule_of_the_entrys_namespace_when_exported(apiserver_124, egress, kubectl, export, applies):
+    # in alias mode the host is the ServiceEntry's (namespace egress): its rule, exported to default, makes the
+    # sidecar wrap the connection in Istio mutual TLS (istio push_context.go destinationRule), and the probe's
+    # hint names it; kept to its namespace (exportTo "."), it applies to nothing here
+    kubectl_apply(kubectl, RULE_ELSEWHERE % export)
+    code, found = rows(egress, "web", "--deploy-sources")
+    row = found["web", "yes"]
+    assert (code, row["result"]) == ((1, "FAIL") if applies else (0, "OK"))
+    assert ("DestinationRule mode ISTIO_MUTUAL for httpbin.org" in row["hint"]) == applies

@@ -46,7 +46,10 @@ class Snapshot:
     namespace: str | None = None  # the namespace checked; None: all
     namespaces: list[str] = field(default_factory=list)  # in scope, for the namespace analyzers
     registry: list[dict] | None = None  # every namespace's ServiceEntries, read under REGISTRY_ONLY
+    # in alias mode, other namespaces' ServiceEntries that declare the external hosts (their rules are in rules)
+    elsewhere: list[dict] = field(default_factory=list)
     _index: object = field(default=None, repr=False, compare=False)
+    _hosts: object = field(default=None, repr=False, compare=False)
 
     def rule_index(self):
         """The rules indexed by namespace and host (rules.RuleIndex), made on first use."""
@@ -54,6 +57,13 @@ class Snapshot:
             from .rules import RuleIndex
             self._index = RuleIndex(self.rules)
         return self._index
+
+    def entry_hosts(self):
+        """The namespaces of the ServiceEntries (and those elsewhere) by host (rules.EntryHosts), made on first use."""
+        if self._hosts is None:
+            from .rules import EntryHosts
+            self._hosts = EntryHosts(self.entries + self.elsewhere)
+        return self._hosts
 
 
 def ref(svc: dict) -> str:
