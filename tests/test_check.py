@@ -252,3 +252,38 @@ def test_the_rule_of_the_entrys_namespace_applies_when_exported(apiserver_124, e
     res = egress("get", "ext", "-o", "wide")
     assert res.code == 0, res.err
     assert ("ISTIO_MUTUAL" in res.out, "egress/httpbin" in res.out) == (applies, applies)
+
+
+def test_other_namespaces_are_read_only_for_a_host_the_namespace_does_not_declare(apiserver_124, egress, kubectl):
+    """get -n reads every namespace's ServiceEntries, and the rules of the one that declares the host, only
+    for an alias host no ServiceEntry of its own namespace declares; with -A everything is read already."""
+    kubectl_apply(kubectl, RULE_ELSEWHERE % "" + """
+---
+apiVersion: v1
+kind: Service
+metadata: {name: nowhere, namespace: egress}
+spec: {type: ExternalName, externalName: nowhere.example.com, ports: [{name: http, port: 80}]}
+""")
+
+    def reads(*args):
+        res = egress("get", *args, "-v", "6")
+        assert res.code == 0, res.err
+        return sorted(line.split()[1].split("/", 3)[3].split("?")[0] for line in res.err.splitlines()
+                      if line.startswith("GET ") and "networking.istio.io" in line)
+
+    v1 = "apis/networking.istio.io/v1"
+    assert reads("-n", "default") == [f"{v1}/namespaces/default/destinationrules",
+                                      f"{v1}/namespaces/default/serviceentries",
+                                      f"{v1}/namespaces/egress/destinationrules",
+                                      f"{v1}/namespaces/istio-system/destinationrules",
+                                      f"{v1}/serviceentries"]
+    assert reads("-A") == [f"{v1}/destinationrules", f"{v1}/serviceentries"]
+    kubectl_apply(kubectl, """
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: httpbin, namespace: default}
+spec: {hosts: [httpbin.org], ports: [{number: 443, name: https, protocol: HTTPS}], resolution: DNS}
+""")
+    assert reads("-n", "default") == [f"{v1}/namespaces/default/destinationrules",
+                                      f"{v1}/namespaces/default/serviceentries",
+                                      f"{v1}/namespaces/istio-system/destinationrules"]
